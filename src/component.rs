@@ -1,0 +1,198 @@
+//! The only file that knows wit-bindgen: converts WIT types to the core's
+//! and back. No logic lives here.
+
+use std::cell::RefCell;
+
+use crate::backoff::RetryPolicy;
+use crate::error::Error;
+use crate::formatter::Formatter;
+use crate::handler::{Handler, HandlerConfig, Kind, SocketOptions};
+use crate::priority::{self, NameOrNumber};
+use crate::record::{Args, LogRecord, Value};
+use crate::syslog::{Framing, SyslogFormat, SyslogOptions};
+use crate::transport::Destination;
+use crate::{pickle, handler};
+
+mod wit {
+    wit_bindgen::generate!({ path: "wit", world: "plugin" });
+}
+
+use wit::exports::pylog::handlers::config as wc;
+use wit::exports::pylog::handlers::handlers as wh;
+use wit::exports::pylog::handlers::types as wt;
+
+struct Plugin;
+
+
+fn error(e: Error) -> wt::HandlerError {
+    match e {
+        Error::BadConfig(m) => wt::HandlerError::BadConfig(m),
+        Error::BadRecord(m) => wt::HandlerError::BadRecord(m),
+        Error::UnknownFacility(m) => wt::HandlerError::UnknownFacility(m),
+        Error::UnknownPriority(m) => wt::HandlerError::UnknownPriority(m),
+        Error::Io(m) => wt::HandlerError::Io(m),
+        Error::Denied(m) => wt::HandlerError::Denied(m),
+        Error::Unsupported(m) => wt::HandlerError::Unsupported(m),
+        Error::Closed => wt::HandlerError::Closed,
+        Error::Dropped(m) => wt::HandlerError::Dropped(m),
+    }
+}
+
+fn value(v: wt::Value) -> Value {
+    match v {
+        wt::Value::None => Value::None,
+        wt::Value::Boolean(b) => Value::Bool(b),
+        wt::Value::Int(i) => Value::Int(i),
+        wt::Value::Float(f) => Value::Float(f),
+        wt::Value::Str(s) => Value::Str(s),
+        wt::Value::Bytes(b) => Value::Bytes(b),
+    }
+}
+
+fn pairs(items: Vec<(String, wt::Value)>) -> Vec<(String, Value)> {
+    items.into_iter().map(|(k, v)| (k, value(v))).collect()
+}
+
+fn record(r: wt::LogRecord) -> LogRecord {
+    LogRecord {
+        name: r.name,
+        msg: r.msg,
+        args: r.args.map(|a| match a {
+            wt::Args::Positional(items) => Args::Tuple(items.into_iter().map(value).collect()),
+            wt::Args::Mapping(items) => Args::Mapping(pairs(items)),
+        }),
+        levelname: r.levelname,
+        levelno: r.levelno,
+        pathname: r.pathname,
+        filename: r.filename,
+        module: r.module,
+        exc_text: r.exc_text,
+        stack_info: r.stack_info,
+        lineno: r.lineno,
+        func_name: r.func_name,
+        created: r.created,
+        msecs: r.msecs,
+        relative_created: r.relative_created,
+        thread: r.thread,
+        thread_name: r.thread_name,
+        process_name: r.process_name,
+        process: r.process,
+        task_name: r.task_name,
+        extra: pairs(r.extra),
+    }
+}
+
+fn name_or_number(n: wc::NameOrNumber) -> NameOrNumber {
+    match n {
+        wc::NameOrNumber::Name(s) => NameOrNumber::Name(s),
+        wc::NameOrNumber::Number(n) => NameOrNumber::Number(n),
+    }
+}
+
+fn formatter(f: wc::Formatter) -> Result<Formatter, Error> {
+    Formatter::new(f.fmt.as_deref(), f.datefmt.as_deref(), f.style, f.utc_offset_seconds, &f.tz_name)
+}
+
+fn socket_options(o: wc::SocketOptions) -> SocketOptions {
+    SocketOptions {
+        pickle_protocol: o.pickle_protocol,
+        retry: RetryPolicy { start: o.retry_start, factor: o.retry_factor, max: o.retry_max },
+        close_on_error: o.close_on_error,
+    }
+}
+
+fn config(c: wc::HandlerConfig) -> Result<HandlerConfig, Error> {
+    let kind = match c.kind {
+        wc::HandlerKind::Socket(o) => Kind::Socket(socket_options(o)),
+        wc::HandlerKind::Datagram(o) => Kind::Datagram(socket_options(o)),
+        wc::HandlerKind::Syslog(o) => Kind::Syslog(SyslogOptions {
+            facility: name_or_number(o.facility),
+            ident: o.ident,
+            append_nul: o.append_nul,
+            format: match o.format {
+                wc::SyslogFormat::Cpython => SyslogFormat::Cpython,
+                wc::SyslogFormat::Rfc5424 => SyslogFormat::Rfc5424,
+            },
+            framing: match o.framing {
+                wc::SyslogFraming::Unframed => Framing::Unframed,
+                wc::SyslogFraming::OctetCounting => Framing::OctetCounting,
+            },
+            hostname: o.hostname,
+            app_name: o.app_name,
+            procid: o.procid,
+        }),
+        wc::HandlerKind::Null => Kind::Null,
+    };
+    let destination = match c.destination {
+        wc::Destination::Memory => Destination::Memory,
+        wc::Destination::Tcp(e) => Destination::Tcp { host: e.host, port: e.port },
+        wc::Destination::Udp(e) => Destination::Udp { host: e.host, port: e.port },
+        wc::Destination::UnixStream(p) => Destination::UnixStream(p),
+        wc::Destination::UnixDatagram(p) => Destination::UnixDatagram(p),
+    };
+    Ok(HandlerConfig { name: c.name, kind, destination, level: c.level, formatter: formatter(c.formatter)? })
+}
+
+fn stats(s: handler::Stats) -> wh::HandlerStats {
+    wh::HandlerStats {
+        emitted: s.emitted,
+        sent: s.sent,
+        dropped: s.dropped,
+        skipped_by_level: s.skipped_by_level,
+        bytes: s.bytes,
+        reconnects: s.reconnects,
+    }
+}
+
+impl wh::Guest for Plugin {
+    type Handler = HandlerResource;
+
+    fn make_pickle(rec: wt::LogRecord, protocol: u8) -> Result<Vec<u8>, wt::HandlerError> {
+        pickle::make_pickle(&record(rec), protocol).map_err(error)
+    }
+
+    fn encode_priority(facility: wc::NameOrNumber, priority: wc::NameOrNumber) -> Result<u32, wt::HandlerError> {
+        priority::encode_priority(&name_or_number(facility), &name_or_number(priority)).map_err(error)
+    }
+
+    fn map_priority(levelname: String) -> String {
+        priority::map_priority(&levelname).to_string()
+    }
+
+    fn format_record(rec: wt::LogRecord, fmt: wc::Formatter) -> Result<String, wt::HandlerError> {
+        formatter(fmt).and_then(|f| f.format(&record(rec))).map_err(error)
+    }
+}
+
+/// Resource methods take `&self`; a component instance is single-threaded,
+/// so a `RefCell` is all the interior mutability needed.
+struct HandlerResource(RefCell<Handler>);
+
+impl wh::GuestHandler for HandlerResource {
+    fn open(c: wc::HandlerConfig) -> Result<wh::Handler, wt::HandlerError> {
+        let handler = config(c).and_then(Handler::open).map_err(error)?;
+        Ok(wh::Handler::new(HandlerResource(RefCell::new(handler))))
+    }
+
+    fn emit(&self, rec: wt::LogRecord) -> Result<(), wt::HandlerError> {
+        self.0.borrow_mut().emit(&record(rec)).map_err(error)
+    }
+
+    fn flush(&self) -> Result<(), wt::HandlerError> {
+        self.0.borrow_mut().flush().map_err(error)
+    }
+
+    fn close(&self) -> Result<(), wt::HandlerError> {
+        self.0.borrow_mut().close().map_err(error)
+    }
+
+    fn stats(&self) -> wh::HandlerStats {
+        stats(self.0.borrow().stats())
+    }
+
+    fn take_output(&self) -> Vec<u8> {
+        self.0.borrow_mut().take_output()
+    }
+}
+
+wit::export!(Plugin with_types_in wit);

@@ -1,0 +1,256 @@
+//! `logging.Formatter` with `%`-style format strings.
+
+use crate::civil_time::{local_time, strftime};
+use crate::error::{Error, Result};
+use crate::percent::{self, key_error, ArgSource};
+use crate::pyrepr::py_repr;
+use crate::record::{Args, LogRecord, Value};
+
+/// `logging.Formatter(fmt, datefmt, style='%')`, plus the local-time facts the
+/// guest cannot look up itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Formatter {
+    fmt: String,
+    datefmt: Option<String>,
+    uses_time: bool,
+    pub utc_offset_seconds: i32,
+    pub tz_name: String,
+}
+
+impl Default for Formatter {
+    fn default() -> Self {
+        Formatter {
+            fmt: "%(message)s".into(),
+            datefmt: None,
+            uses_time: false,
+            utc_offset_seconds: 0,
+            tz_name: "UTC".into(),
+        }
+    }
+}
+
+impl Formatter {
+    /// Validates as CPython 3.8+ does: a `%` format must name at least one field.
+    pub fn new(
+        fmt: Option<&str>,
+        datefmt: Option<&str>,
+        style: char,
+        utc_offset_seconds: i32,
+        tz_name: &str,
+    ) -> Result<Formatter> {
+        match style {
+            '%' => {}
+            '{' | '$' => {
+                return Err(Error::Unsupported(format!(
+                    "formatter style '{style}' is not implemented yet; write the format with %(name)s fields and style '%'"
+                )))
+            }
+            other => {
+                return Err(Error::BadConfig(format!(
+                    "formatter style must be one of '%', '{{', '$', not {other:?}"
+                )))
+            }
+        }
+        let fmt = fmt.unwrap_or("%(message)s").to_string();
+        if !has_percent_field(&fmt) {
+            return Err(Error::BadConfig(format!(
+                "Invalid format '{fmt}' for '%' style: name at least one field, e.g. %(message)s"
+            )));
+        }
+        Ok(Formatter {
+            uses_time: fmt.contains("%(asctime)"),
+            fmt,
+            datefmt: datefmt.map(str::to_string),
+            utc_offset_seconds,
+            tz_name: tz_name.to_string(),
+        })
+    }
+
+    /// `Formatter.format(record)`.
+    pub fn format(&self, record: &LogRecord) -> Result<String> {
+        let message = record.get_message()?;
+        let asctime = self.uses_time.then(|| self.format_time(record));
+        let mut s = percent::format_with(
+            &self.fmt,
+            &mut RecordFields { record, message: &message, asctime: asctime.as_deref() },
+        )?;
+        for tail in [&record.exc_text, &record.stack_info].into_iter().flatten() {
+            // CPython tests truthiness: an empty exc_text adds nothing.
+            if tail.is_empty() {
+                continue;
+            }
+            if !s.ends_with('\n') {
+                s.push('\n');
+            }
+            s.push_str(tail);
+        }
+        Ok(s)
+    }
+
+    /// `Formatter.formatTime`: `datefmt` through strftime, or CPython's
+    /// default `%Y-%m-%d %H:%M:%S,mmm`.
+    pub fn format_time(&self, record: &LogRecord) -> String {
+        let t = local_time(record.created, self.utc_offset_seconds);
+        let mut s = String::with_capacity(23);
+        match &self.datefmt {
+            Some(datefmt) => strftime(datefmt, &t, &self.tz_name, &mut s),
+            None => {
+                strftime("%Y-%m-%d %H:%M:%S", &t, &self.tz_name, &mut s);
+                let ms = if record.msecs.is_finite() { record.msecs.trunc() as i64 } else { 0 };
+                s.push_str(&format!(",{ms:03}"));
+            }
+        }
+        s
+    }
+}
+
+/// CPython's `PercentStyle.validation_pattern`, `%\(\w+\)...[diouxefgcrsa%]`.
+fn has_percent_field(fmt: &str) -> bool {
+    let mut rest = fmt;
+    while let Some(pos) = rest.find("%(") {
+        rest = &rest[pos + 2..];
+        let Some(close) = rest.find(')') else { return false };
+        let key = &rest[..close];
+        if key.is_empty() || !key.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let after = rest[close + 1..].trim_start_matches(['#', '0', '+', ' ', '-']);
+        let after = after.trim_start_matches(|c: char| c.is_ascii_digit() || c == '*');
+        let after = match after.strip_prefix('.') {
+            Some(a) => a.trim_start_matches(|c: char| c.is_ascii_digit() || c == '*'),
+            None => after,
+        };
+        if after.starts_with(|c: char| "diouxefgcrsa%".contains(c.to_ascii_lowercase())) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `record.__dict__` as `fmt % record.__dict__` sees it after `format` has
+/// set `message` (and `asctime` when the format uses it).
+struct RecordFields<'a> {
+    record: &'a LogRecord,
+    message: &'a str,
+    asctime: Option<&'a str>,
+}
+
+fn opt_str(v: &Option<String>) -> Value {
+    v.as_ref().map_or(Value::None, |s| Value::Str(s.clone()))
+}
+
+fn opt_int(v: Option<i64>) -> Value {
+    v.map_or(Value::None, Value::Int)
+}
+
+/// `str(args)`: a tuple or dict as Python prints it.
+fn args_repr(args: &Args) -> String {
+    let mut s = String::new();
+    match args {
+        Args::Tuple(items) => {
+            s.push('(');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                py_repr(v, &mut s);
+            }
+            if items.len() == 1 {
+                s.push(',');
+            }
+            s.push(')');
+        }
+        Args::Mapping(items) => {
+            s.push('{');
+            for (i, (k, v)) in items.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                py_repr(&Value::Str(k.clone()), &mut s);
+                s.push_str(": ");
+                py_repr(v, &mut s);
+            }
+            s.push('}');
+        }
+    }
+    s
+}
+
+impl ArgSource for RecordFields<'_> {
+    /// `fmt % dict` formats the whole dict for a spec without a key; nobody
+    /// writes that in a log format, so it is refused with the reason.
+    fn next_positional(&mut self) -> Result<Option<Value>> {
+        Err(Error::BadConfig(
+            "the format has a field without a name; write %(attribute)s, e.g. %(message)s".into(),
+        ))
+    }
+
+    fn by_key(&mut self, key: &str) -> Result<Value> {
+        let r = self.record;
+        Ok(match key {
+            "name" => Value::Str(r.name.clone()),
+            "msg" => Value::Str(r.msg.clone()),
+            "args" => match &r.args {
+                // A str() of a tuple is what `%(args)s` prints; `%(args)r` is the same text.
+                Some(a) => Value::Str(args_repr(a)),
+                None => Value::None,
+            },
+            "levelname" => Value::Str(r.levelname.clone()),
+            "levelno" => Value::Int(r.levelno),
+            "pathname" => Value::Str(r.pathname.clone()),
+            "filename" => Value::Str(r.filename.clone()),
+            "module" => Value::Str(r.module.clone()),
+            "exc_info" => Value::None,
+            "exc_text" => opt_str(&r.exc_text),
+            "stack_info" => opt_str(&r.stack_info),
+            "lineno" => Value::Int(r.lineno),
+            "funcName" => opt_str(&r.func_name),
+            "created" => Value::Float(r.created),
+            "msecs" => Value::Float(r.msecs),
+            "relativeCreated" => Value::Float(r.relative_created),
+            "thread" => opt_int(r.thread),
+            "threadName" => opt_str(&r.thread_name),
+            "processName" => opt_str(&r.process_name),
+            "process" => opt_int(r.process),
+            "taskName" => opt_str(&r.task_name),
+            "message" => Value::Str(self.message.to_string()),
+            "asctime" if self.asctime.is_some() => Value::Str(self.asctime.unwrap_or_default().to_string()),
+            other => match r.extra.iter().rev().find(|(k, _)| k == other) {
+                Some((_, v)) => v.clone(),
+                None => return Err(key_error(other)),
+            },
+        })
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_format_is_the_message_plus_exc_text() {
+        let mut r = LogRecord::new("app", 40, "boom %d", 0.0);
+        r.args = Some(Args::Tuple(vec![Value::Int(7)]));
+        r.exc_text = Some("Traceback ...".into());
+        assert_eq!(Formatter::default().format(&r).unwrap(), "boom 7\nTraceback ...");
+    }
+
+    #[test]
+    fn asctime_uses_the_host_offset_and_msecs() {
+        let r = LogRecord::new("app", 20, "hi", 1_700_000_000.5);
+        let f = Formatter::new(Some("%(asctime)s %(levelname)-8s %(name)s: %(message)s"), None, '%', 3600, "CET").unwrap();
+        assert_eq!(f.format(&r).unwrap(), "2023-11-14 23:13:20,500 INFO     app: hi");
+    }
+
+    #[test]
+    fn invalid_formats_are_config_errors() {
+        assert!(matches!(Formatter::new(Some("no fields"), None, '%', 0, "UTC"), Err(Error::BadConfig(_))));
+        assert!(matches!(Formatter::new(None, None, '{', 0, "UTC"), Err(Error::Unsupported(_))));
+        let f = Formatter::new(Some("%(nope)s"), None, '%', 0, "UTC").unwrap();
+        assert!(f.format(&LogRecord::new("a", 1, "", 0.0)).is_err());
+    }
+}

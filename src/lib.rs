@@ -1,0 +1,22 @@
+//! CPython's `logging.handlers`, rebuilt as plain Rust over `std::io::Write`
+//! and exported as a WebAssembly component.
+//!
+//! Everything but `component` is ordinary Rust that compiles natively: that is
+//! what the unit tests exercise and what the benchmarks use as the native
+//! baseline. `component` is the only file that knows wit-bindgen.
+
+pub mod backoff;
+pub mod civil_time;
+pub mod error;
+pub mod formatter;
+pub mod handler;
+pub mod percent;
+pub mod pickle;
+pub mod priority;
+pub mod pyrepr;
+pub mod record;
+pub mod syslog;
+pub mod transport;
+
+#[cfg(target_arch = "wasm32")]
+mod component;

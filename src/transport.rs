@@ -1,0 +1,203 @@
+//! Byte movers: where a handler's encoded bytes go. They know nothing of
+//! records; handlers encode, transports deliver.
+
+use std::io::Write;
+use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
+use std::time::Instant;
+
+use crate::backoff::{Backoff, RetryPolicy};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Destination {
+    Memory,
+    Tcp { host: String, port: u16 },
+    Udp { host: String, port: u16 },
+    UnixStream(String),
+    UnixDatagram(String),
+}
+
+/// The largest UDP payload IPv4 can carry (65535 - 8 UDP - 20 IP header).
+pub const MAX_DATAGRAM: usize = 65_507;
+
+pub enum Transport {
+    Memory(Vec<u8>),
+    Tcp(TcpTransport),
+    Udp(UdpTransport),
+}
+
+impl Transport {
+    pub fn open(destination: &Destination, retry: RetryPolicy) -> Result<Transport> {
+        match destination {
+            Destination::Memory => Ok(Transport::Memory(Vec::new())),
+            Destination::Tcp { host, port } => Ok(Transport::Tcp(TcpTransport {
+                host: host.clone(),
+                port: *port,
+                stream: None,
+                backoff: Backoff::new(retry),
+                reconnects: 0,
+                connected_once: false,
+            })),
+            Destination::Udp { host, port } => Ok(Transport::Udp(UdpTransport {
+                host: host.clone(),
+                port: *port,
+                socket: None,
+            })),
+            Destination::UnixStream(path) | Destination::UnixDatagram(path) => Err(Error::Unsupported(format!(
+                "unix socket {path:?}: WASI has no unix domain sockets and this host offers no unix capability; \
+                 send to rsyslog or the receiver over UDP or TCP on loopback instead"
+            ))),
+        }
+    }
+
+    /// Sends one message: a stream write for TCP, one datagram for UDP.
+    pub fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        match self {
+            Transport::Memory(buf) => {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+            Transport::Tcp(t) => t.send(bytes),
+            Transport::Udp(u) => u.send(bytes),
+        }
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        match self {
+            Transport::Tcp(TcpTransport { stream: Some(s), .. }) => {
+                s.flush().map_err(|e| Error::from_io("flush", &e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn close(&mut self) {
+        match self {
+            Transport::Tcp(t) => t.stream = None,
+            Transport::Udp(u) => u.socket = None,
+            Transport::Memory(_) => {}
+        }
+    }
+
+    pub fn reconnects(&self) -> u64 {
+        match self {
+            Transport::Tcp(t) => t.reconnects,
+            _ => 0,
+        }
+    }
+
+    pub fn take_output(&mut self) -> Vec<u8> {
+        match self {
+            Transport::Memory(buf) => std::mem::take(buf),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>> {
+    let addrs: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| Error::from_io(&format!("resolve {host}:{port}"), &e))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::Io(format!("{host} has no address; check the host name")));
+    }
+    Ok(addrs)
+}
+
+pub struct TcpTransport {
+    host: String,
+    port: u16,
+    stream: Option<TcpStream>,
+    backoff: Backoff,
+    reconnects: u64,
+    connected_once: bool,
+}
+
+impl TcpTransport {
+    fn connect(&mut self) -> Result<()> {
+        let now = Instant::now();
+        if !self.backoff.may_attempt(now) {
+            return Err(Error::Dropped(format!(
+                "{}:{} is unreachable; next connection attempt in {:.1} s (retry_start/retry_factor/retry_max)",
+                self.host,
+                self.port,
+                self.backoff.remaining(now).as_secs_f64()
+            )));
+        }
+        let attempt = resolve(&self.host, self.port).and_then(|addrs| {
+            let mut last = None;
+            for addr in addrs {
+                match TcpStream::connect(addr) {
+                    Ok(s) => return Ok(s),
+                    Err(e) => last = Some(Error::from_io(&format!("connect {addr}"), &e)),
+                }
+            }
+            Err(last.unwrap_or_else(|| Error::Io("no address to connect to".into())))
+        });
+        match attempt {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                self.backoff.succeeded();
+                if self.connected_once {
+                    self.reconnects += 1;
+                }
+                self.connected_once = true;
+                self.stream = Some(stream);
+                Ok(())
+            }
+            Err(e) => {
+                self.backoff.failed(now);
+                Err(e)
+            }
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.stream.is_none() {
+            self.connect()?;
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(Error::Io("no connection".into()));
+        };
+        match stream.write_all(bytes) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // CPython closes the socket and lets the next emit reconnect;
+                // so do we, and report this record as not sent.
+                self.stream = None;
+                Err(Error::from_io(&format!("send to {}:{}", self.host, self.port), &e))
+            }
+        }
+    }
+}
+
+pub struct UdpTransport {
+    host: String,
+    port: u16,
+    socket: Option<(UdpSocket, std::net::SocketAddr)>,
+}
+
+impl UdpTransport {
+    fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        if bytes.len() > MAX_DATAGRAM {
+            return Err(Error::Dropped(format!(
+                "message is {} bytes, over the {MAX_DATAGRAM}-byte UDP limit; use a TCP handler for large records",
+                bytes.len()
+            )));
+        }
+        if self.socket.is_none() {
+            let addr = resolve(&self.host, self.port)?[0];
+            let bind = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+            let socket = UdpSocket::bind(bind).map_err(|e| Error::from_io("bind udp socket", &e))?;
+            self.socket = Some((socket, addr));
+        }
+        let Some((socket, addr)) = self.socket.as_ref() else {
+            return Err(Error::Io("no socket".into()));
+        };
+        socket
+            .send_to(bytes, addr)
+            .map_err(|e| Error::from_io(&format!("send to {addr}"), &e))?;
+        Ok(())
+    }
+}
