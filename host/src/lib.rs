@@ -1,0 +1,21 @@
+//! Embed the pylog-handlers component in a wasmtime host.
+//!
+//! ```no_run
+//! use pylog_host::{dictconfig, records, Plugin};
+//! let plugin = Plugin::load("pylog_handlers.wasm")?;
+//! let doc = dictconfig::parse_file("logging.json".as_ref())?;
+//! let mut handler = plugin.open(&doc.handlers[0])?;
+//! let record = records::from_json_line(r#"{"msg": "hello %s", "args": ["world"]}"#, &Default::default())?;
+//! handler.emit(&record)?;
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+pub mod bindings;
+pub mod cache;
+pub mod dictconfig;
+pub mod plugin;
+pub mod records;
+pub mod sandbox;
+
+pub use bindings::{HandlerConfig, HandlerError, LogRecord, Value};
+pub use plugin::{Handler, Plugin, PluginError, Pure};

@@ -1,1 +1,132 @@
-fn main() {}
+//! `pylog`: ship records through the sandboxed plugin, or receive them.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use pylog_host::bindings::Destination;
+use pylog_host::records::{self, Defaults};
+use pylog_host::{dictconfig, Plugin};
+
+#[derive(Parser)]
+#[command(name = "pylog", version, about = "CPython's logging.handlers as a sandboxed WebAssembly plugin")]
+struct Cli {
+    /// The plugin component (default: $PYLOG_PLUGIN, else the one built beside this binary).
+    #[arg(long, global = true)]
+    plugin: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ship JSON-lines records through the handlers of a dictConfig document.
+    Emit {
+        /// A logging.config.dictConfig document, JSON or TOML (.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// Write the bytes each handler would send to stdout instead of sending them.
+        #[arg(long)]
+        dry_run: bool,
+        /// Records as JSON lines; `-` or absent for stdin.
+        records: Option<PathBuf>,
+    },
+}
+
+fn plugin_path(explicit: Option<PathBuf>) -> PathBuf {
+    if let Some(p) = explicit.or_else(|| std::env::var_os("PYLOG_PLUGIN").map(PathBuf::from)) {
+        return p;
+    }
+    // target/release/pylog -> target/wasm32-wasip2/component/pylog_handlers.wasm
+    let exe = std::env::current_exe().unwrap_or_default();
+    let target = exe.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default();
+    target.join("wasm32-wasip2").join("component").join("pylog_handlers.wasm")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Emit { config, dry_run, records } => emit(plugin_path(cli.plugin), &config, dry_run, records),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pylog: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn emit(plugin: PathBuf, config: &std::path::Path, dry_run: bool, records: Option<PathBuf>) -> Result<ExitCode> {
+    let mut doc = dictconfig::parse_file(config)?;
+    if dry_run {
+        for h in &mut doc.handlers {
+            h.destination = Destination::Memory;
+        }
+    }
+    let plugin = Plugin::load(&plugin)?;
+    let mut handlers = Vec::new();
+    for h in &doc.handlers {
+        handlers.push(plugin.open(h).with_context(|| format!("open handler {:?}", h.name))?);
+    }
+    let input: Box<dyn BufRead> = match records.as_deref() {
+        None => Box::new(std::io::stdin().lock()),
+        Some(p) if p.as_os_str() == "-" => Box::new(std::io::stdin().lock()),
+        Some(p) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("open records {}", p.display()))?,
+        )),
+    };
+    let defaults = Defaults::default();
+    let mut stdout = std::io::stdout().lock();
+    let (mut read, mut bad_lines, mut failed) = (0u64, 0u64, 0u64);
+    for (index, line) in input.lines().enumerate() {
+        let line = line.context("read records")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        read += 1;
+        let record = match records::from_json_line(&line, &defaults) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("pylog: line {}: {e:#}", index + 1);
+                bad_lines += 1;
+                continue;
+            }
+        };
+        for h in &mut handlers {
+            if let Err(e) = h.emit(&record) {
+                eprintln!("pylog: line {}: handler {:?}: {e}", index + 1, h.name());
+                failed += 1;
+            }
+            if dry_run {
+                stdout.write_all(&h.take_output()?)?;
+            }
+        }
+        // Records are shipped as they are read, so a pipe from `tail -f` flows.
+        stdout.flush()?;
+    }
+    let (mut sent, mut dropped, mut skipped, mut denied) = (0, 0, 0, 0);
+    for h in &mut handlers {
+        if let Err(e) = h.close() {
+            eprintln!("pylog: handler {:?}: close: {e}", h.name());
+            failed += 1;
+        }
+        if dry_run {
+            stdout.write_all(&h.take_output()?)?;
+        }
+        let s = h.stats()?;
+        sent += s.sent;
+        dropped += s.dropped;
+        skipped += s.skipped_by_level;
+        denied += h.denials().count();
+    }
+    stdout.flush()?;
+    eprintln!(
+        "pylog emit: {read} records read, {sent} sent, {dropped} dropped, {skipped} below level, \
+         {bad_lines} bad lines, {denied} denied by sandbox{}",
+        if dry_run { " (dry run: bytes written to stdout)" } else { "" }
+    );
+    Ok(if bad_lines + failed + dropped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,249 @@
+//! JSON lines to `LogRecord`s, filling what `Logger.makeRecord` would fill at
+//! emit time, and `LogRecord`s back to JSON (what `pylog listen` prints).
+//!
+//! Keys are LogRecord attribute names; any other key is an `extra`. Bytes,
+//! which JSON cannot carry, are written `{"$bytes": "<hex>"}`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Result};
+use serde_json::{Map, Value as Json};
+
+use crate::bindings::{Args, LogRecord, Value};
+
+/// What the filling needs to know about the sending process.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    /// `logging._startTime`, for `relativeCreated`.
+    pub start_time: f64,
+    pub process: i64,
+    pub process_name: String,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults { start_time: now(), process: std::process::id() as i64, process_name: "MainProcess".into() }
+    }
+}
+
+pub fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// `logging.getLevelName` both ways for the standard levels.
+fn level_name(levelno: i64) -> String {
+    match levelno {
+        50 => "CRITICAL".into(),
+        40 => "ERROR".into(),
+        30 => "WARNING".into(),
+        20 => "INFO".into(),
+        10 => "DEBUG".into(),
+        0 => "NOTSET".into(),
+        n => format!("Level {n}"),
+    }
+}
+
+fn level_number(name: &str) -> Option<i64> {
+    match name {
+        "CRITICAL" | "FATAL" => Some(50),
+        "ERROR" => Some(40),
+        "WARNING" | "WARN" => Some(30),
+        "INFO" => Some(20),
+        "DEBUG" => Some(10),
+        "NOTSET" => Some(0),
+        _ => name.strip_prefix("Level ").and_then(|n| n.parse().ok()),
+    }
+}
+
+pub fn value_from_json(key: &str, v: &Json) -> Result<Value> {
+    Ok(match v {
+        Json::Null => Value::None,
+        Json::Bool(b) => Value::Boolean(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None if n.is_u64() => bail!("{key}: {n} does not fit a 64-bit int"),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::Str(s.clone()),
+        Json::Object(o) if o.len() == 1 && o.contains_key("$bytes") => {
+            let hex = o["$bytes"].as_str().ok_or_else(|| anyhow!("{key}: $bytes must be a hex string"))?;
+            Value::Bytes(from_hex(hex).ok_or_else(|| anyhow!("{key}: $bytes {hex:?} is not hex"))?)
+        }
+        Json::Object(o) if o.len() == 1 && o.contains_key("$float") => {
+            // JSON has no NaN or infinity; Python's json module writes them bare.
+            match o["$float"].as_str() {
+                Some("nan") => Value::Float(f64::NAN),
+                Some("inf") => Value::Float(f64::INFINITY),
+                Some("-inf") => Value::Float(f64::NEG_INFINITY),
+                _ => bail!("{key}: $float must be \"nan\", \"inf\" or \"-inf\""),
+            }
+        }
+        Json::Array(_) | Json::Object(_) => {
+            bail!("{key}: lists and dicts cannot cross the wire as record values; use a string")
+        }
+    })
+}
+
+fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+fn to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn opt_string(o: &Map<String, Json>, key: &str) -> Result<Option<String>> {
+    match o.get(key) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(other) => bail!("{key} must be a string or null, not {other}"),
+    }
+}
+
+fn opt_int(o: &Map<String, Json>, key: &str) -> Result<Option<i64>> {
+    match o.get(key) {
+        None | Some(Json::Null) => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| anyhow!("{key} must be an integer, not {v}")),
+    }
+}
+
+fn opt_float(o: &Map<String, Json>, key: &str) -> Result<Option<f64>> {
+    match o.get(key) {
+        None | Some(Json::Null) => Ok(None),
+        Some(v) => match value_from_json(key, v)? {
+            Value::Float(f) => Ok(Some(f)),
+            Value::Int(i) => Ok(Some(i as f64)),
+            _ => bail!("{key} must be a number, not {v}"),
+        },
+    }
+}
+
+const KNOWN: &[&str] = &[
+    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info", "exc_text",
+    "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated", "thread", "threadName",
+    "processName", "process", "taskName", "message",
+];
+
+/// One JSON object to a record.
+pub fn from_json_line(line: &str, defaults: &Defaults) -> Result<LogRecord> {
+    let json: Json = serde_json::from_str(line).map_err(|e| anyhow!("not JSON: {e}"))?;
+    let Json::Object(o) = json else { bail!("a record must be a JSON object of LogRecord attributes") };
+    from_json_object(&o, defaults)
+}
+
+pub fn from_json_object(o: &Map<String, Json>, defaults: &Defaults) -> Result<LogRecord> {
+    let (levelno, levelname) = match (opt_int(o, "levelno")?, opt_string(o, "levelname")?) {
+        (Some(n), Some(name)) => (n, name),
+        (Some(n), None) => (n, level_name(n)),
+        (None, Some(name)) => (
+            level_number(&name)
+                .ok_or_else(|| anyhow!("levelname {name:?} is not a level; give levelno too, or use INFO, WARNING, ..."))?,
+            name,
+        ),
+        // `logging.info` is what a line without a level most likely meant.
+        (None, None) => (20, "INFO".into()),
+    };
+    let pathname = opt_string(o, "pathname")?.unwrap_or_else(|| "(unknown file)".into());
+    let filename = match opt_string(o, "filename")? {
+        Some(f) => f,
+        None => pathname.rsplit('/').next().unwrap_or(&pathname).to_string(),
+    };
+    let module = match opt_string(o, "module")? {
+        Some(m) => m,
+        None => match filename.rfind('.') {
+            Some(dot) if dot > 0 => filename[..dot].to_string(),
+            _ => filename.clone(),
+        },
+    };
+    let created = opt_float(o, "created")?.unwrap_or_else(now);
+    let msecs = match opt_float(o, "msecs")? {
+        Some(m) => m,
+        None => ((created - created.trunc()) * 1000.0).trunc(),
+    };
+    let args = match o.get("args") {
+        None | Some(Json::Null) => None,
+        Some(Json::Array(items)) => Some(Args::Positional(
+            items.iter().enumerate().map(|(i, v)| value_from_json(&format!("args[{i}]"), v)).collect::<Result<_>>()?,
+        )),
+        Some(Json::Object(map)) => Some(Args::Mapping(
+            map.iter().map(|(k, v)| Ok((k.clone(), value_from_json(&format!("args.{k}"), v)?))).collect::<Result<_>>()?,
+        )),
+        Some(other) => Some(Args::Positional(vec![value_from_json("args", other)?])),
+    };
+    let msg = match o.get("msg") {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::String(s)) => s.clone(),
+        // `str(msg)`: a number or bool logged directly.
+        Some(other) => other.to_string(),
+    };
+    let mut extra = Vec::new();
+    for (k, v) in o {
+        if !KNOWN.contains(&k.as_str()) {
+            extra.push((k.clone(), value_from_json(k, v)?));
+        }
+    }
+    Ok(LogRecord {
+        name: opt_string(o, "name")?.unwrap_or_else(|| "root".into()),
+        msg,
+        args,
+        levelname,
+        levelno,
+        pathname,
+        filename,
+        module,
+        exc_text: opt_string(o, "exc_text")?,
+        stack_info: opt_string(o, "stack_info")?,
+        lineno: opt_int(o, "lineno")?.unwrap_or(0),
+        func_name: match o.get("funcName") {
+            Some(_) => opt_string(o, "funcName")?,
+            None => Some("(unknown function)".into()),
+        },
+        created,
+        msecs,
+        relative_created: opt_float(o, "relativeCreated")?.unwrap_or((created - defaults.start_time) * 1000.0),
+        thread: opt_int(o, "thread")?,
+        thread_name: opt_string(o, "threadName")?,
+        process_name: match o.get("processName") {
+            Some(_) => opt_string(o, "processName")?,
+            None => Some(defaults.process_name.clone()),
+        },
+        process: match o.get("process") {
+            Some(_) => opt_int(o, "process")?,
+            None => Some(defaults.process),
+        },
+        task_name: opt_string(o, "taskName")?,
+        extra,
+    })
+}
+
+/// A value as JSON, the inverse of `value_from_json`.
+pub fn value_to_json(v: &Value) -> Json {
+    match v {
+        Value::None => Json::Null,
+        Value::Boolean(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(f) if f.is_nan() => serde_json::json!({"$float": "nan"}),
+        Value::Float(f) if f.is_infinite() => serde_json::json!({"$float": if *f > 0.0 { "inf" } else { "-inf" }}),
+        Value::Float(f) => Json::from(*f),
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Bytes(b) => serde_json::json!({"$bytes": to_hex(b)}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_like_make_record() {
+        let r = from_json_line(r#"{"msg":"x %s","args":[1],"levelname":"ERROR","pathname":"/a/b.py","user":"ann"}"#, &Defaults::default()).unwrap();
+        assert_eq!((r.levelno, r.filename.as_str(), r.module.as_str()), (40, "b.py", "b"));
+        assert_eq!(r.extra, vec![("user".to_string(), Value::Str("ann".into()))]);
+        assert_eq!(r.func_name.as_deref(), Some("(unknown function)"));
+        assert!(from_json_line("[1]", &Defaults::default()).is_err());
+        assert!(from_json_line(r#"{"levelname":"LOUD"}"#, &Defaults::default()).is_err());
+    }
+}

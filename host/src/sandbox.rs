@@ -1,0 +1,123 @@
+//! What a plugin instance may reach: exactly the addresses its handler
+//! configuration names, nothing ambient.
+//!
+//! wasmtime-wasi asks `socket_addr_check` before every bind, connect and
+//! datagram; that closure is the whole egress policy. Refusals are counted
+//! and remembered so that a host can report what an untrusted plugin tried.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
+
+use crate::bindings::{Destination, HandlerConfig};
+
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    pub tcp: HashSet<SocketAddr>,
+    pub udp: HashSet<SocketAddr>,
+    /// Only when a destination is a host name rather than an address.
+    pub name_lookup: bool,
+}
+
+impl Grants {
+    /// The grants one handler needs: its destination's addresses, resolved
+    /// now by the host the same way the guest will resolve them.
+    pub fn for_handler(config: &HandlerConfig) -> Result<Grants> {
+        let mut g = Grants::default();
+        match &config.destination {
+            Destination::Tcp(e) => {
+                g.name_lookup = e.host.parse::<IpAddr>().is_err();
+                g.tcp.extend(resolve(&e.host, e.port)?);
+            }
+            Destination::Udp(e) => {
+                g.name_lookup = e.host.parse::<IpAddr>().is_err();
+                g.udp.extend(resolve(&e.host, e.port)?);
+            }
+            Destination::Memory | Destination::UnixStream(_) | Destination::UnixDatagram(_) => {}
+        }
+        Ok(g)
+    }
+
+    /// Widens the grants by an explicit `--allow host:port`.
+    pub fn allow(&mut self, addr: SocketAddr, tcp: bool, udp: bool) {
+        if tcp {
+            self.tcp.insert(addr);
+        }
+        if udp {
+            self.udp.insert(addr);
+        }
+    }
+
+    fn permits(&self, addr: SocketAddr, use_: SocketAddrUse) -> bool {
+        // Implicit binds before connect/send use the wildcard address and port 0.
+        let implicit_bind = addr.ip().is_unspecified() && addr.port() == 0;
+        match use_ {
+            SocketAddrUse::TcpConnect => self.tcp.contains(&addr),
+            SocketAddrUse::TcpBind => implicit_bind && !self.tcp.is_empty(),
+            SocketAddrUse::UdpBind => implicit_bind && !self.udp.is_empty(),
+            SocketAddrUse::UdpSend => self.udp.contains(&addr),
+            SocketAddrUse::UdpReceive => false,
+            SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => false,
+        }
+    }
+}
+
+fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
+    let addrs: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .with_context(|| format!("resolve {host}:{port} (the destination named in the configuration)"))?
+        .collect();
+    Ok(addrs)
+}
+
+/// Refused attempts, for the host to report.
+#[derive(Debug, Default)]
+pub struct Denials {
+    count: AtomicU64,
+    recent: Mutex<Vec<String>>,
+}
+
+impl Denials {
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// The last few refused attempts, as "use address".
+    pub fn recent(&self) -> Vec<String> {
+        self.recent.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    fn record(&self, addr: SocketAddr, use_: SocketAddrUse) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() >= 16 {
+                recent.remove(0);
+            }
+            recent.push(format!("{use_:?} {addr}"));
+        }
+    }
+}
+
+/// A WASI context that grants the sockets in `grants` and nothing else: no
+/// environment, no arguments, no files, no inherited stdio.
+pub fn wasi_ctx(grants: &Grants, denials: Arc<Denials>) -> WasiCtx {
+    let mut b = WasiCtxBuilder::new();
+    let any_socket = !grants.tcp.is_empty() || !grants.udp.is_empty();
+    b.allow_tcp(!grants.tcp.is_empty())
+        .allow_udp(!grants.udp.is_empty())
+        .allow_ip_name_lookup(grants.name_lookup && any_socket);
+    let grants = Arc::new(grants.clone());
+    b.socket_addr_check(move |addr, use_| {
+        let ok = grants.permits(addr, use_);
+        if !ok {
+            denials.record(addr, use_);
+        }
+        Box::pin(async move { ok })
+    });
+    b.build()
+}
