@@ -5,7 +5,7 @@
 //! traceback recognises the mistake.
 
 use crate::error::{Error, Result};
-use crate::pyrepr::{float_repr, py_repr, py_str};
+use crate::pyrepr::{py_repr, py_str};
 use crate::record::{Args, Value};
 
 /// Where conversion specifiers take their values from.
@@ -72,7 +72,10 @@ impl ArgSource for MappingArgs<'_> {
         s.push('}');
         Ok(Some(Value::Str(s)))
     }
+    /// CPython replaces its argument with the looked-up value, so after a
+    /// keyed spec the mapping itself is no longer there for a `%s`.
     fn by_key(&mut self, key: &str) -> Result<Value> {
+        self.used_whole = true;
         self.items
             .iter()
             .rev()
@@ -122,7 +125,6 @@ pub fn format_with(fmt: &str, source: &mut dyn ArgSource) -> Result<String> {
             i += 1;
             continue;
         }
-        let spec_start = i;
         i += 1;
         let mut key: Option<String> = None;
         if chars.get(i) == Some(&'(') {
@@ -192,7 +194,6 @@ pub fn format_with(fmt: &str, source: &mut dyn ArgSource) -> Result<String> {
                 conv, conv as u32, i - 1
             )));
         }
-        let _ = spec_start;
         let value = match &key {
             Some(k) => source.by_key(k)?,
             None => source
@@ -458,12 +459,6 @@ fn pad(out: &mut String, prefix: &str, body: &str, spec: &Spec, numeric: bool) {
     }
 }
 
-/// `float_repr` is re-exported here so `%s` of a float and `str(float)` stay one code path.
-pub fn float_str(f: f64) -> String {
-    let mut s = String::new();
-    float_repr(f, &mut s);
-    s
-}
 
 #[cfg(test)]
 mod tests {
@@ -509,5 +504,6 @@ mod tests {
         assert_eq!(format("%(user)s has %(n)03d", &args).unwrap(), "ann has 003");
         assert!(format("%(missing)s", &args).unwrap_err().to_string().contains("KeyError: 'missing'"));
         assert_eq!(format("%s", &args).unwrap(), "{'user': 'ann', 'n': 3}");
+        assert!(format("%(n)s %s", &args).unwrap_err().to_string().contains("not enough arguments"));
     }
 }

@@ -13,3 +13,19 @@ pub use exports::pylog::handlers::types::{Args, HandlerError, LogRecord, Value};
 pub use self::Plugin as PluginWorld;
 pub use self::PluginPre as PluginWorldPre;
 
+
+/// One line saying what went wrong and what to do. (The `Display` that
+/// bindgen derives prints the variant's Rust spelling.)
+pub fn describe(e: &HandlerError) -> String {
+    match e {
+        HandlerError::BadConfig(m) => format!("bad config: {m}"),
+        HandlerError::BadRecord(m) => format!("bad record: {m}"),
+        HandlerError::UnknownFacility(m) => format!("unknown facility: {m}"),
+        HandlerError::UnknownPriority(m) => format!("unknown priority: {m}"),
+        HandlerError::Io(m) => format!("i/o: {m}"),
+        HandlerError::Denied(m) => format!("denied: {m}"),
+        HandlerError::Unsupported(m) => format!("unsupported: {m}"),
+        HandlerError::Closed => "handler is closed; open a new one".into(),
+        HandlerError::Dropped(m) => format!("record dropped: {m}"),
+    }
+}

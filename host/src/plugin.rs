@@ -44,7 +44,7 @@ pub enum PluginError {
 impl std::fmt::Display for PluginError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PluginError::Handler(e) => write!(f, "{e}"),
+            PluginError::Handler(e) => write!(f, "{}", crate::bindings::describe(e)),
             PluginError::Trap(e) => write!(f, "plugin trapped (a bug; the instance was discarded): {e:#}"),
         }
     }

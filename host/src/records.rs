@@ -233,6 +233,46 @@ pub fn value_to_json(v: &Value) -> Json {
     }
 }
 
+/// A record as one JSON object whose keys are LogRecord attribute names:
+/// what `pylog listen` prints and what `from_json_object` reads back.
+pub fn to_json(r: &LogRecord) -> Map<String, Json> {
+    let mut o = Map::new();
+    let s = |v: &Option<String>| v.clone().map_or(Json::Null, Json::String);
+    let i = |v: Option<i64>| v.map_or(Json::Null, Json::from);
+    let f = |v: f64| value_to_json(&Value::Float(v));
+    o.insert("name".into(), Json::String(r.name.clone()));
+    o.insert("msg".into(), Json::String(r.msg.clone()));
+    o.insert(
+        "args".into(),
+        match &r.args {
+            None => Json::Null,
+            Some(Args::Positional(items)) => Json::Array(items.iter().map(value_to_json).collect()),
+            Some(Args::Mapping(items)) => Json::Object(items.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect()),
+        },
+    );
+    o.insert("levelname".into(), Json::String(r.levelname.clone()));
+    o.insert("levelno".into(), Json::from(r.levelno));
+    o.insert("pathname".into(), Json::String(r.pathname.clone()));
+    o.insert("filename".into(), Json::String(r.filename.clone()));
+    o.insert("module".into(), Json::String(r.module.clone()));
+    o.insert("exc_text".into(), s(&r.exc_text));
+    o.insert("stack_info".into(), s(&r.stack_info));
+    o.insert("lineno".into(), Json::from(r.lineno));
+    o.insert("funcName".into(), s(&r.func_name));
+    o.insert("created".into(), f(r.created));
+    o.insert("msecs".into(), f(r.msecs));
+    o.insert("relativeCreated".into(), f(r.relative_created));
+    o.insert("thread".into(), i(r.thread));
+    o.insert("threadName".into(), s(&r.thread_name));
+    o.insert("processName".into(), s(&r.process_name));
+    o.insert("process".into(), i(r.process));
+    o.insert("taskName".into(), s(&r.task_name));
+    for (k, v) in &r.extra {
+        o.insert(k.clone(), value_to_json(v));
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
