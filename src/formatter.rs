@@ -72,7 +72,11 @@ impl Formatter {
         let asctime = self.uses_time.then(|| self.format_time(record));
         let mut s = percent::format_with(
             &self.fmt,
-            &mut RecordFields { record, message: &message, asctime: asctime.as_deref() },
+            &mut RecordFields {
+                record,
+                message: &message,
+                asctime: asctime.as_deref(),
+            },
         )?;
         for tail in [&record.exc_text, &record.stack_info].into_iter().flatten() {
             // CPython tests truthiness: an empty exc_text adds nothing.
@@ -96,7 +100,11 @@ impl Formatter {
             Some(datefmt) => strftime(datefmt, &t, &self.tz_name, &mut s),
             None => {
                 strftime("%Y-%m-%d %H:%M:%S", &t, &self.tz_name, &mut s);
-                let ms = if record.msecs.is_finite() { record.msecs.trunc() as i64 } else { 0 };
+                let ms = if record.msecs.is_finite() {
+                    record.msecs.trunc() as i64
+                } else {
+                    0
+                };
                 s.push_str(&format!(",{ms:03}"));
             }
         }
@@ -109,7 +117,9 @@ fn has_percent_field(fmt: &str) -> bool {
     let mut rest = fmt;
     while let Some(pos) = rest.find("%(") {
         rest = &rest[pos + 2..];
-        let Some(close) = rest.find(')') else { return false };
+        let Some(close) = rest.find(')') else {
+            return false;
+        };
         let key = &rest[..close];
         if key.is_empty() || !key.chars().all(|c| c.is_alphanumeric() || c == '_') {
             continue;
@@ -214,7 +224,9 @@ impl ArgSource for RecordFields<'_> {
             "process" => opt_int(r.process),
             "taskName" => opt_str(&r.task_name),
             "message" => Value::Str(self.message.to_string()),
-            "asctime" if self.asctime.is_some() => Value::Str(self.asctime.unwrap_or_default().to_string()),
+            "asctime" if self.asctime.is_some() => {
+                Value::Str(self.asctime.unwrap_or_default().to_string())
+            }
             other => match r.extra.iter().rev().find(|(k, _)| k == other) {
                 Some((_, v)) => v.clone(),
                 None => return Err(key_error(other)),
@@ -236,20 +248,39 @@ mod tests {
         let mut r = LogRecord::new("app", 40, "boom %d", 0.0);
         r.args = Some(Args::Tuple(vec![Value::Int(7)]));
         r.exc_text = Some("Traceback ...".into());
-        assert_eq!(Formatter::default().format(&r).unwrap(), "boom 7\nTraceback ...");
+        assert_eq!(
+            Formatter::default().format(&r).unwrap(),
+            "boom 7\nTraceback ..."
+        );
     }
 
     #[test]
     fn asctime_uses_the_host_offset_and_msecs() {
         let r = LogRecord::new("app", 20, "hi", 1_700_000_000.5);
-        let f = Formatter::new(Some("%(asctime)s %(levelname)-8s %(name)s: %(message)s"), None, '%', 3600, "CET").unwrap();
-        assert_eq!(f.format(&r).unwrap(), "2023-11-14 23:13:20,500 INFO     app: hi");
+        let f = Formatter::new(
+            Some("%(asctime)s %(levelname)-8s %(name)s: %(message)s"),
+            None,
+            '%',
+            3600,
+            "CET",
+        )
+        .unwrap();
+        assert_eq!(
+            f.format(&r).unwrap(),
+            "2023-11-14 23:13:20,500 INFO     app: hi"
+        );
     }
 
     #[test]
     fn invalid_formats_are_config_errors() {
-        assert!(matches!(Formatter::new(Some("no fields"), None, '%', 0, "UTC"), Err(Error::BadConfig(_))));
-        assert!(matches!(Formatter::new(None, None, '{', 0, "UTC"), Err(Error::Unsupported(_))));
+        assert!(matches!(
+            Formatter::new(Some("no fields"), None, '%', 0, "UTC"),
+            Err(Error::BadConfig(_))
+        ));
+        assert!(matches!(
+            Formatter::new(None, None, '{', 0, "UTC"),
+            Err(Error::Unsupported(_))
+        ));
         let f = Formatter::new(Some("%(nope)s"), None, '%', 0, "UTC").unwrap();
         assert!(f.format(&LogRecord::new("a", 1, "", 0.0)).is_err());
     }

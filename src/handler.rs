@@ -18,7 +18,11 @@ pub struct SocketOptions {
 
 impl Default for SocketOptions {
     fn default() -> Self {
-        SocketOptions { pickle_protocol: pickle::DEFAULT_PROTOCOL, retry: RetryPolicy::default(), close_on_error: false }
+        SocketOptions {
+            pickle_protocol: pickle::DEFAULT_PROTOCOL,
+            retry: RetryPolicy::default(),
+            close_on_error: false,
+        }
     }
 }
 
@@ -71,7 +75,9 @@ impl Handler {
             }
             Kind::Syslog(o) => {
                 o.validate()?;
-                if o.framing == Framing::OctetCounting && matches!(config.destination, Destination::Udp { .. }) {
+                if o.framing == Framing::OctetCounting
+                    && matches!(config.destination, Destination::Udp { .. })
+                {
                     return Err(Error::BadConfig(format!(
                         "handler {:?}: octet-counting framing is for TCP; a UDP datagram is already one message",
                         config.name
@@ -85,7 +91,13 @@ impl Handler {
             Kind::Null => None,
             _ => Some(Transport::open(&config.destination, retry)?),
         };
-        Ok(Handler { config, transport, stats: Stats::default(), buf: Vec::with_capacity(1024), closed_output: Vec::new() })
+        Ok(Handler {
+            config,
+            transport,
+            stats: Stats::default(),
+            buf: Vec::with_capacity(1024),
+            closed_output: Vec::new(),
+        })
     }
 
     pub fn emit(&mut self, record: &LogRecord) -> Result<()> {
@@ -104,8 +116,12 @@ impl Handler {
         }
         self.buf.clear();
         let encoded = match &self.config.kind {
-            Kind::Socket(o) | Kind::Datagram(o) => pickle::write_frame(&mut self.buf, record, o.pickle_protocol),
-            Kind::Syslog(o) => syslog::write_message(&mut self.buf, record, &self.config.formatter, o),
+            Kind::Socket(o) | Kind::Datagram(o) => {
+                pickle::write_frame(&mut self.buf, record, o.pickle_protocol)
+            }
+            Kind::Syslog(o) => {
+                syslog::write_message(&mut self.buf, record, &self.config.formatter, o)
+            }
             Kind::Null => Ok(()),
         };
         let result = encoded.and_then(|()| transport.send(&self.buf));
@@ -118,7 +134,11 @@ impl Handler {
             }
             Err(e) => {
                 self.stats.dropped += 1;
-                if let Kind::Socket(SocketOptions { close_on_error: true, .. }) = self.config.kind {
+                if let Kind::Socket(SocketOptions {
+                    close_on_error: true,
+                    ..
+                }) = self.config.kind
+                {
                     transport.close();
                 }
                 Err(e)
@@ -166,7 +186,12 @@ impl Handler {
 }
 
 fn check_retry(r: &RetryPolicy) -> Result<()> {
-    let ok = r.start.is_finite() && r.start >= 0.0 && r.factor.is_finite() && r.factor >= 1.0 && r.max.is_finite() && r.max >= r.start;
+    let ok = r.start.is_finite()
+        && r.start >= 0.0
+        && r.factor.is_finite()
+        && r.factor >= 1.0
+        && r.max.is_finite()
+        && r.max >= r.start;
     if ok {
         Ok(())
     } else {

@@ -22,7 +22,13 @@ pub trait ArgSource {
 pub fn format(fmt: &str, args: &Args) -> Result<String> {
     match args {
         Args::Tuple(items) => format_with(fmt, &mut TupleArgs { items, next: 0 }),
-        Args::Mapping(items) => format_with(fmt, &mut MappingArgs { items, used_whole: false }),
+        Args::Mapping(items) => format_with(
+            fmt,
+            &mut MappingArgs {
+                items,
+                used_whole: false,
+            },
+        ),
     }
 }
 
@@ -42,7 +48,9 @@ impl ArgSource for TupleArgs<'_> {
     }
     fn finish(&mut self) -> Result<()> {
         if self.next < self.items.len() {
-            return Err(type_error("not all arguments converted during string formatting"));
+            return Err(type_error(
+                "not all arguments converted during string formatting",
+            ));
         }
         Ok(())
     }
@@ -99,7 +107,9 @@ fn value_error(msg: &str) -> Error {
 pub fn key_error(key: &str) -> Error {
     let mut r = String::new();
     py_repr(&Value::Str(key.to_string()), &mut r);
-    Error::BadRecord(format!("KeyError: {r} (the format names a key the record does not have)"))
+    Error::BadRecord(format!(
+        "KeyError: {r} (the format names a key the record does not have)"
+    ))
 }
 
 #[derive(Default, Clone, Copy)]
@@ -191,7 +201,9 @@ pub fn format_with(fmt: &str, source: &mut dyn ArgSource) -> Result<String> {
         if !"srabdiuoxXeEfFgGc".contains(conv) {
             return Err(value_error(&format!(
                 "unsupported format character '{}' (0x{:x}) at index {}",
-                conv, conv as u32, i - 1
+                conv,
+                conv as u32,
+                i - 1
             )));
         }
         let value = match &key {
@@ -262,7 +274,9 @@ fn convert(conv: char, spec: &Spec, value: &Value, out: &mut String) -> Result<(
         'c' => {
             let s = match value {
                 Value::Int(n) => char::from_u32(u32::try_from(*n).unwrap_or(u32::MAX))
-                    .ok_or_else(|| Error::BadRecord("OverflowError: %c arg not in range(0x110000)".into()))?
+                    .ok_or_else(|| {
+                        Error::BadRecord("OverflowError: %c arg not in range(0x110000)".into())
+                    })?
                     .to_string(),
                 Value::Bool(b) => char::from(*b as u8).to_string(),
                 Value::Str(s) if s.chars().count() == 1 => s.clone(),
@@ -347,7 +361,10 @@ fn convert(conv: char, spec: &Spec, value: &Value, out: &mut String) -> Result<(
                     (false, true) => "INF",
                 };
                 // CPython pads inf and nan with spaces even under the 0 flag.
-                let spec = Spec { zero: false, ..*spec };
+                let spec = Spec {
+                    zero: false,
+                    ..*spec
+                };
                 pad(out, prefix, body, &spec, true);
                 return Ok(());
             }
@@ -373,7 +390,9 @@ fn convert(conv: char, spec: &Spec, value: &Value, out: &mut String) -> Result<(
 }
 
 fn unreachable_conversion(conv: char) -> Result<()> {
-    Err(value_error(&format!("unsupported format character '{conv}'")))
+    Err(value_error(&format!(
+        "unsupported format character '{conv}'"
+    )))
 }
 
 fn sign_prefix(negative: bool, spec: &Spec) -> &'static str {
@@ -393,7 +412,11 @@ fn exp_form(f: f64, precision: usize) -> String {
     let s = format!("{:.*e}", precision, f);
     let (mantissa, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs())
+    format!(
+        "{mantissa}e{}{:02}",
+        if exp < 0 { '-' } else { '+' },
+        exp.unsigned_abs()
+    )
 }
 
 /// `%g`: positional when the rounded exponent is in -4..precision, else
@@ -401,7 +424,9 @@ fn exp_form(f: f64, precision: usize) -> String {
 fn general_form(f: f64, precision: usize, alternate: bool) -> String {
     let p = precision.max(1);
     let rounded = format!("{:.*e}", p - 1, f);
-    let exp: i32 = rounded.split_once('e').map_or(0, |(_, e)| e.parse().unwrap_or(0));
+    let exp: i32 = rounded
+        .split_once('e')
+        .map_or(0, |(_, e)| e.parse().unwrap_or(0));
     let mut s = if exp >= -4 && (exp as i64) < p as i64 {
         format!("{:.*}", (p as i64 - 1 - exp as i64).max(0) as usize, f)
     } else {
@@ -459,7 +484,6 @@ fn pad(out: &mut String, prefix: &str, body: &str, spec: &Spec, numeric: bool) {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,12 +496,49 @@ mod tests {
     fn conversions_match_python() {
         use Value::*;
         let cases: Vec<(&str, Vec<Value>, &str)> = vec![
-            ("%s %d %i %r", vec![Str("a".into()), Int(-5), Float(3.9), Str("q".into())], "a -5 3 'q'"),
-            ("%5.2f|%-6x|%#o|%+d|% d", vec![Float(3.14159), Int(255), Int(8), Int(3), Int(4)], " 3.14|ff    |0o10|+3| 4"),
-            ("%05d|%.3d|%e|%g|%g|%G", vec![Int(-42), Int(7), Float(1234.5), Float(0.00001234), Float(1e20), Float(1.5)], "-0042|007|1.234500e+03|1.234e-05|1e+20|1.5"),
-            ("%s %s %s %%", vec![None, Bool(true), Float(1e16)], "None True 1e+16 %"),
-            ("%c%c|%.2s|%*d", vec![Int(65), Str("é".into()), Str("héllo".into()), Int(4), Int(7)], "Aé|hé|   7"),
-            ("%05f|%a", vec![Float(f64::INFINITY), Str("é".into())], "  inf|'\\xe9'"),
+            (
+                "%s %d %i %r",
+                vec![Str("a".into()), Int(-5), Float(3.9), Str("q".into())],
+                "a -5 3 'q'",
+            ),
+            (
+                "%5.2f|%-6x|%#o|%+d|% d",
+                vec![Float(2.71), Int(255), Int(8), Int(3), Int(4)],
+                " 2.71|ff    |0o10|+3| 4",
+            ),
+            (
+                "%05d|%.3d|%e|%g|%g|%G",
+                vec![
+                    Int(-42),
+                    Int(7),
+                    Float(1234.5),
+                    Float(0.00001234),
+                    Float(1e20),
+                    Float(1.5),
+                ],
+                "-0042|007|1.234500e+03|1.234e-05|1e+20|1.5",
+            ),
+            (
+                "%s %s %s %%",
+                vec![None, Bool(true), Float(1e16)],
+                "None True 1e+16 %",
+            ),
+            (
+                "%c%c|%.2s|%*d",
+                vec![
+                    Int(65),
+                    Str("é".into()),
+                    Str("héllo".into()),
+                    Int(4),
+                    Int(7),
+                ],
+                "Aé|hé|   7",
+            ),
+            (
+                "%05f|%a",
+                vec![Float(f64::INFINITY), Str("é".into())],
+                "  inf|'\\xe9'",
+            ),
         ];
         for (f, args, want) in cases {
             assert_eq!(fmt(f, args).unwrap(), want, "{f}");
@@ -491,19 +552,38 @@ mod tests {
         let e = fmt("%s", vec![Value::Int(1), Value::Int(2)]).unwrap_err();
         assert!(e.to_string().contains("not all arguments converted"), "{e}");
         let e = fmt("%d", vec![Value::Str("x".into())]).unwrap_err();
-        assert!(e.to_string().contains("real number is required, not str"), "{e}");
+        assert!(
+            e.to_string().contains("real number is required, not str"),
+            "{e}"
+        );
         let e = fmt("%q", vec![Value::Int(1)]).unwrap_err();
-        assert!(e.to_string().contains("unsupported format character 'q' (0x71) at index 1"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("unsupported format character 'q' (0x71) at index 1"),
+            "{e}"
+        );
         let e = fmt("abc %", vec![Value::Int(1)]).unwrap_err();
         assert!(e.to_string().contains("incomplete format"), "{e}");
     }
 
     #[test]
     fn mapping_args_format_by_key() {
-        let args = Args::Mapping(vec![("user".into(), Value::Str("ann".into())), ("n".into(), Value::Int(3))]);
-        assert_eq!(format("%(user)s has %(n)03d", &args).unwrap(), "ann has 003");
-        assert!(format("%(missing)s", &args).unwrap_err().to_string().contains("KeyError: 'missing'"));
+        let args = Args::Mapping(vec![
+            ("user".into(), Value::Str("ann".into())),
+            ("n".into(), Value::Int(3)),
+        ]);
+        assert_eq!(
+            format("%(user)s has %(n)03d", &args).unwrap(),
+            "ann has 003"
+        );
+        assert!(format("%(missing)s", &args)
+            .unwrap_err()
+            .to_string()
+            .contains("KeyError: 'missing'"));
         assert_eq!(format("%s", &args).unwrap(), "{'user': 'ann', 'n': 3}");
-        assert!(format("%(n)s %s", &args).unwrap_err().to_string().contains("not enough arguments"));
+        assert!(format("%(n)s %s", &args)
+            .unwrap_err()
+            .to_string()
+            .contains("not enough arguments"));
     }
 }

@@ -64,9 +64,9 @@ impl Transport {
 
     pub fn flush(&mut self) -> Result<()> {
         match self {
-            Transport::Tcp(TcpTransport { stream: Some(s), .. }) => {
-                s.flush().map_err(|e| Error::from_io("flush", &e))
-            }
+            Transport::Tcp(TcpTransport {
+                stream: Some(s), ..
+            }) => s.flush().map_err(|e| Error::from_io("flush", &e)),
             _ => Ok(()),
         }
     }
@@ -100,7 +100,9 @@ fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>> {
         .map_err(|e| Error::from_io(&format!("resolve {host}:{port}"), &e))?
         .collect();
     if addrs.is_empty() {
-        return Err(Error::Io(format!("{host} has no address; check the host name")));
+        return Err(Error::Io(format!(
+            "{host} has no address; check the host name"
+        )));
     }
     Ok(addrs)
 }
@@ -166,7 +168,10 @@ impl TcpTransport {
                 // CPython closes the socket and lets the next emit reconnect;
                 // so do we, and report this record as not sent.
                 self.stream = None;
-                Err(Error::from_io(&format!("send to {}:{}", self.host, self.port), &e))
+                Err(Error::from_io(
+                    &format!("send to {}:{}", self.host, self.port),
+                    &e,
+                ))
             }
         }
     }
@@ -188,8 +193,13 @@ impl UdpTransport {
         }
         if self.socket.is_none() {
             let addr = resolve(&self.host, self.port)?[0];
-            let bind = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
-            let socket = UdpSocket::bind(bind).map_err(|e| Error::from_io("bind udp socket", &e))?;
+            let bind = if addr.is_ipv4() {
+                "0.0.0.0:0"
+            } else {
+                "[::]:0"
+            };
+            let socket =
+                UdpSocket::bind(bind).map_err(|e| Error::from_io("bind udp socket", &e))?;
             self.socket = Some((socket, addr));
         }
         let Some((socket, addr)) = self.socket.as_ref() else {

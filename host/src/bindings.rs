@@ -3,16 +3,15 @@
 
 wasmtime::component::bindgen!({ path: "../wit", world: "plugin" });
 
-pub use exports::pylog::handlers::config::{
-    Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, SocketOptions, SyslogFormat,
-    SyslogFraming, SyslogOptions,
-};
-pub use exports::pylog::handlers::handlers::HandlerStats;
-pub use exports::pylog::handlers::types::{Args, HandlerError, LogRecord, Value};
 /// The generated world; `Plugin` is the host's name for the loaded component.
 pub use self::Plugin as PluginWorld;
 pub use self::PluginPre as PluginWorldPre;
-
+pub use exports::pylog::handlers::config::{
+    Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, SocketOptions,
+    SyslogFormat, SyslogFraming, SyslogOptions,
+};
+pub use exports::pylog::handlers::handlers::HandlerStats;
+pub use exports::pylog::handlers::types::{Args, HandlerError, LogRecord, Value};
 
 /// One line saying what went wrong and what to do. (The `Display` that
 /// bindgen derives prints the variant's Rust spelling.)

@@ -13,9 +13,12 @@
 pub mod bindings;
 pub mod cache;
 pub mod dictconfig;
+pub mod listen;
 pub mod plugin;
 pub mod records;
 pub mod sandbox;
+pub mod syslog_parse;
+pub mod unpickle;
 
 pub use bindings::{HandlerConfig, HandlerError, LogRecord, Value};
 pub use plugin::{Handler, Plugin, PluginError, Pure};

@@ -1,17 +1,23 @@
 //! `pylog`: ship records through the sandboxed plugin, or receive them.
 
 use std::io::{BufRead, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use pylog_host::bindings::Destination;
+use pylog_host::listen::{self, Event, Input};
 use pylog_host::records::{self, Defaults};
 use pylog_host::{dictconfig, Plugin};
 
 #[derive(Parser)]
-#[command(name = "pylog", version, about = "CPython's logging.handlers as a sandboxed WebAssembly plugin")]
+#[command(
+    name = "pylog",
+    version,
+    about = "CPython's logging.handlers as a sandboxed WebAssembly plugin"
+)]
 struct Cli {
     /// The plugin component (default: $PYLOG_PLUGIN, else the one built beside this binary).
     #[arg(long, global = true)]
@@ -33,6 +39,38 @@ enum Command {
         /// Records as JSON lines; `-` or absent for stdin.
         records: Option<PathBuf>,
     },
+    /// Receive records from SocketHandler, DatagramHandler and SysLogHandler senders.
+    ///
+    /// With no address given, listens on CPython's defaults: TCP 127.0.0.1:9020 and UDP 127.0.0.1:9021.
+    Listen {
+        /// SocketHandler streams (length-prefixed pickles).
+        #[arg(long)]
+        tcp: Vec<SocketAddr>,
+        /// DatagramHandler datagrams.
+        #[arg(long)]
+        udp: Vec<SocketAddr>,
+        /// Syslog datagrams.
+        #[arg(long)]
+        syslog_udp: Vec<SocketAddr>,
+        /// Syslog over TCP: octet-counted, or LF/NUL delimited.
+        #[arg(long)]
+        syslog_tcp: Vec<SocketAddr>,
+        /// One JSON object per record, or a human line.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Exit after this many records.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Refuse frames and messages larger than this, before reading them.
+        #[arg(long, default_value_t = listen::DEFAULT_MAX_FRAME)]
+        max_frame: usize,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Json,
+    Text,
 }
 
 fn plugin_path(explicit: Option<PathBuf>) -> PathBuf {
@@ -41,14 +79,51 @@ fn plugin_path(explicit: Option<PathBuf>) -> PathBuf {
     }
     // target/release/pylog -> target/wasm32-wasip2/component/pylog_handlers.wasm
     let exe = std::env::current_exe().unwrap_or_default();
-    let target = exe.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default();
-    target.join("wasm32-wasip2").join("component").join("pylog_handlers.wasm")
+    let target = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    target
+        .join("wasm32-wasip2")
+        .join("component")
+        .join("pylog_handlers.wasm")
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Emit { config, dry_run, records } => emit(plugin_path(cli.plugin), &config, dry_run, records),
+        Command::Emit {
+            config,
+            dry_run,
+            records,
+        } => emit(plugin_path(cli.plugin), &config, dry_run, records),
+        Command::Listen {
+            tcp,
+            udp,
+            syslog_udp,
+            syslog_tcp,
+            format,
+            count,
+            max_frame,
+        } => {
+            let mut requests: Vec<(Input, SocketAddr)> = Vec::new();
+            requests.extend(tcp.into_iter().map(|a| (Input::Tcp, a)));
+            requests.extend(udp.into_iter().map(|a| (Input::Udp, a)));
+            requests.extend(syslog_udp.into_iter().map(|a| (Input::SyslogUdp, a)));
+            requests.extend(syslog_tcp.into_iter().map(|a| (Input::SyslogTcp, a)));
+            if requests.is_empty() {
+                requests.push((
+                    Input::Tcp,
+                    SocketAddr::from(([127, 0, 0, 1], listen::DEFAULT_TCP_PORT)),
+                ));
+                requests.push((
+                    Input::Udp,
+                    SocketAddr::from(([127, 0, 0, 1], listen::DEFAULT_UDP_PORT)),
+                ));
+            }
+            serve(&requests, format, count, max_frame)
+        }
     };
     match result {
         Ok(code) => code,
@@ -59,7 +134,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn emit(plugin: PathBuf, config: &std::path::Path, dry_run: bool, records: Option<PathBuf>) -> Result<ExitCode> {
+fn emit(
+    plugin: PathBuf,
+    config: &std::path::Path,
+    dry_run: bool,
+    records: Option<PathBuf>,
+) -> Result<ExitCode> {
     let mut doc = dictconfig::parse_file(config)?;
     if dry_run {
         for h in &mut doc.handlers {
@@ -69,7 +149,11 @@ fn emit(plugin: PathBuf, config: &std::path::Path, dry_run: bool, records: Optio
     let plugin = Plugin::load(&plugin)?;
     let mut handlers = Vec::new();
     for h in &doc.handlers {
-        handlers.push(plugin.open(h).with_context(|| format!("open handler {:?}", h.name))?);
+        handlers.push(
+            plugin
+                .open(h)
+                .with_context(|| format!("open handler {:?}", h.name))?,
+        );
     }
     let input: Box<dyn BufRead> = match records.as_deref() {
         None => Box::new(std::io::stdin().lock()),
@@ -126,7 +210,60 @@ fn emit(plugin: PathBuf, config: &std::path::Path, dry_run: bool, records: Optio
     eprintln!(
         "pylog emit: {read} records read, {sent} sent, {dropped} dropped, {skipped} below level, \
          {bad_lines} bad lines, {denied} denied by sandbox{}",
-        if dry_run { " (dry run: bytes written to stdout)" } else { "" }
+        if dry_run {
+            " (dry run: bytes written to stdout)"
+        } else {
+            ""
+        }
     );
-    Ok(if bad_lines + failed + dropped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if bad_lines + failed + dropped > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn serve(
+    requests: &[(Input, SocketAddr)],
+    format: Format,
+    count: Option<u64>,
+    max_frame: usize,
+) -> Result<ExitCode> {
+    let listener = listen::start(requests, max_frame)?;
+    let ready: Vec<String> = listener
+        .bound
+        .iter()
+        .map(|(i, a)| format!("{}={a}", i.label()))
+        .collect();
+    eprintln!("pylog listen: ready {}", ready.join(" "));
+    let mut stdout = std::io::stdout().lock();
+    let (mut received, mut rejected) = (0u64, 0u64);
+    while count.is_none_or(|c| received < c) {
+        let Ok(event) = listener.events.recv() else {
+            break;
+        };
+        match event {
+            Event::Record { record, .. } => {
+                received += 1;
+                match format {
+                    Format::Json => writeln!(stdout, "{}", serde_json::Value::Object(record))?,
+                    Format::Text => writeln!(stdout, "{}", records::text_line(&record))?,
+                }
+                stdout.flush()?;
+            }
+            Event::Rejected {
+                input,
+                peer,
+                reason,
+            } => {
+                rejected += 1;
+                eprintln!(
+                    "pylog listen: rejected from {} {peer}: {reason}",
+                    input.label()
+                );
+            }
+        }
+    }
+    eprintln!("pylog listen: {received} records, {rejected} rejected");
+    Ok(ExitCode::SUCCESS)
 }

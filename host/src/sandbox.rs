@@ -10,11 +10,10 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result};
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
-use crate::bindings::{Destination, HandlerConfig};
+use crate::bindings::{Destination, HandlerConfig, HandlerError};
 
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
@@ -27,15 +26,15 @@ pub struct Grants {
 impl Grants {
     /// The grants one handler needs: its destination's addresses, resolved
     /// now by the host the same way the guest will resolve them.
-    pub fn for_handler(config: &HandlerConfig) -> Result<Grants> {
+    pub fn for_handler(config: &HandlerConfig) -> Result<Grants, HandlerError> {
         let mut g = Grants::default();
         match &config.destination {
             Destination::Tcp(e) => {
-                g.name_lookup = e.host.parse::<IpAddr>().is_err();
+                g.name_lookup = is_name(&e.host);
                 g.tcp.extend(resolve(&e.host, e.port)?);
             }
             Destination::Udp(e) => {
-                g.name_lookup = e.host.parse::<IpAddr>().is_err();
+                g.name_lookup = is_name(&e.host);
                 g.udp.extend(resolve(&e.host, e.port)?);
             }
             Destination::Memory | Destination::UnixStream(_) | Destination::UnixDatagram(_) => {}
@@ -67,12 +66,51 @@ impl Grants {
     }
 }
 
-fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
+/// Resolves a destination the way the guest will. A name that cannot be a
+/// DNS name is refused before any lookup, so a typo never leaves the host
+/// as a query.
+fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, HandlerError> {
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = literal.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host.trim_end_matches('.').split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if !valid {
+        return Err(HandlerError::Io(format!(
+            "{host:?} is not a valid host name; write a DNS name or an IP address"
+        )));
+    }
     let addrs: Vec<_> = (host, port)
         .to_socket_addrs()
-        .with_context(|| format!("resolve {host}:{port} (the destination named in the configuration)"))?
+        .map_err(|e| {
+            HandlerError::Io(format!(
+                "cannot resolve {host}:{port}: {e}; check the host name"
+            ))
+        })?
         .collect();
+    if addrs.is_empty() {
+        return Err(HandlerError::Io(format!(
+            "{host} has no address; check the host name"
+        )));
+    }
     Ok(addrs)
+}
+
+fn is_name(host: &str) -> bool {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_err()
 }
 
 /// Refused attempts, for the host to report.

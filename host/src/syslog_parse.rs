@@ -1,0 +1,219 @@
+//! Received syslog messages: TCP framing (octet counting, or LF/NUL
+//! delimited as CPython and RFC 3164 senders write) and the message to a
+//! JSON record.
+
+use serde_json::{json, Map, Value as Json};
+
+const FACILITIES: [&str; 24] = [
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
+];
+const SEVERITIES: [&str; 8] = [
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
+
+/// Splits complete messages off the front of a TCP buffer. Returns the
+/// messages and how many bytes they used; a partial message stays.
+pub fn split_stream(buf: &[u8], max_message: usize) -> Result<(Vec<Vec<u8>>, usize), String> {
+    let mut messages = Vec::new();
+    let mut pos = 0;
+    while pos < buf.len() {
+        let rest = &buf[pos..];
+        if rest[0].is_ascii_digit() {
+            // RFC 6587 octet counting: LEN SP MSG.
+            let Some(space) = rest.iter().position(|b| *b == b' ') else {
+                if rest.len() > 10 {
+                    return Err("octet count longer than 10 digits".into());
+                }
+                break;
+            };
+            let len: usize = std::str::from_utf8(&rest[..space])
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| "octet count is not a number".to_string())?;
+            if len > max_message {
+                return Err(format!(
+                    "message of {len} bytes is over the {max_message}-byte limit"
+                ));
+            }
+            if rest.len() < space + 1 + len {
+                break;
+            }
+            messages.push(rest[space + 1..space + 1 + len].to_vec());
+            pos += space + 1 + len;
+        } else if let Some(end) = rest.iter().position(|b| *b == b'\n' || *b == 0) {
+            if end > 0 {
+                messages.push(rest[..end].to_vec());
+            }
+            pos += end + 1;
+        } else {
+            if rest.len() > max_message {
+                return Err(format!(
+                    "unterminated message over the {max_message}-byte limit"
+                ));
+            }
+            break;
+        }
+    }
+    Ok((messages, pos))
+}
+
+/// Python's level for a syslog severity (the inverse of `mapPriority`).
+fn level_of(severity: u32) -> (i64, &'static str) {
+    match severity {
+        0..=2 => (50, "CRITICAL"),
+        3 => (40, "ERROR"),
+        4 => (30, "WARNING"),
+        5 | 6 => (20, "INFO"),
+        _ => (10, "DEBUG"),
+    }
+}
+
+/// One message to a record: `<PRI>` decoded, RFC 5424 header fields parsed
+/// when present, the rest as `msg` (a trailing NUL removed).
+pub fn record_from_message(
+    raw: &[u8],
+    received_at: f64,
+    peer: &str,
+) -> Result<Map<String, Json>, String> {
+    let text = String::from_utf8_lossy(raw);
+    let text = text.trim_end_matches(['\0', '\n']);
+    let rest = text.strip_prefix('<').ok_or("no <PRI> at the start")?;
+    let close = rest
+        .find('>')
+        .filter(|i| *i <= 3)
+        .ok_or("no <PRI> at the start")?;
+    let pri: u32 = rest[..close].parse().map_err(|_| "PRI is not a number")?;
+    let (facility, severity) = (pri >> 3, pri & 7);
+    let body = &rest[close + 1..];
+    let (levelno, levelname) = level_of(severity);
+    let mut o = Map::new();
+    let mut msg = body.to_string();
+    let mut name = "syslog".to_string();
+    let mut header_fields = None;
+    if let Some(header) = body.strip_prefix("1 ") {
+        let mut parts = header.splitn(6, ' ');
+        let mut next = || parts.next().unwrap_or("-").to_string();
+        let (timestamp, hostname, app, procid, msgid, rest) =
+            (next(), next(), next(), next(), next(), next());
+        let (sd, message) = split_structured_data(&rest);
+        msg = message
+            .strip_prefix('\u{feff}')
+            .unwrap_or(message)
+            .to_string();
+        if app != "-" {
+            name = app.clone();
+        }
+        o.insert(
+            "rfc5424".into(),
+            json!({"timestamp": timestamp, "hostname": hostname, "app_name": app,
+            "procid": procid, "msgid": msgid, "structured_data": sd}),
+        );
+    }
+    o.insert("name".into(), Json::String(name));
+    o.insert("msg".into(), Json::String(msg));
+    o.insert("levelname".into(), Json::String(levelname.into()));
+    o.insert("levelno".into(), Json::from(levelno));
+    o.insert("created".into(), Json::from(received_at));
+    o.insert(
+        "facility".into(),
+        Json::String(
+            FACILITIES
+                .get(facility as usize)
+                .map_or(facility.to_string(), |f| f.to_string()),
+        ),
+    );
+    o.insert(
+        "priority".into(),
+        Json::String(SEVERITIES[severity as usize].into()),
+    );
+    o.insert("pri".into(), Json::from(pri));
+    o.insert("peer".into(), Json::String(peer.into()));
+    if let Some(h) = header_fields {
+        o.insert("rfc5424".into(), h);
+    }
+    Ok(o)
+}
+
+/// RFC 5424 STRUCTURED-DATA is "-" or one or more `[...]` elements, where
+/// `\]` inside a value does not close the element.
+fn split_structured_data(rest: &str) -> (String, &str) {
+    if let Some(after) = rest.strip_prefix("- ") {
+        return ("-".into(), after);
+    }
+    if rest == "-" {
+        return ("-".into(), "");
+    }
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() && bytes[i] == b'[' {
+        let mut escaped = false;
+        i += 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' if !escaped => escaped = true,
+                b']' if !escaped => break,
+                _ => escaped = false,
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    let i = i.min(rest.len());
+    (
+        rest[..i].to_string(),
+        rest[i..].strip_prefix(' ').unwrap_or(&rest[i..]),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framing_splits_counted_and_delimited_messages() {
+        let (msgs, used) = split_stream(b"<14>a\0<14>b\n9 <14>c\nd.x<1", 1024).unwrap();
+        assert_eq!(
+            msgs,
+            vec![b"<14>a".to_vec(), b"<14>b".to_vec(), b"<14>c\nd.x".to_vec()]
+        );
+        assert_eq!(used, 26);
+        assert!(split_stream(b"99999999 x", 1024).is_err());
+    }
+
+    #[test]
+    fn rfc5424_fields_are_parsed() {
+        let r = record_from_message(
+            "<155>1 2023-11-14T22:13:20.250000Z h1 web 42 - [pylog@32473 a=\"x\\]y\"] \u{feff}disk full".as_bytes(),
+            0.0,
+            "p",
+        )
+        .unwrap();
+        assert_eq!(r["msg"], "disk full");
+        assert_eq!(r["facility"], "local3");
+        assert_eq!(r["levelname"], "ERROR");
+        assert_eq!(r["rfc5424"]["structured_data"], "[pylog@32473 a=\"x\\]y\"]");
+    }
+}

@@ -1,0 +1,112 @@
+//! `pylog emit` mistakes: each is one line on stderr and a non-zero exit,
+//! never a panic.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{pylog_bin, run};
+
+fn emit(config: &str, records: &str) -> common::Output {
+    emit_with(config, records, true)
+}
+
+fn emit_with(config: &str, records: &str, dry_run: bool) -> common::Output {
+    let dir = std::env::temp_dir().join(format!(
+        "pylog-cli-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let path = dir.join("c.json");
+    std::fs::write(&path, config).expect("write");
+    let mut cmd = std::process::Command::new(pylog_bin());
+    cmd.arg("emit");
+    if dry_run {
+        cmd.arg("--dry-run");
+    }
+    cmd.arg("--config").arg(&path);
+    let out = run(cmd, records.as_bytes(), Duration::from_secs(30));
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+fn assert_one_line_error(out: &common::Output, needle: &str) {
+    assert!(
+        !out.status.success(),
+        "expected failure, got success: {}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no {needle:?} in:\n{}", out.stderr));
+    assert!(line.starts_with("pylog"), "{line}");
+}
+
+#[test]
+fn unknown_class() {
+    let out = emit(
+        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.FancyHandler"}}}"#,
+        "",
+    );
+    assert_one_line_error(&out, "unknown handler class");
+}
+
+#[test]
+fn missing_key() {
+    let out = emit(
+        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SocketHandler", "host": "x"}}}"#,
+        "",
+    );
+    assert_one_line_error(&out, "needs \"port\"");
+}
+
+#[test]
+fn invalid_facility_is_refused_by_the_plugin() {
+    let out = emit(
+        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "facility": "LOCAL9"}}}"#,
+        "",
+    );
+    assert_one_line_error(&out, "is not a syslog facility");
+}
+
+#[test]
+fn malformed_json_line_names_its_line_and_the_rest_still_ship() {
+    let out = emit(
+        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler"}}}"#,
+        "{\"msg\": \"one\"}\n{\"msg\": oops}\n{\"msg\": \"three\"}\n",
+    );
+    assert_one_line_error(&out, "line 2: not JSON");
+    assert_eq!(out.stdout, b"<14>one\0<14>three\0");
+    assert!(
+        out.stderr.contains("3 records read, 2 sent"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn config_that_is_not_json() {
+    let out = emit("{nope", "");
+    assert_one_line_error(&out, "not JSON");
+}
+
+#[test]
+fn unix_socket_destination_is_unsupported_with_a_reason() {
+    let out = emit_with(
+        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "address": "/dev/log"}}}"#,
+        "",
+        false,
+    );
+    assert_one_line_error(&out, "WASI has no unix domain sockets");
+}
