@@ -13,11 +13,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// CPython's `retryStart`, `retryFactor`, `retryMax`.
     fn default() -> Self {
-        RetryPolicy {
-            start: 1.0,
-            factor: 2.0,
-            max: 30.0,
-        }
+        RetryPolicy { start: 1.0, factor: 2.0, max: 30.0 }
     }
 }
 
@@ -30,11 +26,7 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(policy: RetryPolicy) -> Backoff {
-        Backoff {
-            policy,
-            period: None,
-            retry_at: None,
-        }
+        Backoff { policy, period: None, retry_at: None }
     }
 
     /// Whether a connection attempt may be made now.
@@ -44,8 +36,7 @@ impl Backoff {
 
     /// How long until the next attempt is allowed.
     pub fn remaining(&self, now: Instant) -> Duration {
-        self.retry_at
-            .map_or(Duration::ZERO, |at| at.saturating_duration_since(now))
+        self.retry_at.map_or(Duration::ZERO, |at| at.saturating_duration_since(now))
     }
 
     pub fn failed(&mut self, now: Instant) {
@@ -70,11 +61,7 @@ mod tests {
     #[test]
     fn doubles_up_to_the_cap_and_resets() {
         let t0 = Instant::now();
-        let mut b = Backoff::new(RetryPolicy {
-            start: 1.0,
-            factor: 2.0,
-            max: 5.0,
-        });
+        let mut b = Backoff::new(RetryPolicy { start: 1.0, factor: 2.0, max: 5.0 });
         assert!(b.may_attempt(t0));
         let mut waits = vec![];
         for _ in 0..5 {

@@ -23,11 +23,7 @@ pub struct CivilTime {
 /// `time.localtime(created)` for a host whose local time is UTC plus
 /// `utc_offset_seconds`. Like CPython, the fraction is floored away.
 pub fn local_time(created: f64, utc_offset_seconds: i32) -> CivilTime {
-    let secs = if created.is_finite() {
-        created.floor() as i64
-    } else {
-        0
-    } + utc_offset_seconds as i64;
+    let secs = if created.is_finite() { created.floor() as i64 } else { 0 } + utc_offset_seconds as i64;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400) as u32;
     let (year, month, day) = civil_from_days(days);
@@ -70,15 +66,7 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-const DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
+const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 const MONTHS: [&str; 12] = [
     "January",
     "February",
@@ -130,25 +118,13 @@ pub fn strftime(format: &str, t: &CivilTime, tz_name: &str, out: &mut String) {
             'z' => {
                 let off = t.utc_offset_seconds;
                 let abs = off.unsigned_abs();
-                write!(
-                    out,
-                    "{}{:02}{:02}",
-                    if off < 0 { '-' } else { '+' },
-                    abs / 3600,
-                    abs % 3600 / 60
-                )
+                write!(out, "{}{:02}{:02}", if off < 0 { '-' } else { '+' }, abs / 3600, abs % 3600 / 60)
             }
             'Z' => write!(out, "{tz_name}"),
             'F' => write!(out, "{}-{:02}-{:02}", t.year, t.month, t.day),
             'T' => write!(out, "{:02}:{:02}:{:02}", t.hour, t.minute, t.second),
             'R' => write!(out, "{:02}:{:02}", t.hour, t.minute),
-            'D' | 'x' => write!(
-                out,
-                "{:02}/{:02}/{:02}",
-                t.month,
-                t.day,
-                t.year.rem_euclid(100)
-            ),
+            'D' | 'x' => write!(out, "{:02}/{:02}/{:02}", t.month, t.day, t.year.rem_euclid(100)),
             'X' => write!(out, "{:02}:{:02}:{:02}", t.hour, t.minute, t.second),
             'c' => write!(
                 out,
@@ -177,15 +153,9 @@ mod tests {
     #[test]
     fn epoch_and_leap_days() {
         let t = local_time(0.0, 0);
-        assert_eq!(
-            (t.year, t.month, t.day, t.weekday, t.yday),
-            (1970, 1, 1, 4, 0)
-        );
+        assert_eq!((t.year, t.month, t.day, t.weekday, t.yday), (1970, 1, 1, 4, 0));
         let t = local_time(951_782_400.0 + 0.9, 3600); // 2000-02-29T00:00:00Z
-        assert_eq!(
-            (t.year, t.month, t.day, t.hour, t.yday),
-            (2000, 2, 29, 1, 59)
-        );
+        assert_eq!((t.year, t.month, t.day, t.hour, t.yday), (2000, 2, 29, 1, 59));
         for days in [-800_000_i64, -1, 0, 59, 11_016, 2_000_000] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
@@ -196,12 +166,7 @@ mod tests {
     fn strftime_c_locale() {
         let t = local_time(1_700_000_000.0, -5 * 3600);
         let mut s = String::new();
-        strftime(
-            "%Y-%m-%d %H:%M:%S %z %Z %a %b %j %I%p %%",
-            &t,
-            "EST",
-            &mut s,
-        );
+        strftime("%Y-%m-%d %H:%M:%S %z %Z %a %b %j %I%p %%", &t, "EST", &mut s);
         assert_eq!(s, "2023-11-14 17:13:20 -0500 EST Tue Nov 318 05PM %");
     }
 }

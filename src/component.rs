@@ -89,23 +89,13 @@ fn name_or_number(n: wc::NameOrNumber) -> NameOrNumber {
 }
 
 fn formatter(f: wc::Formatter) -> Result<Formatter, Error> {
-    Formatter::new(
-        f.fmt.as_deref(),
-        f.datefmt.as_deref(),
-        f.style,
-        f.utc_offset_seconds,
-        &f.tz_name,
-    )
+    Formatter::new(f.fmt.as_deref(), f.datefmt.as_deref(), f.style, f.utc_offset_seconds, &f.tz_name)
 }
 
 fn socket_options(o: wc::SocketOptions) -> SocketOptions {
     SocketOptions {
         pickle_protocol: o.pickle_protocol,
-        retry: RetryPolicy {
-            start: o.retry_start,
-            factor: o.retry_factor,
-            max: o.retry_max,
-        },
+        retry: RetryPolicy { start: o.retry_start, factor: o.retry_factor, max: o.retry_max },
         close_on_error: o.close_on_error,
     }
 }
@@ -134,24 +124,12 @@ fn config(c: wc::HandlerConfig) -> Result<HandlerConfig, Error> {
     };
     let destination = match c.destination {
         wc::Destination::Memory => Destination::Memory,
-        wc::Destination::Tcp(e) => Destination::Tcp {
-            host: e.host,
-            port: e.port,
-        },
-        wc::Destination::Udp(e) => Destination::Udp {
-            host: e.host,
-            port: e.port,
-        },
+        wc::Destination::Tcp(e) => Destination::Tcp { host: e.host, port: e.port },
+        wc::Destination::Udp(e) => Destination::Udp { host: e.host, port: e.port },
         wc::Destination::UnixStream(p) => Destination::UnixStream(p),
         wc::Destination::UnixDatagram(p) => Destination::UnixDatagram(p),
     };
-    Ok(HandlerConfig {
-        name: c.name,
-        kind,
-        destination,
-        level: c.level,
-        formatter: formatter(c.formatter)?,
-    })
+    Ok(HandlerConfig { name: c.name, kind, destination, level: c.level, formatter: formatter(c.formatter)? })
 }
 
 fn stats(s: handler::Stats) -> wh::HandlerStats {
@@ -172,12 +150,8 @@ impl wh::Guest for Plugin {
         pickle::make_pickle(&record(rec), protocol).map_err(error)
     }
 
-    fn encode_priority(
-        facility: wc::NameOrNumber,
-        priority: wc::NameOrNumber,
-    ) -> Result<u32, wt::HandlerError> {
-        priority::encode_priority(&name_or_number(facility), &name_or_number(priority))
-            .map_err(error)
+    fn encode_priority(facility: wc::NameOrNumber, priority: wc::NameOrNumber) -> Result<u32, wt::HandlerError> {
+        priority::encode_priority(&name_or_number(facility), &name_or_number(priority)).map_err(error)
     }
 
     fn map_priority(levelname: String) -> String {
@@ -185,9 +159,7 @@ impl wh::Guest for Plugin {
     }
 
     fn format_record(rec: wt::LogRecord, fmt: wc::Formatter) -> Result<String, wt::HandlerError> {
-        formatter(fmt)
-            .and_then(|f| f.format(&record(rec)))
-            .map_err(error)
+        formatter(fmt).and_then(|f| f.format(&record(rec))).map_err(error)
     }
 }
 

@@ -40,15 +40,11 @@ impl Formatter {
     ) -> Result<Formatter> {
         match style {
             '%' => {}
-            '{' | '$' => {
-                return Err(Error::Unsupported(format!(
-                    "formatter style '{style}' is not implemented yet; write the format with %(name)s fields and style '%'"
-                )))
-            }
+            '{' | '$' => return Err(Error::Unsupported(format!(
+                "formatter style '{style}' is not implemented yet; write the format with %(name)s fields and style '%'"
+            ))),
             other => {
-                return Err(Error::BadConfig(format!(
-                    "formatter style must be one of '%', '{{', '$', not {other:?}"
-                )))
+                return Err(Error::BadConfig(format!("formatter style must be one of '%', '{{', '$', not {other:?}")))
             }
         }
         let fmt = fmt.unwrap_or("%(message)s").to_string();
@@ -72,11 +68,7 @@ impl Formatter {
         let asctime = self.uses_time.then(|| self.format_time(record));
         let mut s = percent::format_with(
             &self.fmt,
-            &mut RecordFields {
-                record,
-                message: &message,
-                asctime: asctime.as_deref(),
-            },
+            &mut RecordFields { record, message: &message, asctime: asctime.as_deref() },
         )?;
         for tail in [&record.exc_text, &record.stack_info].into_iter().flatten() {
             // CPython tests truthiness: an empty exc_text adds nothing.
@@ -100,11 +92,7 @@ impl Formatter {
             Some(datefmt) => strftime(datefmt, &t, &self.tz_name, &mut s),
             None => {
                 strftime("%Y-%m-%d %H:%M:%S", &t, &self.tz_name, &mut s);
-                let ms = if record.msecs.is_finite() {
-                    record.msecs.trunc() as i64
-                } else {
-                    0
-                };
+                let ms = if record.msecs.is_finite() { record.msecs.trunc() as i64 } else { 0 };
                 s.push_str(&format!(",{ms:03}"));
             }
         }
@@ -190,9 +178,7 @@ impl ArgSource for RecordFields<'_> {
     /// `fmt % dict` formats the whole dict for a spec without a key; nobody
     /// writes that in a log format, so it is refused with the reason.
     fn next_positional(&mut self) -> Result<Option<Value>> {
-        Err(Error::BadConfig(
-            "the format has a field without a name; write %(attribute)s, e.g. %(message)s".into(),
-        ))
+        Err(Error::BadConfig("the format has a field without a name; write %(attribute)s, e.g. %(message)s".into()))
     }
 
     fn by_key(&mut self, key: &str) -> Result<Value> {
@@ -224,9 +210,7 @@ impl ArgSource for RecordFields<'_> {
             "process" => opt_int(r.process),
             "taskName" => opt_str(&r.task_name),
             "message" => Value::Str(self.message.to_string()),
-            "asctime" if self.asctime.is_some() => {
-                Value::Str(self.asctime.unwrap_or_default().to_string())
-            }
+            "asctime" if self.asctime.is_some() => Value::Str(self.asctime.unwrap_or_default().to_string()),
             other => match r.extra.iter().rev().find(|(k, _)| k == other) {
                 Some((_, v)) => v.clone(),
                 None => return Err(key_error(other)),
@@ -248,39 +232,21 @@ mod tests {
         let mut r = LogRecord::new("app", 40, "boom %d", 0.0);
         r.args = Some(Args::Tuple(vec![Value::Int(7)]));
         r.exc_text = Some("Traceback ...".into());
-        assert_eq!(
-            Formatter::default().format(&r).unwrap(),
-            "boom 7\nTraceback ..."
-        );
+        assert_eq!(Formatter::default().format(&r).unwrap(), "boom 7\nTraceback ...");
     }
 
     #[test]
     fn asctime_uses_the_host_offset_and_msecs() {
         let r = LogRecord::new("app", 20, "hi", 1_700_000_000.5);
-        let f = Formatter::new(
-            Some("%(asctime)s %(levelname)-8s %(name)s: %(message)s"),
-            None,
-            '%',
-            3600,
-            "CET",
-        )
-        .unwrap();
-        assert_eq!(
-            f.format(&r).unwrap(),
-            "2023-11-14 23:13:20,500 INFO     app: hi"
-        );
+        let f =
+            Formatter::new(Some("%(asctime)s %(levelname)-8s %(name)s: %(message)s"), None, '%', 3600, "CET").unwrap();
+        assert_eq!(f.format(&r).unwrap(), "2023-11-14 23:13:20,500 INFO     app: hi");
     }
 
     #[test]
     fn invalid_formats_are_config_errors() {
-        assert!(matches!(
-            Formatter::new(Some("no fields"), None, '%', 0, "UTC"),
-            Err(Error::BadConfig(_))
-        ));
-        assert!(matches!(
-            Formatter::new(None, None, '{', 0, "UTC"),
-            Err(Error::Unsupported(_))
-        ));
+        assert!(matches!(Formatter::new(Some("no fields"), None, '%', 0, "UTC"), Err(Error::BadConfig(_))));
+        assert!(matches!(Formatter::new(None, None, '{', 0, "UTC"), Err(Error::Unsupported(_))));
         let f = Formatter::new(Some("%(nope)s"), None, '%', 0, "UTC").unwrap();
         assert!(f.format(&LogRecord::new("a", 1, "", 0.0)).is_err());
     }

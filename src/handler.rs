@@ -75,9 +75,7 @@ impl Handler {
             }
             Kind::Syslog(o) => {
                 o.validate()?;
-                if o.framing == Framing::OctetCounting
-                    && matches!(config.destination, Destination::Udp { .. })
-                {
+                if o.framing == Framing::OctetCounting && matches!(config.destination, Destination::Udp { .. }) {
                     return Err(Error::BadConfig(format!(
                         "handler {:?}: octet-counting framing is for TCP; a UDP datagram is already one message",
                         config.name
@@ -116,12 +114,8 @@ impl Handler {
         }
         self.buf.clear();
         let encoded = match &self.config.kind {
-            Kind::Socket(o) | Kind::Datagram(o) => {
-                pickle::write_frame(&mut self.buf, record, o.pickle_protocol)
-            }
-            Kind::Syslog(o) => {
-                syslog::write_message(&mut self.buf, record, &self.config.formatter, o)
-            }
+            Kind::Socket(o) | Kind::Datagram(o) => pickle::write_frame(&mut self.buf, record, o.pickle_protocol),
+            Kind::Syslog(o) => syslog::write_message(&mut self.buf, record, &self.config.formatter, o),
             Kind::Null => Ok(()),
         };
         let result = encoded.and_then(|()| transport.send(&self.buf));
@@ -134,11 +128,7 @@ impl Handler {
             }
             Err(e) => {
                 self.stats.dropped += 1;
-                if let Kind::Socket(SocketOptions {
-                    close_on_error: true,
-                    ..
-                }) = self.config.kind
-                {
+                if let Kind::Socket(SocketOptions { close_on_error: true, .. }) = self.config.kind {
                     transport.close();
                 }
                 Err(e)

@@ -22,13 +22,7 @@ pub trait ArgSource {
 pub fn format(fmt: &str, args: &Args) -> Result<String> {
     match args {
         Args::Tuple(items) => format_with(fmt, &mut TupleArgs { items, next: 0 }),
-        Args::Mapping(items) => format_with(
-            fmt,
-            &mut MappingArgs {
-                items,
-                used_whole: false,
-            },
-        ),
+        Args::Mapping(items) => format_with(fmt, &mut MappingArgs { items, used_whole: false }),
     }
 }
 
@@ -48,9 +42,7 @@ impl ArgSource for TupleArgs<'_> {
     }
     fn finish(&mut self) -> Result<()> {
         if self.next < self.items.len() {
-            return Err(type_error(
-                "not all arguments converted during string formatting",
-            ));
+            return Err(type_error("not all arguments converted during string formatting"));
         }
         Ok(())
     }
@@ -84,12 +76,7 @@ impl ArgSource for MappingArgs<'_> {
     /// keyed spec the mapping itself is no longer there for a `%s`.
     fn by_key(&mut self, key: &str) -> Result<Value> {
         self.used_whole = true;
-        self.items
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| key_error(key))
+        self.items.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone()).ok_or_else(|| key_error(key))
     }
     fn finish(&mut self) -> Result<()> {
         Ok(())
@@ -107,9 +94,7 @@ fn value_error(msg: &str) -> Error {
 pub fn key_error(key: &str) -> Error {
     let mut r = String::new();
     py_repr(&Value::Str(key.to_string()), &mut r);
-    Error::BadRecord(format!(
-        "KeyError: {r} (the format names a key the record does not have)"
-    ))
+    Error::BadRecord(format!("KeyError: {r} (the format names a key the record does not have)"))
 }
 
 #[derive(Default, Clone, Copy)]
@@ -208,9 +193,7 @@ pub fn format_with(fmt: &str, source: &mut dyn ArgSource) -> Result<String> {
         }
         let value = match &key {
             Some(k) => source.by_key(k)?,
-            None => source
-                .next_positional()?
-                .ok_or_else(|| type_error("not enough arguments for format string"))?,
+            None => source.next_positional()?.ok_or_else(|| type_error("not enough arguments for format string"))?,
         };
         convert(conv, &spec, &value, &mut out)?;
     }
@@ -274,9 +257,7 @@ fn convert(conv: char, spec: &Spec, value: &Value, out: &mut String) -> Result<(
         'c' => {
             let s = match value {
                 Value::Int(n) => char::from_u32(u32::try_from(*n).unwrap_or(u32::MAX))
-                    .ok_or_else(|| {
-                        Error::BadRecord("OverflowError: %c arg not in range(0x110000)".into())
-                    })?
+                    .ok_or_else(|| Error::BadRecord("OverflowError: %c arg not in range(0x110000)".into()))?
                     .to_string(),
                 Value::Bool(b) => char::from(*b as u8).to_string(),
                 Value::Str(s) if s.chars().count() == 1 => s.clone(),
@@ -293,14 +274,10 @@ fn convert(conv: char, spec: &Spec, value: &Value, out: &mut String) -> Result<(
                         return Err(value_error("cannot convert float NaN to integer"));
                     }
                     if f.is_infinite() {
-                        return Err(Error::BadRecord(
-                            "OverflowError: cannot convert float infinity to integer".into(),
-                        ));
+                        return Err(Error::BadRecord("OverflowError: cannot convert float infinity to integer".into()));
                     }
                     if f.abs() >= 1e38 {
-                        return Err(Error::Unsupported(
-                            "%d of a float beyond 1e38 is not implemented".into(),
-                        ));
+                        return Err(Error::Unsupported("%d of a float beyond 1e38 is not implemented".into()));
                     }
                     f.trunc() as i128
                 }
@@ -344,12 +321,7 @@ fn convert(conv: char, spec: &Spec, value: &Value, out: &mut String) -> Result<(
                 Value::Float(f) => *f,
                 Value::Int(n) => *n as f64,
                 Value::Bool(b) => *b as i64 as f64,
-                other => {
-                    return Err(type_error(&format!(
-                        "must be real number, not {}",
-                        type_name(other)
-                    )))
-                }
+                other => return Err(type_error(&format!("must be real number, not {}", type_name(other)))),
             };
             let upper = conv.is_ascii_uppercase();
             let prefix = sign_prefix(f.is_sign_negative() && !f.is_nan(), spec);
@@ -361,10 +333,7 @@ fn convert(conv: char, spec: &Spec, value: &Value, out: &mut String) -> Result<(
                     (false, true) => "INF",
                 };
                 // CPython pads inf and nan with spaces even under the 0 flag.
-                let spec = Spec {
-                    zero: false,
-                    ..*spec
-                };
+                let spec = Spec { zero: false, ..*spec };
                 pad(out, prefix, body, &spec, true);
                 return Ok(());
             }
@@ -390,9 +359,7 @@ fn convert(conv: char, spec: &Spec, value: &Value, out: &mut String) -> Result<(
 }
 
 fn unreachable_conversion(conv: char) -> Result<()> {
-    Err(value_error(&format!(
-        "unsupported format character '{conv}'"
-    )))
+    Err(value_error(&format!("unsupported format character '{conv}'")))
 }
 
 fn sign_prefix(negative: bool, spec: &Spec) -> &'static str {
@@ -412,11 +379,7 @@ fn exp_form(f: f64, precision: usize) -> String {
     let s = format!("{:.*e}", precision, f);
     let (mantissa, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    format!(
-        "{mantissa}e{}{:02}",
-        if exp < 0 { '-' } else { '+' },
-        exp.unsigned_abs()
-    )
+    format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs())
 }
 
 /// `%g`: positional when the rounded exponent is in -4..precision, else
@@ -424,9 +387,7 @@ fn exp_form(f: f64, precision: usize) -> String {
 fn general_form(f: f64, precision: usize, alternate: bool) -> String {
     let p = precision.max(1);
     let rounded = format!("{:.*e}", p - 1, f);
-    let exp: i32 = rounded
-        .split_once('e')
-        .map_or(0, |(_, e)| e.parse().unwrap_or(0));
+    let exp: i32 = rounded.split_once('e').map_or(0, |(_, e)| e.parse().unwrap_or(0));
     let mut s = if exp >= -4 && (exp as i64) < p as i64 {
         format!("{:.*}", (p as i64 - 1 - exp as i64).max(0) as usize, f)
     } else {
@@ -437,11 +398,7 @@ fn general_form(f: f64, precision: usize, alternate: bool) -> String {
             Some(pos) => (s[..pos].to_string(), s[pos..].to_string()),
             None => (s.clone(), String::new()),
         };
-        let num = if num.contains('.') {
-            num.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            num
-        };
+        let num = if num.contains('.') { num.trim_end_matches('0').trim_end_matches('.').to_string() } else { num };
         s = num + &tail;
     }
     s
@@ -496,49 +453,16 @@ mod tests {
     fn conversions_match_python() {
         use Value::*;
         let cases: Vec<(&str, Vec<Value>, &str)> = vec![
-            (
-                "%s %d %i %r",
-                vec![Str("a".into()), Int(-5), Float(3.9), Str("q".into())],
-                "a -5 3 'q'",
-            ),
-            (
-                "%5.2f|%-6x|%#o|%+d|% d",
-                vec![Float(2.71), Int(255), Int(8), Int(3), Int(4)],
-                " 2.71|ff    |0o10|+3| 4",
-            ),
+            ("%s %d %i %r", vec![Str("a".into()), Int(-5), Float(3.9), Str("q".into())], "a -5 3 'q'"),
+            ("%5.2f|%-6x|%#o|%+d|% d", vec![Float(2.71), Int(255), Int(8), Int(3), Int(4)], " 2.71|ff    |0o10|+3| 4"),
             (
                 "%05d|%.3d|%e|%g|%g|%G",
-                vec![
-                    Int(-42),
-                    Int(7),
-                    Float(1234.5),
-                    Float(0.00001234),
-                    Float(1e20),
-                    Float(1.5),
-                ],
+                vec![Int(-42), Int(7), Float(1234.5), Float(0.00001234), Float(1e20), Float(1.5)],
                 "-0042|007|1.234500e+03|1.234e-05|1e+20|1.5",
             ),
-            (
-                "%s %s %s %%",
-                vec![None, Bool(true), Float(1e16)],
-                "None True 1e+16 %",
-            ),
-            (
-                "%c%c|%.2s|%*d",
-                vec![
-                    Int(65),
-                    Str("é".into()),
-                    Str("héllo".into()),
-                    Int(4),
-                    Int(7),
-                ],
-                "Aé|hé|   7",
-            ),
-            (
-                "%05f|%a",
-                vec![Float(f64::INFINITY), Str("é".into())],
-                "  inf|'\\xe9'",
-            ),
+            ("%s %s %s %%", vec![None, Bool(true), Float(1e16)], "None True 1e+16 %"),
+            ("%c%c|%.2s|%*d", vec![Int(65), Str("é".into()), Str("héllo".into()), Int(4), Int(7)], "Aé|hé|   7"),
+            ("%05f|%a", vec![Float(f64::INFINITY), Str("é".into())], "  inf|'\\xe9'"),
         ];
         for (f, args, want) in cases {
             assert_eq!(fmt(f, args).unwrap(), want, "{f}");
@@ -552,38 +476,19 @@ mod tests {
         let e = fmt("%s", vec![Value::Int(1), Value::Int(2)]).unwrap_err();
         assert!(e.to_string().contains("not all arguments converted"), "{e}");
         let e = fmt("%d", vec![Value::Str("x".into())]).unwrap_err();
-        assert!(
-            e.to_string().contains("real number is required, not str"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("real number is required, not str"), "{e}");
         let e = fmt("%q", vec![Value::Int(1)]).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("unsupported format character 'q' (0x71) at index 1"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("unsupported format character 'q' (0x71) at index 1"), "{e}");
         let e = fmt("abc %", vec![Value::Int(1)]).unwrap_err();
         assert!(e.to_string().contains("incomplete format"), "{e}");
     }
 
     #[test]
     fn mapping_args_format_by_key() {
-        let args = Args::Mapping(vec![
-            ("user".into(), Value::Str("ann".into())),
-            ("n".into(), Value::Int(3)),
-        ]);
-        assert_eq!(
-            format("%(user)s has %(n)03d", &args).unwrap(),
-            "ann has 003"
-        );
-        assert!(format("%(missing)s", &args)
-            .unwrap_err()
-            .to_string()
-            .contains("KeyError: 'missing'"));
+        let args = Args::Mapping(vec![("user".into(), Value::Str("ann".into())), ("n".into(), Value::Int(3))]);
+        assert_eq!(format("%(user)s has %(n)03d", &args).unwrap(), "ann has 003");
+        assert!(format("%(missing)s", &args).unwrap_err().to_string().contains("KeyError: 'missing'"));
         assert_eq!(format("%s", &args).unwrap(), "{'user': 'ann', 'n': 3}");
-        assert!(format("%(n)s %s", &args)
-            .unwrap_err()
-            .to_string()
-            .contains("not enough arguments"));
+        assert!(format("%(n)s %s", &args).unwrap_err().to_string().contains("not enough arguments"));
     }
 }

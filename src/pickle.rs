@@ -73,11 +73,8 @@ pub fn write_frame(out: &mut Vec<u8>, record: &LogRecord, protocol: u8) -> Resul
     let msg = record.get_message()?;
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
-    let options = if protocol == 2 {
-        serde_pickle::SerOptions::new().proto_v2()
-    } else {
-        serde_pickle::SerOptions::new()
-    };
+    let options =
+        if protocol == 2 { serde_pickle::SerOptions::new().proto_v2() } else { serde_pickle::SerOptions::new() };
     let body = PickledRecord { record, msg: &msg };
     if let Err(e) = serde_pickle::to_writer(out, &body, options) {
         out.truncate(start);
@@ -167,19 +164,10 @@ mod tests {
         let frame = make_pickle(&r, 3).unwrap();
         let len = u32::from_be_bytes(frame[..4].try_into().unwrap()) as usize;
         assert_eq!(len, frame.len() - 4);
-        let v: serde_pickle::Value =
-            serde_pickle::from_slice(&frame[4..], Default::default()).unwrap();
-        let serde_pickle::Value::Dict(d) = v else {
-            panic!("not a dict")
-        };
-        let get = |k: &str| {
-            d.get(&serde_pickle::HashableValue::String(k.into()))
-                .cloned()
-        };
-        assert_eq!(
-            get("msg"),
-            Some(serde_pickle::Value::String("hello world".into()))
-        );
+        let v: serde_pickle::Value = serde_pickle::from_slice(&frame[4..], Default::default()).unwrap();
+        let serde_pickle::Value::Dict(d) = v else { panic!("not a dict") };
+        let get = |k: &str| d.get(&serde_pickle::HashableValue::String(k.into())).cloned();
+        assert_eq!(get("msg"), Some(serde_pickle::Value::String("hello world".into())));
         assert_eq!(get("args"), Some(serde_pickle::Value::None));
         assert_eq!(get("user"), Some(serde_pickle::Value::Bytes(vec![0, 255])));
         assert_eq!(d.len(), 22);
@@ -189,12 +177,7 @@ mod tests {
     fn extras_may_not_overwrite_attributes() {
         let mut r = LogRecord::new("app", 20, "x", 0.0);
         r.extra.push(("lineno".into(), Value::Int(1)));
-        assert!(
-            matches!(make_pickle(&r, 3), Err(Error::BadRecord(m)) if m.contains("overwrite 'lineno'"))
-        );
-        assert!(matches!(
-            make_pickle(&LogRecord::new("a", 1, "", 0.0), 1),
-            Err(Error::BadConfig(_))
-        ));
+        assert!(matches!(make_pickle(&r, 3), Err(Error::BadRecord(m)) if m.contains("overwrite 'lineno'")));
+        assert!(matches!(make_pickle(&LogRecord::new("a", 1, "", 0.0), 1), Err(Error::BadConfig(_))));
     }
 }

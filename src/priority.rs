@@ -120,21 +120,12 @@ mod tests {
     #[test]
     fn names_and_numbers_encode() {
         let n = |s: &str| NameOrNumber::Name(s.into());
-        assert_eq!(
-            encode_priority(&n("local3"), &n("err")).unwrap(),
-            19 * 8 + 3
-        );
-        assert_eq!(
-            encode_priority(&NameOrNumber::Number(1), &NameOrNumber::Number(9)).unwrap(),
-            9
-        );
+        assert_eq!(encode_priority(&n("local3"), &n("err")).unwrap(), 19 * 8 + 3);
+        assert_eq!(encode_priority(&NameOrNumber::Number(1), &NameOrNumber::Number(9)).unwrap(), 9);
         assert!(
             matches!(encode_priority(&n("LOCAL3"), &n("err")), Err(Error::UnknownFacility(m)) if m.contains("local0"))
         );
-        assert!(matches!(
-            encode_priority(&n("user"), &n("loud")),
-            Err(Error::UnknownPriority(_))
-        ));
+        assert!(matches!(encode_priority(&n("user"), &n("loud")), Err(Error::UnknownPriority(_))));
         assert_eq!(map_priority("Level 5"), "warning");
     }
 }

@@ -201,10 +201,7 @@ mod tests {
     fn strings_pick_quotes_and_escape_like_python() {
         assert_eq!(repr(Value::Str("it's".into())), "\"it's\"");
         assert_eq!(repr(Value::Str("a'b\"c".into())), "'a\\'b\"c'");
-        assert_eq!(
-            repr(Value::Str("tab\there\x01é\u{200b}".into())),
-            "'tab\\there\\x01é\\u200b'"
-        );
+        assert_eq!(repr(Value::Str("tab\there\x01é\u{200b}".into())), "'tab\\there\\x01é\\u200b'");
         assert_eq!(repr(Value::Bytes(b"\x00ab'".to_vec())), "b\"\\x00ab'\"");
     }
 }

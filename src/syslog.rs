@@ -75,17 +75,9 @@ fn nil_if_empty(s: &str) -> &str {
 }
 
 /// Appends one message, framed for the transport, to `out`.
-pub fn write_message(
-    out: &mut Vec<u8>,
-    record: &LogRecord,
-    formatter: &Formatter,
-    opts: &SyslogOptions,
-) -> Result<()> {
+pub fn write_message(out: &mut Vec<u8>, record: &LogRecord, formatter: &Formatter, opts: &SyslogOptions) -> Result<()> {
     let msg = formatter.format(record)?;
-    let pri = encode_priority(
-        &opts.facility,
-        &NameOrNumber::Name(map_priority(&record.levelname).into()),
-    )?;
+    let pri = encode_priority(&opts.facility, &NameOrNumber::Name(map_priority(&record.levelname).into()))?;
     let start = out.len();
     match opts.format {
         SyslogFormat::Cpython => {
@@ -118,19 +110,12 @@ fn write_rfc5424(
     use std::io::Write;
     let offset = formatter.utc_offset_seconds;
     let t = local_time(record.created, offset);
-    let micros = ((record.created - record.created.floor()) * 1e6)
-        .round()
-        .min(999_999.0) as u32;
+    let micros = ((record.created - record.created.floor()) * 1e6).round().min(999_999.0) as u32;
     let zone = if offset == 0 {
         "Z".to_string()
     } else {
         let abs = offset.unsigned_abs();
-        format!(
-            "{}{:02}:{:02}",
-            if offset < 0 { '-' } else { '+' },
-            abs / 3600,
-            abs % 3600 / 60
-        )
+        format!("{}{:02}:{:02}", if offset < 0 { '-' } else { '+' }, abs / 3600, abs % 3600 / 60)
     };
     let procid = match (opts.procid.as_str(), record.process) {
         ("", Some(pid)) => pid.to_string(),
@@ -150,11 +135,7 @@ fn write_rfc5424(
         micros,
         zone,
         nil_if_empty(&opts.hostname),
-        nil_if_empty(if opts.app_name.is_empty() {
-            opts.ident.trim()
-        } else {
-            &opts.app_name
-        }),
+        nil_if_empty(if opts.app_name.is_empty() { opts.ident.trim() } else { &opts.app_name }),
         procid,
         msgid,
     )
@@ -192,9 +173,7 @@ fn write_structured_data(out: &mut Vec<u8>, extra: &[(String, Value)]) -> Result
     for (key, value) in extra {
         let valid = !key.is_empty()
             && key.len() <= 32
-            && key
-                .bytes()
-                .all(|b| (33..=126).contains(&b) && !matches!(b, b'=' | b']' | b'"'));
+            && key.bytes().all(|b| (33..=126).contains(&b) && !matches!(b, b'=' | b']' | b'"'));
         if !valid {
             return Err(Error::BadRecord(format!(
                 "extra key {key:?} cannot be an RFC 5424 SD-PARAM name (1-32 printable ASCII, no '=', ']', '\"' or space); rename it"
@@ -238,31 +217,15 @@ mod tests {
     #[test]
     fn cpython_mode() {
         let mut out = Vec::new();
-        write_message(
-            &mut out,
-            &LogRecord::new("x", 40, "disk full", 0.0),
-            &Formatter::default(),
-            &opts(),
-        )
-        .unwrap();
+        write_message(&mut out, &LogRecord::new("x", 40, "disk full", 0.0), &Formatter::default(), &opts()).unwrap();
         assert_eq!(out, b"<155>app: disk full\0");
     }
 
     #[test]
     fn octet_counting_prefixes_the_length() {
         let mut out = b"keep".to_vec();
-        let o = SyslogOptions {
-            framing: Framing::OctetCounting,
-            append_nul: false,
-            ..opts()
-        };
-        write_message(
-            &mut out,
-            &LogRecord::new("x", 20, "a\nb", 0.0),
-            &Formatter::default(),
-            &o,
-        )
-        .unwrap();
+        let o = SyslogOptions { framing: Framing::OctetCounting, append_nul: false, ..opts() };
+        write_message(&mut out, &LogRecord::new("x", 20, "a\nb", 0.0), &Formatter::default(), &o).unwrap();
         assert_eq!(out, b"keep13 <158>app: a\nb");
     }
 
@@ -271,12 +234,7 @@ mod tests {
         let mut r = LogRecord::new("web", 20, "h\u{e9}", 1_700_000_000.25);
         r.process = Some(42);
         r.extra.push(("user".into(), Value::Str("a\"]b".into())));
-        let o = SyslogOptions {
-            format: SyslogFormat::Rfc5424,
-            hostname: "h1".into(),
-            ident: String::new(),
-            ..opts()
-        };
+        let o = SyslogOptions { format: SyslogFormat::Rfc5424, hostname: "h1".into(), ident: String::new(), ..opts() };
         let mut out = Vec::new();
         write_message(&mut out, &r, &Formatter::default(), &o).unwrap();
         let want = "<158>1 2023-11-14T22:13:20.250000Z h1 - 42 web [pylog@32473 user=\"a\\\"\\]b\"] \u{feff}h\u{e9}";

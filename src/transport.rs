@@ -38,11 +38,9 @@ impl Transport {
                 reconnects: 0,
                 connected_once: false,
             })),
-            Destination::Udp { host, port } => Ok(Transport::Udp(UdpTransport {
-                host: host.clone(),
-                port: *port,
-                socket: None,
-            })),
+            Destination::Udp { host, port } => {
+                Ok(Transport::Udp(UdpTransport { host: host.clone(), port: *port, socket: None }))
+            }
             Destination::UnixStream(path) | Destination::UnixDatagram(path) => Err(Error::Unsupported(format!(
                 "unix socket {path:?}: WASI has no unix domain sockets and this host offers no unix capability; \
                  send to rsyslog or the receiver over UDP or TCP on loopback instead"
@@ -64,9 +62,7 @@ impl Transport {
 
     pub fn flush(&mut self) -> Result<()> {
         match self {
-            Transport::Tcp(TcpTransport {
-                stream: Some(s), ..
-            }) => s.flush().map_err(|e| Error::from_io("flush", &e)),
+            Transport::Tcp(TcpTransport { stream: Some(s), .. }) => s.flush().map_err(|e| Error::from_io("flush", &e)),
             _ => Ok(()),
         }
     }
@@ -95,14 +91,10 @@ impl Transport {
 }
 
 fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>> {
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| Error::from_io(&format!("resolve {host}:{port}"), &e))?
-        .collect();
+    let addrs: Vec<_> =
+        (host, port).to_socket_addrs().map_err(|e| Error::from_io(&format!("resolve {host}:{port}"), &e))?.collect();
     if addrs.is_empty() {
-        return Err(Error::Io(format!(
-            "{host} has no address; check the host name"
-        )));
+        return Err(Error::Io(format!("{host} has no address; check the host name")));
     }
     Ok(addrs)
 }
@@ -168,10 +160,7 @@ impl TcpTransport {
                 // CPython closes the socket and lets the next emit reconnect;
                 // so do we, and report this record as not sent.
                 self.stream = None;
-                Err(Error::from_io(
-                    &format!("send to {}:{}", self.host, self.port),
-                    &e,
-                ))
+                Err(Error::from_io(&format!("send to {}:{}", self.host, self.port), &e))
             }
         }
     }
@@ -193,21 +182,14 @@ impl UdpTransport {
         }
         if self.socket.is_none() {
             let addr = resolve(&self.host, self.port)?[0];
-            let bind = if addr.is_ipv4() {
-                "0.0.0.0:0"
-            } else {
-                "[::]:0"
-            };
-            let socket =
-                UdpSocket::bind(bind).map_err(|e| Error::from_io("bind udp socket", &e))?;
+            let bind = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+            let socket = UdpSocket::bind(bind).map_err(|e| Error::from_io("bind udp socket", &e))?;
             self.socket = Some((socket, addr));
         }
         let Some((socket, addr)) = self.socket.as_ref() else {
             return Err(Error::Io("no socket".into()));
         };
-        socket
-            .send_to(bytes, addr)
-            .map_err(|e| Error::from_io(&format!("send to {addr}"), &e))?;
+        socket.send_to(bytes, addr).map_err(|e| Error::from_io(&format!("send to {addr}"), &e))?;
         Ok(())
     }
 }

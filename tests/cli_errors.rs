@@ -12,11 +12,7 @@ fn emit(config: &str, records: &str) -> common::Output {
 }
 
 fn emit_with(config: &str, records: &str, dry_run: bool) -> common::Output {
-    let dir = std::env::temp_dir().join(format!(
-        "pylog-cli-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
+    let dir = std::env::temp_dir().join(format!("pylog-cli-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).expect("tmp");
     let path = dir.join("c.json");
     std::fs::write(&path, config).expect("write");
@@ -32,42 +28,27 @@ fn emit_with(config: &str, records: &str, dry_run: bool) -> common::Output {
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
 
 fn assert_one_line_error(out: &common::Output, needle: &str) {
-    assert!(
-        !out.status.success(),
-        "expected failure, got success: {}",
-        out.stderr
-    );
+    assert!(!out.status.success(), "expected failure, got success: {}", out.stderr);
     assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
-    let line = out
-        .stderr
-        .lines()
-        .find(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("no {needle:?} in:\n{}", out.stderr));
+    let line =
+        out.stderr.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in:\n{}", out.stderr));
     assert!(line.starts_with("pylog"), "{line}");
 }
 
 #[test]
 fn unknown_class() {
-    let out = emit(
-        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.FancyHandler"}}}"#,
-        "",
-    );
+    let out = emit(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.FancyHandler"}}}"#, "");
     assert_one_line_error(&out, "unknown handler class");
 }
 
 #[test]
 fn missing_key() {
-    let out = emit(
-        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SocketHandler", "host": "x"}}}"#,
-        "",
-    );
+    let out =
+        emit(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SocketHandler", "host": "x"}}}"#, "");
     assert_one_line_error(&out, "needs \"port\"");
 }
 
@@ -88,11 +69,7 @@ fn malformed_json_line_names_its_line_and_the_rest_still_ship() {
     );
     assert_one_line_error(&out, "line 2: not JSON");
     assert_eq!(out.stdout, b"<14>one\0<14>three\0");
-    assert!(
-        out.stderr.contains("3 records read, 2 sent"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("3 records read, 2 sent"), "{}", out.stderr);
 }
 
 #[test]

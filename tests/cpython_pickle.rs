@@ -63,17 +63,10 @@ fn parity(protocol: u8) {
     let defaults = Defaults::default();
     let mut input = String::new();
     for line in RECORDS {
-        let record =
-            records::from_json_line(line, &defaults).unwrap_or_else(|e| panic!("{line}: {e:#}"));
+        let record = records::from_json_line(line, &defaults).unwrap_or_else(|e| panic!("{line}: {e:#}"));
         let (frame, error) = match pure.make_pickle(&record, protocol) {
-            Ok(frame) => (
-                serde_json::Value::String(hex(&frame)),
-                serde_json::Value::Null,
-            ),
-            Err(e @ PluginError::Handler(_)) => (
-                serde_json::Value::Null,
-                serde_json::Value::String(e.to_string()),
-            ),
+            Ok(frame) => (serde_json::Value::String(hex(&frame)), serde_json::Value::Null),
+            Err(e @ PluginError::Handler(_)) => (serde_json::Value::Null, serde_json::Value::String(e.to_string())),
             Err(trap) => panic!("{line}: the plugin trapped: {trap}"),
         };
         let case = serde_json::json!({"record": records::to_json(&record), "frame": frame, "error": error});
@@ -83,15 +76,9 @@ fn parity(protocol: u8) {
     let mut cmd = python();
     cmd.arg(script("pickle_parity.py")).current_dir(script(""));
     let out = run(cmd, input.as_bytes(), Duration::from_secs(60));
-    assert!(
-        out.status.success(),
-        "pickle_parity.py failed:\n{}",
-        out.stderr
-    );
-    let results: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
+    assert!(out.status.success(), "pickle_parity.py failed:\n{}", out.stderr);
+    let results: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("json")).collect();
     assert_eq!(
         results.len(),
         RECORDS.len(),

@@ -25,24 +25,14 @@ fn every_facility_and_priority_encodes_as_cpython() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let mut pure = plugin().pure().expect("instantiate");
     let cases = doc["cases"].as_array().expect("cases");
-    assert!(
-        cases.len() > 1000,
-        "CPython gave only {} cases",
-        cases.len()
-    );
+    assert!(cases.len() > 1000, "CPython gave only {} cases", cases.len());
     for case in cases {
         let (f, p, want) = (&case[0], &case[1], case[2].as_u64().expect("int"));
-        let got = pure
-            .encode_priority(&arg(f), &arg(p))
-            .unwrap_or_else(|e| panic!("{f} {p}: {e}"));
+        let got = pure.encode_priority(&arg(f), &arg(p)).unwrap_or_else(|e| panic!("{f} {p}: {e}"));
         assert_eq!(got as u64, want, "encodePriority({f}, {p})");
     }
     for (level, want) in doc["map_priority"].as_object().expect("map") {
-        assert_eq!(
-            pure.map_priority(level).expect("call"),
-            want.as_str().expect("str"),
-            "mapPriority({level:?})"
-        );
+        assert_eq!(pure.map_priority(level).expect("call"), want.as_str().expect("str"), "mapPriority({level:?})");
     }
 }
 
@@ -68,9 +58,5 @@ fn unknown_names_are_typed_errors_naming_the_valid_ones() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(
-        pure.encode_priority(&name("user"), &name("info"))
-            .expect("still usable"),
-        14
-    );
+    assert_eq!(pure.encode_priority(&name("user"), &name("info")).expect("still usable"), 14);
 }

@@ -28,27 +28,16 @@ fn check(name: &str, handler: serde_json::Value, formatter: Option<serde_json::V
     let defaults = Defaults::default();
     let records: Vec<serde_json::Value> = RECORDS
         .iter()
-        .map(|l| {
-            serde_json::Value::Object(records::to_json(
-                &records::from_json_line(l, &defaults).expect("record"),
-            ))
-        })
+        .map(|l| serde_json::Value::Object(records::to_json(&records::from_json_line(l, &defaults).expect("record"))))
         .collect();
 
     let spec = json!({"handler": handler, "formatter": formatter, "records": records});
     let spec_path = dir.join("spec.json");
     std::fs::write(&spec_path, spec.to_string()).expect("write spec");
     let mut cmd = python();
-    cmd.arg(script("syslog_capture.py"))
-        .arg(&spec_path)
-        .current_dir(script(""))
-        .env("TZ", tz);
+    cmd.arg(script("syslog_capture.py")).arg(&spec_path).current_dir(script("")).env("TZ", tz);
     let cpython = run(cmd, b"", Duration::from_secs(30));
-    assert!(
-        cpython.status.success(),
-        "syslog_capture.py: {}",
-        cpython.stderr
-    );
+    assert!(cpython.status.success(), "syslog_capture.py: {}", cpython.stderr);
 
     let mut handler = handler;
     handler["address"] = json!(["127.0.0.1", 9]);
@@ -60,29 +49,13 @@ fn check(name: &str, handler: serde_json::Value, formatter: Option<serde_json::V
     std::fs::write(&config_path, config.to_string()).expect("write config");
     let lines: String = records.iter().map(|r| r.to_string() + "\n").collect();
     let mut cmd = std::process::Command::new(pylog_bin());
-    cmd.args(["emit", "--dry-run", "--config"])
-        .arg(&config_path)
-        .env("TZ", tz);
+    cmd.args(["emit", "--dry-run", "--config"]).arg(&config_path).env("TZ", tz);
     let ours = run(cmd, lines.as_bytes(), Duration::from_secs(60));
-    let report: serde_json::Value =
-        serde_json::from_str(cpython.stderr.trim()).expect("capture report");
+    let report: serde_json::Value = serde_json::from_str(cpython.stderr.trim()).expect("capture report");
     let cpython_failed = report["failed"].as_u64().expect("failed");
-    let ours_failed = ours
-        .stderr
-        .lines()
-        .filter(|l| l.contains("bad record"))
-        .count() as u64;
-    assert_eq!(
-        ours_failed, cpython_failed,
-        "CPython failed {cpython_failed} records; pylog said:\n{}",
-        ours.stderr
-    );
-    assert_eq!(
-        ours.status.success(),
-        cpython_failed == 0,
-        "pylog emit exit status: {}",
-        ours.stderr
-    );
+    let ours_failed = ours.stderr.lines().filter(|l| l.contains("bad record")).count() as u64;
+    assert_eq!(ours_failed, cpython_failed, "CPython failed {cpython_failed} records; pylog said:\n{}", ours.stderr);
+    assert_eq!(ours.status.success(), cpython_failed == 0, "pylog emit exit status: {}", ours.stderr);
     assert_eq!(
         String::from_utf8_lossy(&ours.stdout),
         String::from_utf8_lossy(&cpython.stdout),
@@ -94,12 +67,7 @@ fn check(name: &str, handler: serde_json::Value, formatter: Option<serde_json::V
 
 #[test]
 fn default_handler_over_udp() {
-    check(
-        "default",
-        json!({"class": "logging.handlers.SysLogHandler"}),
-        None,
-        "UTC",
-    );
+    check("default", json!({"class": "logging.handlers.SysLogHandler"}), None, "UTC");
 }
 
 #[test]
@@ -108,9 +76,7 @@ fn formatter_ident_facility_over_tcp_in_another_zone() {
         "tcp",
         json!({"class": "logging.handlers.SysLogHandler", "facility": "local3",
                "socktype": "ext://socket.SOCK_STREAM", ".": {"ident": "web[42]: "}}),
-        Some(
-            json!({"format": "%(asctime)s %(levelname)-8s %(name)s %(module)s:%(lineno)d %(funcName)s: %(message)s"}),
-        ),
+        Some(json!({"format": "%(asctime)s %(levelname)-8s %(name)s %(module)s:%(lineno)d %(funcName)s: %(message)s"})),
         "Asia/Kolkata",
     );
 }

@@ -27,9 +27,7 @@ pub fn default_dir() -> Option<PathBuf> {
 
 fn entry_path(dir: &Path, engine: &Engine, bytes: &[u8]) -> PathBuf {
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine
-        .precompile_compatibility_hash()
-        .hash(&mut engine_hash);
+    engine.precompile_compatibility_hash().hash(&mut engine_hash);
     let digest = Sha256::digest(bytes);
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     dir.join(format!("{hex}-{:016x}.cwasm", engine_hash.finish()))
@@ -38,9 +36,7 @@ fn entry_path(dir: &Path, engine: &Engine, bytes: &[u8]) -> PathBuf {
 /// Loads `bytes` as a component, from the cache when an entry exists.
 pub fn load(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> Result<Component> {
     let Some(dir) = dir else {
-        return Component::new(engine, bytes)
-            .map_err(anyhow::Error::from)
-            .context("compile component");
+        return Component::new(engine, bytes).map_err(anyhow::Error::from).context("compile component");
     };
     let path = entry_path(dir, engine, bytes);
     if path.exists() {
@@ -50,10 +46,7 @@ pub fn load(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> Result<Compone
             return Ok(c);
         }
     }
-    let compiled = engine
-        .precompile_component(bytes)
-        .map_err(anyhow::Error::from)
-        .context("compile component")?;
+    let compiled = engine.precompile_component(bytes).map_err(anyhow::Error::from).context("compile component")?;
     store(dir, &path, &compiled);
     // SAFETY: `compiled` was produced by this engine just now.
     unsafe { Component::deserialize(engine, &compiled) }

@@ -11,8 +11,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value as Json};
 
 use crate::bindings::{
-    Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, SocketOptions,
-    SyslogFormat, SyslogFraming, SyslogOptions,
+    Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, SocketOptions, SyslogFormat,
+    SyslogFraming, SyslogOptions,
 };
 
 /// The handlers a document configures, in the order records reach them.
@@ -33,10 +33,7 @@ impl LocalTime {
     /// ("UTC+01:00") because the zone's abbreviation is not portable to read.
     pub fn of_host() -> LocalTime {
         let offset = chrono::Local::now().offset().local_minus_utc();
-        LocalTime {
-            utc_offset_seconds: offset,
-            tz_name: tz_name(offset),
-        }
+        LocalTime { utc_offset_seconds: offset, tz_name: tz_name(offset) }
     }
 }
 
@@ -45,20 +42,13 @@ fn tz_name(offset: i32) -> String {
         return "UTC".into();
     }
     let abs = offset.unsigned_abs();
-    format!(
-        "UTC{}{:02}:{:02}",
-        if offset < 0 { '-' } else { '+' },
-        abs / 3600,
-        abs % 3600 / 60
-    )
+    format!("UTC{}{:02}:{:02}", if offset < 0 { '-' } else { '+' }, abs / 3600, abs % 3600 / 60)
 }
 
 pub fn parse_file(path: &Path) -> Result<Document> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("read config {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("read config {}", path.display()))?;
     let toml = path.extension().is_some_and(|e| e == "toml");
-    parse_str(&text, toml, &LocalTime::of_host())
-        .with_context(|| format!("config {}", path.display()))
+    parse_str(&text, toml, &LocalTime::of_host()).with_context(|| format!("config {}", path.display()))
 }
 
 pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> {
@@ -68,50 +58,29 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
     } else {
         serde_json::from_str(text).map_err(|e| anyhow!("not JSON: {e}"))?
     };
-    let Json::Object(doc) = doc else {
-        bail!("a dictConfig document is a mapping with version, formatters, handlers")
-    };
+    let Json::Object(doc) = doc else { bail!("a dictConfig document is a mapping with version, formatters, handlers") };
     match doc.get("version") {
         Some(v) if v.as_i64() == Some(1) => {}
         Some(v) => bail!("version {v} is not supported; dictConfig knows version 1"),
         None => bail!("the document has no \"version\": 1 (dictConfig requires it)"),
     }
     let empty = Map::new();
-    let formatters = doc
-        .get("formatters")
-        .and_then(Json::as_object)
-        .unwrap_or(&empty);
+    let formatters = doc.get("formatters").and_then(Json::as_object).unwrap_or(&empty);
     let handlers = doc
         .get("handlers")
         .and_then(Json::as_object)
-        .ok_or_else(|| {
-            anyhow!("the document has no \"handlers\" mapping; nothing would receive records")
-        })?;
+        .ok_or_else(|| anyhow!("the document has no \"handlers\" mapping; nothing would receive records"))?;
     // Root's handler list chooses the handlers when it is given, as in
     // CPython; otherwise every handler defined receives records.
-    let chosen: Vec<String> = match doc
-        .get("root")
-        .and_then(|r| r.get("handlers"))
-        .and_then(Json::as_array)
-    {
-        Some(list) => list
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
+    let chosen: Vec<String> = match doc.get("root").and_then(|r| r.get("handlers")).and_then(Json::as_array) {
+        Some(list) => list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
         None => handlers.keys().cloned().collect(),
     };
     let mut out = Vec::new();
     for name in chosen {
-        let entry = handlers
-            .get(&name)
-            .ok_or_else(|| anyhow!("root names handler {name:?}, which is not defined"))?;
-        let entry = entry
-            .as_object()
-            .ok_or_else(|| anyhow!("handler {name:?} must be a mapping"))?;
-        out.push(
-            handler(&name, entry, formatters, local)
-                .with_context(|| format!("handler {name:?}"))?,
-        );
+        let entry = handlers.get(&name).ok_or_else(|| anyhow!("root names handler {name:?}, which is not defined"))?;
+        let entry = entry.as_object().ok_or_else(|| anyhow!("handler {name:?} must be a mapping"))?;
+        out.push(handler(&name, entry, formatters, local).with_context(|| format!("handler {name:?}"))?);
     }
     Ok(Document { handlers: out })
 }
@@ -141,10 +110,7 @@ fn handler(
     formatters: &Map<String, Json>,
     local: &LocalTime,
 ) -> Result<HandlerConfig> {
-    let class = e
-        .get("class")
-        .and_then(Json::as_str)
-        .ok_or_else(|| anyhow!("has no \"class\""))?;
+    let class = e.get("class").and_then(Json::as_str).ok_or_else(|| anyhow!("has no \"class\""))?;
     let short = short_class(class);
     let attrs = match e.get(".") {
         None => Map::new(),
@@ -158,9 +124,7 @@ fn handler(
     let formatter = match e.get("formatter") {
         None => default_formatter(local),
         Some(Json::String(f)) => {
-            let spec = formatters
-                .get(f)
-                .ok_or_else(|| anyhow!("formatter {f:?} is not defined in \"formatters\""))?;
+            let spec = formatters.get(f).ok_or_else(|| anyhow!("formatter {f:?} is not defined in \"formatters\""))?;
             formatter(f, spec, local)?
         }
         Some(other) => {
@@ -174,18 +138,13 @@ fn handler(
     let (kind, destination, allowed): (HandlerKind, Destination, &[&str]) = match short {
         "SocketHandler" | "DatagramHandler" => {
             let host = str_key(e, "host")?.ok_or_else(|| anyhow!("{short} needs \"host\""))?;
-            let port = e
-                .get("port")
-                .ok_or_else(|| anyhow!("{short} needs \"port\" (null for a unix socket path)"))?;
+            let port = e.get("port").ok_or_else(|| anyhow!("{short} needs \"port\" (null for a unix socket path)"))?;
             let tcp = short == "SocketHandler";
             let destination = match port {
                 Json::Null if tcp => Destination::UnixStream(host),
                 Json::Null => Destination::UnixDatagram(host),
                 p => {
-                    let endpoint = Endpoint {
-                        host,
-                        port: port_number(p)?,
-                    };
+                    let endpoint = Endpoint { host, port: port_number(p)? };
                     if tcp {
                         Destination::Tcp(endpoint)
                     } else {
@@ -194,11 +153,7 @@ fn handler(
                 }
             };
             let opts = socket_options(&attrs)?;
-            let kind = if tcp {
-                HandlerKind::Socket(opts)
-            } else {
-                HandlerKind::Datagram(opts)
-            };
+            let kind = if tcp { HandlerKind::Socket(opts) } else { HandlerKind::Datagram(opts) };
             (kind, destination, &["host", "port"])
         }
         "SysLogHandler" => {
@@ -211,9 +166,7 @@ fn handler(
                 Some(Json::String(path)) if stream => Destination::UnixStream(path.clone()),
                 Some(Json::String(path)) => Destination::UnixDatagram(path.clone()),
                 Some(Json::Array(pair)) if pair.len() == 2 => {
-                    let host = pair[0]
-                        .as_str()
-                        .ok_or_else(|| anyhow!("address[0] must be a host name"))?;
+                    let host = pair[0].as_str().ok_or_else(|| anyhow!("address[0] must be a host name"))?;
                     udp_or_tcp(stream, host.into(), port_number(&pair[1])?)
                 }
                 Some(other) => {
@@ -224,16 +177,12 @@ fn handler(
                 None => NameOrNumber::Number(1),
                 Some(v) => facility(v)?,
             };
-            (
-                HandlerKind::Syslog(syslog_options(facility, &attrs)?),
-                destination,
-                &["address", "facility", "socktype"],
-            )
+            (HandlerKind::Syslog(syslog_options(facility, &attrs)?), destination, &["address", "facility", "socktype"])
         }
         "NullHandler" => (HandlerKind::Null, Destination::Memory, &[]),
-        "NTEventLogHandler" => bail!(
-            "NTEventLogHandler writes the Windows event log, which a WASI plugin cannot reach"
-        ),
+        "NTEventLogHandler" => {
+            bail!("NTEventLogHandler writes the Windows event log, which a WASI plugin cannot reach")
+        }
         s if NOT_YET.contains(&s) => bail!(
             "{class} is not implemented in pylog-handlers yet (see the README's handler table); \
              SocketHandler, DatagramHandler, SysLogHandler and NullHandler work today"
@@ -248,13 +197,7 @@ fn handler(
             bail!("{short} has no constructor argument {key:?} (CPython would raise TypeError); our own options go under \".\"");
         }
     }
-    Ok(HandlerConfig {
-        name: name.into(),
-        kind,
-        destination,
-        level,
-        formatter,
-    })
+    Ok(HandlerConfig { name: name.into(), kind, destination, level, formatter })
 }
 
 fn udp_or_tcp(stream: bool, host: String, port: u16) -> Destination {
@@ -283,9 +226,7 @@ fn port_number(v: &Json) -> Result<u16> {
 
 fn level(v: &Json) -> Result<i64> {
     match v {
-        Json::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| anyhow!("level {n} must be an integer")),
+        Json::Number(n) => n.as_i64().ok_or_else(|| anyhow!("level {n} must be an integer")),
         Json::String(s) => match s.as_str() {
             "CRITICAL" | "FATAL" => Ok(50),
             "ERROR" => Ok(40),
@@ -293,9 +234,7 @@ fn level(v: &Json) -> Result<i64> {
             "INFO" => Ok(20),
             "DEBUG" => Ok(10),
             "NOTSET" => Ok(0),
-            other => bail!(
-                "Unknown level: {other:?} (use DEBUG, INFO, WARNING, ERROR, CRITICAL or a number)"
-            ),
+            other => bail!("Unknown level: {other:?} (use DEBUG, INFO, WARNING, ERROR, CRITICAL or a number)"),
         },
         other => bail!("level must be a name or a number, not {other}"),
     }
@@ -309,7 +248,9 @@ fn socktype_is_stream(v: &Json) -> Result<bool> {
         Json::String(s) => match s.trim_start_matches("ext://").trim_start_matches("socket.") {
             "SOCK_STREAM" | "tcp" | "stream" => Ok(true),
             "SOCK_DGRAM" | "udp" | "dgram" | "datagram" => Ok(false),
-            other => bail!("socktype {other:?} must be ext://socket.SOCK_STREAM, ext://socket.SOCK_DGRAM, \"tcp\" or \"udp\""),
+            other => bail!(
+                "socktype {other:?} must be ext://socket.SOCK_STREAM, ext://socket.SOCK_DGRAM, \"tcp\" or \"udp\""
+            ),
         },
         other => bail!("socktype must be ext://socket.SOCK_STREAM or ext://socket.SOCK_DGRAM, not {other}"),
     }
@@ -347,9 +288,7 @@ fn default_formatter(local: &LocalTime) -> Formatter {
 }
 
 fn formatter(name: &str, spec: &Json, local: &LocalTime) -> Result<Formatter> {
-    let spec = spec
-        .as_object()
-        .ok_or_else(|| anyhow!("formatter {name:?} must be a mapping"))?;
+    let spec = spec.as_object().ok_or_else(|| anyhow!("formatter {name:?} must be a mapping"))?;
     if spec.contains_key("()") {
         bail!("formatter {name:?} uses a \"()\" factory, which is Python code; use format/datefmt/style");
     }
@@ -367,61 +306,38 @@ fn formatter(name: &str, spec: &Json, local: &LocalTime) -> Result<Formatter> {
         Some(f) => Some(f),
         None => str_key(spec, "fmt")?,
     };
-    Ok(Formatter {
-        fmt,
-        datefmt: str_key(spec, "datefmt")?,
-        style,
-        ..default_formatter(local)
-    })
+    Ok(Formatter { fmt, datefmt: str_key(spec, "datefmt")?, style, ..default_formatter(local) })
 }
 
 fn attr_f64(attrs: &Map<String, Json>, key: &str, default: f64) -> Result<f64> {
     match attrs.get(key) {
         None => Ok(default),
-        Some(v) => v
-            .as_f64()
-            .ok_or_else(|| anyhow!("\".\" {key} must be a number, not {v}")),
+        Some(v) => v.as_f64().ok_or_else(|| anyhow!("\".\" {key} must be a number, not {v}")),
     }
 }
 
 fn attr_bool(attrs: &Map<String, Json>, key: &str, default: bool) -> Result<bool> {
     match attrs.get(key) {
         None => Ok(default),
-        Some(v) => v
-            .as_bool()
-            .ok_or_else(|| anyhow!("\".\" {key} must be true or false, not {v}")),
+        Some(v) => v.as_bool().ok_or_else(|| anyhow!("\".\" {key} must be true or false, not {v}")),
     }
 }
 
 fn attr_str(attrs: &Map<String, Json>, key: &str) -> Result<String> {
-    Ok(str_key(attrs, key)
-        .with_context(|| format!("\".\" {key}"))?
-        .unwrap_or_default())
+    Ok(str_key(attrs, key).with_context(|| format!("\".\" {key}"))?.unwrap_or_default())
 }
 
 fn check_attrs(attrs: &Map<String, Json>, allowed: &[&str]) -> Result<()> {
     for key in attrs.keys() {
         if !allowed.contains(&key.as_str()) {
-            bail!(
-                "\".\" has {key:?}, which this handler does not use; known: {}",
-                allowed.join(", ")
-            );
+            bail!("\".\" has {key:?}, which this handler does not use; known: {}", allowed.join(", "));
         }
     }
     Ok(())
 }
 
 fn socket_options(attrs: &Map<String, Json>) -> Result<SocketOptions> {
-    check_attrs(
-        attrs,
-        &[
-            "retryStart",
-            "retryFactor",
-            "retryMax",
-            "closeOnError",
-            "pickle_protocol",
-        ],
-    )?;
+    check_attrs(attrs, &["retryStart", "retryFactor", "retryMax", "closeOnError", "pickle_protocol"])?;
     let protocol = attrs.get("pickle_protocol").map_or(Some(3), Json::as_u64);
     Ok(SocketOptions {
         pickle_protocol: protocol
@@ -435,18 +351,7 @@ fn socket_options(attrs: &Map<String, Json>) -> Result<SocketOptions> {
 }
 
 fn syslog_options(facility: NameOrNumber, attrs: &Map<String, Json>) -> Result<SyslogOptions> {
-    check_attrs(
-        attrs,
-        &[
-            "ident",
-            "append_nul",
-            "rfc5424",
-            "framing",
-            "hostname",
-            "app_name",
-            "procid",
-        ],
-    )?;
+    check_attrs(attrs, &["ident", "append_nul", "rfc5424", "framing", "hostname", "app_name", "procid"])?;
     let framing = match str_key(attrs, "framing")?.as_deref() {
         None | Some("none") | Some("unframed") => SyslogFraming::Unframed,
         Some("octet-counting") | Some("octet_counting") => SyslogFraming::OctetCounting,
@@ -456,11 +361,7 @@ fn syslog_options(facility: NameOrNumber, attrs: &Map<String, Json>) -> Result<S
         facility,
         ident: attr_str(attrs, "ident")?,
         append_nul: attr_bool(attrs, "append_nul", true)?,
-        format: if attr_bool(attrs, "rfc5424", false)? {
-            SyslogFormat::Rfc5424
-        } else {
-            SyslogFormat::Cpython
-        },
+        format: if attr_bool(attrs, "rfc5424", false)? { SyslogFormat::Rfc5424 } else { SyslogFormat::Cpython },
         framing,
         hostname: attr_str(attrs, "hostname")?,
         app_name: attr_str(attrs, "app_name")?,
@@ -473,25 +374,20 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Document> {
-        parse_str(
-            text,
-            false,
-            &LocalTime {
-                utc_offset_seconds: 0,
-                tz_name: "UTC".into(),
-            },
-        )
+        parse_str(text, false, &LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() })
     }
 
     #[test]
     fn cpython_shapes_parse() {
-        let d = parse(r#"{"version": 1,
+        let d = parse(
+            r#"{"version": 1,
             "formatters": {"f": {"format": "%(levelname)s %(message)s"}},
             "handlers": {
               "s": {"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", 1514],
                     "facility": "local3", "socktype": "ext://socket.SOCK_STREAM", "formatter": "f",
                     ".": {"ident": "app: ", "append_nul": false}},
-              "t": {"class": "logging.handlers.SocketHandler", "host": "localhost", "port": 9020, "level": "INFO"}}}"#)
+              "t": {"class": "logging.handlers.SocketHandler", "host": "localhost", "port": 9020, "level": "INFO"}}}"#,
+        )
         .unwrap();
         assert_eq!(d.handlers.len(), 2);
         assert!(matches!(&d.handlers[0].destination, Destination::Tcp(e) if e.port == 1514));
@@ -503,10 +399,10 @@ mod tests {
         let err = |t: &str| format!("{:#}", parse(t).unwrap_err());
         assert!(err(r#"{"handlers": {}}"#).contains("version"));
         assert!(
-            err(r#"{"version": 1, "handlers": {"h": {"class": "FancyHandler"}}}"#)
-                .contains("unknown handler class")
+            err(r#"{"version": 1, "handlers": {"h": {"class": "FancyHandler"}}}"#).contains("unknown handler class")
         );
-        assert!(err(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SocketHandler", "port": 1}}}"#).contains("needs \"host\""));
+        assert!(err(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SocketHandler", "port": 1}}}"#)
+            .contains("needs \"host\""));
         assert!(err(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SocketHandler", "host": "x", "port": 1, "bogus": 1}}}"#).contains("bogus"));
     }
 }

@@ -43,16 +43,8 @@ impl Input {
 
 #[derive(Debug)]
 pub enum Event {
-    Record {
-        input: Input,
-        peer: SocketAddr,
-        record: Map<String, Json>,
-    },
-    Rejected {
-        input: Input,
-        peer: SocketAddr,
-        reason: String,
-    },
+    Record { input: Input, peer: SocketAddr, record: Map<String, Json> },
+    Rejected { input: Input, peer: SocketAddr, reason: String },
 }
 
 pub struct Listener {
@@ -103,12 +95,7 @@ fn accept_loop(listener: TcpListener, input: Input, max_frame: usize, tx: Sender
 
 /// The logging cookbook's receiver loop: a 4-byte big-endian length, then
 /// that many bytes of pickle.
-fn serve_pickle_stream(
-    stream: TcpStream,
-    peer: SocketAddr,
-    max_frame: usize,
-    tx: &Sender<Event>,
-) -> Result<()> {
+fn serve_pickle_stream(stream: TcpStream, peer: SocketAddr, max_frame: usize, tx: &Sender<Event>) -> Result<()> {
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let mut frame = Vec::new();
     loop {
@@ -123,7 +110,9 @@ fn serve_pickle_stream(
             tx.send(Event::Rejected {
                 input: Input::Tcp,
                 peer,
-                reason: format!("frame of {len} bytes is over the {max_frame}-byte limit (--max-frame); connection closed"),
+                reason: format!(
+                    "frame of {len} bytes is over the {max_frame}-byte limit (--max-frame); connection closed"
+                ),
             })?;
             return Ok(());
         }
@@ -137,26 +126,13 @@ fn serve_pickle_stream(
             return Ok(());
         }
         tx.send(match unpickle::record_from_pickle(&frame) {
-            Ok(record) => Event::Record {
-                input: Input::Tcp,
-                peer,
-                record,
-            },
-            Err(refusal) => Event::Rejected {
-                input: Input::Tcp,
-                peer,
-                reason: refusal.to_string(),
-            },
+            Ok(record) => Event::Record { input: Input::Tcp, peer, record },
+            Err(refusal) => Event::Rejected { input: Input::Tcp, peer, reason: refusal.to_string() },
         })?;
     }
 }
 
-fn serve_syslog_stream(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    max_frame: usize,
-    tx: &Sender<Event>,
-) -> Result<()> {
+fn serve_syslog_stream(mut stream: TcpStream, peer: SocketAddr, max_frame: usize, tx: &Sender<Event>) -> Result<()> {
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
@@ -189,20 +165,10 @@ fn serve_syslog_stream(
 }
 
 fn send_syslog(message: &[u8], input: Input, peer: SocketAddr, tx: &Sender<Event>) -> Result<()> {
-    tx.send(
-        match syslog_parse::record_from_message(message, now(), &peer.to_string()) {
-            Ok(record) => Event::Record {
-                input,
-                peer,
-                record,
-            },
-            Err(reason) => Event::Rejected {
-                input,
-                peer,
-                reason: reason.to_string(),
-            },
-        },
-    )?;
+    tx.send(match syslog_parse::record_from_message(message, now(), &peer.to_string()) {
+        Ok(record) => Event::Record { input, peer, record },
+        Err(reason) => Event::Rejected { input, peer, reason: reason.to_string() },
+    })?;
     Ok(())
 }
 
@@ -214,31 +180,13 @@ fn datagram_loop(socket: UdpSocket, input: Input, max_frame: usize, tx: Sender<E
         };
         let datagram = &buf[..n];
         let event = match input {
-            Input::SyslogUdp => {
-                match syslog_parse::record_from_message(datagram, now(), &peer.to_string()) {
-                    Ok(record) => Event::Record {
-                        input,
-                        peer,
-                        record,
-                    },
-                    Err(reason) => Event::Rejected {
-                        input,
-                        peer,
-                        reason: reason.to_string(),
-                    },
-                }
-            }
+            Input::SyslogUdp => match syslog_parse::record_from_message(datagram, now(), &peer.to_string()) {
+                Ok(record) => Event::Record { input, peer, record },
+                Err(reason) => Event::Rejected { input, peer, reason: reason.to_string() },
+            },
             _ => decode_datagram(datagram, max_frame).map_or_else(
-                |reason| Event::Rejected {
-                    input,
-                    peer,
-                    reason,
-                },
-                |record| Event::Record {
-                    input,
-                    peer,
-                    record,
-                },
+                |reason| Event::Rejected { input, peer, reason },
+                |record| Event::Record { input, peer, record },
             ),
         };
         if tx.send(event).is_err() {
@@ -249,22 +197,14 @@ fn datagram_loop(socket: UdpSocket, input: Input, max_frame: usize, tx: Sender<E
 
 fn decode_datagram(datagram: &[u8], max_frame: usize) -> Result<Map<String, Json>, String> {
     if datagram.len() < 4 {
-        return Err(format!(
-            "datagram of {} bytes has no length prefix",
-            datagram.len()
-        ));
+        return Err(format!("datagram of {} bytes has no length prefix", datagram.len()));
     }
     let len = u32::from_be_bytes([datagram[0], datagram[1], datagram[2], datagram[3]]) as usize;
     if len != datagram.len() - 4 {
-        return Err(format!(
-            "length prefix says {len} bytes, the datagram carries {}",
-            datagram.len() - 4
-        ));
+        return Err(format!("length prefix says {len} bytes, the datagram carries {}", datagram.len() - 4));
     }
     if len > max_frame {
-        return Err(format!(
-            "frame of {len} bytes is over the {max_frame}-byte limit (--max-frame)"
-        ));
+        return Err(format!("frame of {len} bytes is over the {max_frame}-byte limit (--max-frame)"));
     }
     unpickle::record_from_pickle(&datagram[4..]).map_err(|r| r.to_string())
 }

@@ -13,11 +13,7 @@ use pylog_host::records::{self, Defaults};
 use pylog_host::{dictconfig, Plugin};
 
 #[derive(Parser)]
-#[command(
-    name = "pylog",
-    version,
-    about = "CPython's logging.handlers as a sandboxed WebAssembly plugin"
-)]
+#[command(name = "pylog", version, about = "CPython's logging.handlers as a sandboxed WebAssembly plugin")]
 struct Cli {
     /// The plugin component (default: $PYLOG_PLUGIN, else the one built beside this binary).
     #[arg(long, global = true)]
@@ -79,48 +75,23 @@ fn plugin_path(explicit: Option<PathBuf>) -> PathBuf {
     }
     // target/release/pylog -> target/wasm32-wasip2/component/pylog_handlers.wasm
     let exe = std::env::current_exe().unwrap_or_default();
-    let target = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    target
-        .join("wasm32-wasip2")
-        .join("component")
-        .join("pylog_handlers.wasm")
+    let target = exe.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default();
+    target.join("wasm32-wasip2").join("component").join("pylog_handlers.wasm")
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Emit {
-            config,
-            dry_run,
-            records,
-        } => emit(plugin_path(cli.plugin), &config, dry_run, records),
-        Command::Listen {
-            tcp,
-            udp,
-            syslog_udp,
-            syslog_tcp,
-            format,
-            count,
-            max_frame,
-        } => {
+        Command::Emit { config, dry_run, records } => emit(plugin_path(cli.plugin), &config, dry_run, records),
+        Command::Listen { tcp, udp, syslog_udp, syslog_tcp, format, count, max_frame } => {
             let mut requests: Vec<(Input, SocketAddr)> = Vec::new();
             requests.extend(tcp.into_iter().map(|a| (Input::Tcp, a)));
             requests.extend(udp.into_iter().map(|a| (Input::Udp, a)));
             requests.extend(syslog_udp.into_iter().map(|a| (Input::SyslogUdp, a)));
             requests.extend(syslog_tcp.into_iter().map(|a| (Input::SyslogTcp, a)));
             if requests.is_empty() {
-                requests.push((
-                    Input::Tcp,
-                    SocketAddr::from(([127, 0, 0, 1], listen::DEFAULT_TCP_PORT)),
-                ));
-                requests.push((
-                    Input::Udp,
-                    SocketAddr::from(([127, 0, 0, 1], listen::DEFAULT_UDP_PORT)),
-                ));
+                requests.push((Input::Tcp, SocketAddr::from(([127, 0, 0, 1], listen::DEFAULT_TCP_PORT))));
+                requests.push((Input::Udp, SocketAddr::from(([127, 0, 0, 1], listen::DEFAULT_UDP_PORT))));
             }
             serve(&requests, format, count, max_frame)
         }
@@ -134,12 +105,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn emit(
-    plugin: PathBuf,
-    config: &std::path::Path,
-    dry_run: bool,
-    records: Option<PathBuf>,
-) -> Result<ExitCode> {
+fn emit(plugin: PathBuf, config: &std::path::Path, dry_run: bool, records: Option<PathBuf>) -> Result<ExitCode> {
     let mut doc = dictconfig::parse_file(config)?;
     if dry_run {
         for h in &mut doc.handlers {
@@ -149,11 +115,7 @@ fn emit(
     let plugin = Plugin::load(&plugin)?;
     let mut handlers = Vec::new();
     for h in &doc.handlers {
-        handlers.push(
-            plugin
-                .open(h)
-                .with_context(|| format!("open handler {:?}", h.name))?,
-        );
+        handlers.push(plugin.open(h).with_context(|| format!("open handler {:?}", h.name))?);
     }
     let input: Box<dyn BufRead> = match records.as_deref() {
         None => Box::new(std::io::stdin().lock()),
@@ -210,31 +172,14 @@ fn emit(
     eprintln!(
         "pylog emit: {read} records read, {sent} sent, {dropped} dropped, {skipped} below level, \
          {bad_lines} bad lines, {denied} denied by sandbox{}",
-        if dry_run {
-            " (dry run: bytes written to stdout)"
-        } else {
-            ""
-        }
+        if dry_run { " (dry run: bytes written to stdout)" } else { "" }
     );
-    Ok(if bad_lines + failed + dropped > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if bad_lines + failed + dropped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn serve(
-    requests: &[(Input, SocketAddr)],
-    format: Format,
-    count: Option<u64>,
-    max_frame: usize,
-) -> Result<ExitCode> {
+fn serve(requests: &[(Input, SocketAddr)], format: Format, count: Option<u64>, max_frame: usize) -> Result<ExitCode> {
     let listener = listen::start(requests, max_frame)?;
-    let ready: Vec<String> = listener
-        .bound
-        .iter()
-        .map(|(i, a)| format!("{}={a}", i.label()))
-        .collect();
+    let ready: Vec<String> = listener.bound.iter().map(|(i, a)| format!("{}={a}", i.label())).collect();
     eprintln!("pylog listen: ready {}", ready.join(" "));
     let mut stdout = std::io::stdout().lock();
     let (mut received, mut rejected) = (0u64, 0u64);
@@ -251,16 +196,9 @@ fn serve(
                 }
                 stdout.flush()?;
             }
-            Event::Rejected {
-                input,
-                peer,
-                reason,
-            } => {
+            Event::Rejected { input, peer, reason } => {
                 rejected += 1;
-                eprintln!(
-                    "pylog listen: rejected from {} {peer}: {reason}",
-                    input.label()
-                );
+                eprintln!("pylog listen: rejected from {} {peer}: {reason}", input.label());
             }
         }
     }

@@ -15,8 +15,7 @@ use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{
-    Formatter, HandlerConfig, HandlerError, HandlerStats, LogRecord, NameOrNumber, PluginWorld,
-    PluginWorldPre,
+    Formatter, HandlerConfig, HandlerError, HandlerStats, LogRecord, NameOrNumber, PluginWorld, PluginWorldPre,
 };
 use crate::cache;
 use crate::sandbox::{wasi_ctx, Denials, Grants};
@@ -30,10 +29,7 @@ pub struct State {
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
     }
 }
 
@@ -49,10 +45,7 @@ impl std::fmt::Display for PluginError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PluginError::Handler(e) => write!(f, "{}", crate::bindings::describe(e)),
-            PluginError::Trap(e) => write!(
-                f,
-                "plugin trapped (a bug; the instance was discarded): {e:#}"
-            ),
+            PluginError::Trap(e) => write!(f, "plugin trapped (a bug; the instance was discarded): {e:#}"),
         }
     }
 }
@@ -94,10 +87,7 @@ impl Plugin {
     pub fn load(path: impl AsRef<Path>) -> Result<Plugin> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).with_context(|| {
-            format!(
-                "read plugin {} (build it with `make build`, or pass --plugin)",
-                path.display()
-            )
+            format!("read plugin {} (build it with `make build`, or pass --plugin)", path.display())
         })?;
         Plugin::from_bytes(&bytes, cache::default_dir().as_deref())
     }
@@ -111,18 +101,11 @@ impl Plugin {
         Ok(Plugin { engine, pre })
     }
 
-    fn instantiate(
-        &self,
-        grants: &Grants,
-        denials: Arc<Denials>,
-    ) -> Result<(Store<State>, PluginWorld)> {
+    fn instantiate(&self, grants: &Grants, denials: Arc<Denials>) -> Result<(Store<State>, PluginWorld)> {
         let state = State {
             ctx: wasi_ctx(grants, denials),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(MEMORY_LIMIT)
-                .instances(4)
-                .build(),
+            limits: StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).instances(4).build(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -143,26 +126,11 @@ impl Plugin {
     }
 
     /// As `open`, with grants the caller widened (`--allow`).
-    pub fn open_with(
-        &self,
-        config: &HandlerConfig,
-        grants: Grants,
-    ) -> Result<Handler, PluginError> {
+    pub fn open_with(&self, config: &HandlerConfig, grants: Grants) -> Result<Handler, PluginError> {
         let denials = Arc::new(Denials::default());
         let (mut store, world) = self.instantiate(&grants, denials.clone())?;
-        let resource = flatten(
-            world
-                .pylog_handlers_handlers()
-                .handler()
-                .call_open(&mut store, config),
-        )?;
-        Ok(Handler {
-            store,
-            world,
-            resource: Some(resource),
-            name: config.name.clone(),
-            denials,
-        })
+        let resource = flatten(world.pylog_handlers_handlers().handler().call_open(&mut store, config))?;
+        Ok(Handler { store, world, resource: Some(resource), name: config.name.clone(), denials })
     }
 }
 
@@ -173,47 +141,20 @@ pub struct Pure {
 }
 
 impl Pure {
-    pub fn make_pickle(
-        &mut self,
-        record: &LogRecord,
-        protocol: u8,
-    ) -> Result<Vec<u8>, PluginError> {
-        flatten(self.world.pylog_handlers_handlers().call_make_pickle(
-            &mut self.store,
-            record,
-            protocol,
-        ))
+    pub fn make_pickle(&mut self, record: &LogRecord, protocol: u8) -> Result<Vec<u8>, PluginError> {
+        flatten(self.world.pylog_handlers_handlers().call_make_pickle(&mut self.store, record, protocol))
     }
 
-    pub fn encode_priority(
-        &mut self,
-        facility: &NameOrNumber,
-        priority: &NameOrNumber,
-    ) -> Result<u32, PluginError> {
-        flatten(self.world.pylog_handlers_handlers().call_encode_priority(
-            &mut self.store,
-            facility,
-            priority,
-        ))
+    pub fn encode_priority(&mut self, facility: &NameOrNumber, priority: &NameOrNumber) -> Result<u32, PluginError> {
+        flatten(self.world.pylog_handlers_handlers().call_encode_priority(&mut self.store, facility, priority))
     }
 
     pub fn map_priority(&mut self, levelname: &str) -> Result<String, PluginError> {
-        Ok(self
-            .world
-            .pylog_handlers_handlers()
-            .call_map_priority(&mut self.store, levelname)?)
+        Ok(self.world.pylog_handlers_handlers().call_map_priority(&mut self.store, levelname)?)
     }
 
-    pub fn format_record(
-        &mut self,
-        record: &LogRecord,
-        formatter: &Formatter,
-    ) -> Result<String, PluginError> {
-        flatten(self.world.pylog_handlers_handlers().call_format_record(
-            &mut self.store,
-            record,
-            formatter,
-        ))
+    pub fn format_record(&mut self, record: &LogRecord, formatter: &Formatter) -> Result<String, PluginError> {
+        flatten(self.world.pylog_handlers_handlers().call_format_record(&mut self.store, record, formatter))
     }
 }
 
@@ -228,8 +169,7 @@ pub struct Handler {
 
 impl Handler {
     fn resource(&self) -> Result<ResourceAny, PluginError> {
-        self.resource
-            .ok_or(PluginError::Handler(HandlerError::Closed))
+        self.resource.ok_or(PluginError::Handler(HandlerError::Closed))
     }
 
     pub fn name(&self) -> &str {
@@ -238,50 +178,28 @@ impl Handler {
 
     pub fn emit(&mut self, record: &LogRecord) -> Result<(), PluginError> {
         let r = self.resource()?;
-        flatten(self.world.pylog_handlers_handlers().handler().call_emit(
-            &mut self.store,
-            r,
-            record,
-        ))
+        flatten(self.world.pylog_handlers_handlers().handler().call_emit(&mut self.store, r, record))
     }
 
     pub fn flush(&mut self) -> Result<(), PluginError> {
         let r = self.resource()?;
-        flatten(
-            self.world
-                .pylog_handlers_handlers()
-                .handler()
-                .call_flush(&mut self.store, r),
-        )
+        flatten(self.world.pylog_handlers_handlers().handler().call_flush(&mut self.store, r))
     }
 
     pub fn close(&mut self) -> Result<(), PluginError> {
         let r = self.resource()?;
-        flatten(
-            self.world
-                .pylog_handlers_handlers()
-                .handler()
-                .call_close(&mut self.store, r),
-        )
+        flatten(self.world.pylog_handlers_handlers().handler().call_close(&mut self.store, r))
     }
 
     pub fn stats(&mut self) -> Result<HandlerStats, PluginError> {
         let r = self.resource()?;
-        Ok(self
-            .world
-            .pylog_handlers_handlers()
-            .handler()
-            .call_stats(&mut self.store, r)?)
+        Ok(self.world.pylog_handlers_handlers().handler().call_stats(&mut self.store, r)?)
     }
 
     /// Bytes a `memory` destination collected since the last call.
     pub fn take_output(&mut self) -> Result<Vec<u8>, PluginError> {
         let r = self.resource()?;
-        Ok(self
-            .world
-            .pylog_handlers_handlers()
-            .handler()
-            .call_take_output(&mut self.store, r)?)
+        Ok(self.world.pylog_handlers_handlers().handler().call_take_output(&mut self.store, r)?)
     }
 
     /// Connection attempts the sandbox refused.

@@ -22,19 +22,12 @@ pub struct Defaults {
 
 impl Default for Defaults {
     fn default() -> Self {
-        Defaults {
-            start_time: now(),
-            process: std::process::id() as i64,
-            process_name: "MainProcess".into(),
-        }
+        Defaults { start_time: now(), process: std::process::id() as i64, process_name: "MainProcess".into() }
     }
 }
 
 pub fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 /// `logging.getLevelName` both ways for the standard levels.
@@ -73,9 +66,7 @@ pub fn value_from_json(key: &str, v: &Json) -> Result<Value> {
         },
         Json::String(s) => Value::Str(s.clone()),
         Json::Object(o) if o.len() == 1 && o.contains_key("$bytes") => {
-            let hex = o["$bytes"]
-                .as_str()
-                .ok_or_else(|| anyhow!("{key}: $bytes must be a hex string"))?;
+            let hex = o["$bytes"].as_str().ok_or_else(|| anyhow!("{key}: $bytes must be a hex string"))?;
             Value::Bytes(from_hex(hex).ok_or_else(|| anyhow!("{key}: $bytes {hex:?} is not hex"))?)
         }
         Json::Object(o) if o.len() == 1 && o.contains_key("$float") => {
@@ -97,10 +88,7 @@ fn from_hex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 fn to_hex(b: &[u8]) -> String {
@@ -118,10 +106,7 @@ fn opt_string(o: &Map<String, Json>, key: &str) -> Result<Option<String>> {
 fn opt_int(o: &Map<String, Json>, key: &str) -> Result<Option<i64>> {
     match o.get(key) {
         None | Some(Json::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| anyhow!("{key} must be an integer, not {v}")),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| anyhow!("{key} must be an integer, not {v}")),
     }
 }
 
@@ -164,9 +149,7 @@ const KNOWN: &[&str] = &[
 /// One JSON object to a record.
 pub fn from_json_line(line: &str, defaults: &Defaults) -> Result<LogRecord> {
     let json: Json = serde_json::from_str(line).map_err(|e| anyhow!("not JSON: {e}"))?;
-    let Json::Object(o) = json else {
-        bail!("a record must be a JSON object of LogRecord attributes")
-    };
+    let Json::Object(o) = json else { bail!("a record must be a JSON object of LogRecord attributes") };
     from_json_object(&o, defaults)
 }
 
@@ -175,8 +158,9 @@ pub fn from_json_object(o: &Map<String, Json>, defaults: &Defaults) -> Result<Lo
         (Some(n), Some(name)) => (n, name),
         (Some(n), None) => (n, level_name(n)),
         (None, Some(name)) => (
-            level_number(&name)
-                .ok_or_else(|| anyhow!("levelname {name:?} is not a level; give levelno too, or use INFO, WARNING, ..."))?,
+            level_number(&name).ok_or_else(|| {
+                anyhow!("levelname {name:?} is not a level; give levelno too, or use INFO, WARNING, ...")
+            })?,
             name,
         ),
         // `logging.info` is what a line without a level most likely meant.
@@ -202,11 +186,7 @@ pub fn from_json_object(o: &Map<String, Json>, defaults: &Defaults) -> Result<Lo
     let args = match o.get("args") {
         None | Some(Json::Null) => None,
         Some(Json::Array(items)) => Some(Args::Positional(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| value_from_json(&format!("args[{i}]"), v))
-                .collect::<Result<_>>()?,
+            items.iter().enumerate().map(|(i, v)| value_from_json(&format!("args[{i}]"), v)).collect::<Result<_>>()?,
         )),
         Some(Json::Object(map)) => Some(Args::Mapping(
             map.iter()
@@ -245,8 +225,7 @@ pub fn from_json_object(o: &Map<String, Json>, defaults: &Defaults) -> Result<Lo
         },
         created,
         msecs,
-        relative_created: opt_float(o, "relativeCreated")?
-            .unwrap_or((created - defaults.start_time) * 1000.0),
+        relative_created: opt_float(o, "relativeCreated")?.unwrap_or((created - defaults.start_time) * 1000.0),
         thread: opt_int(o, "thread")?,
         thread_name: opt_string(o, "threadName")?,
         process_name: match o.get("processName") {
@@ -292,12 +271,9 @@ pub fn to_json(r: &LogRecord) -> Map<String, Json> {
         match &r.args {
             None => Json::Null,
             Some(Args::Positional(items)) => Json::Array(items.iter().map(value_to_json).collect()),
-            Some(Args::Mapping(items)) => Json::Object(
-                items
-                    .iter()
-                    .map(|(k, v)| (k.clone(), value_to_json(v)))
-                    .collect(),
-            ),
+            Some(Args::Mapping(items)) => {
+                Json::Object(items.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect())
+            }
         },
     );
     o.insert("levelname".into(), Json::String(r.levelname.clone()));
@@ -335,12 +311,7 @@ pub fn text_line(r: &Map<String, Json>) -> String {
         .unwrap_or_default();
     let msecs = ((created - created.floor()) * 1000.0) as u32;
     let field = |k: &str| r.get(k).and_then(Json::as_str).unwrap_or("");
-    let mut line = format!(
-        "{when},{msecs:03} {} {}: {}",
-        field("levelname"),
-        field("name"),
-        field("msg")
-    );
+    let mut line = format!("{when},{msecs:03} {} {}: {}", field("levelname"), field("name"), field("msg"));
     for tail in ["exc_text", "stack_info"] {
         if let Some(t) = r.get(tail).and_then(Json::as_str).filter(|t| !t.is_empty()) {
             line.push('\n');
@@ -361,10 +332,7 @@ mod tests {
             &Defaults::default(),
         )
         .unwrap();
-        assert_eq!(
-            (r.levelno, r.filename.as_str(), r.module.as_str()),
-            (40, "b.py", "b")
-        );
+        assert_eq!((r.levelno, r.filename.as_str(), r.module.as_str()), (40, "b.py", "b"));
         assert!(matches!(r.extra.as_slice(), [(k, Value::Str(v))] if k == "user" && v == "ann"));
         assert_eq!(r.func_name.as_deref(), Some("(unknown function)"));
         assert!(from_json_line("[1]", &Defaults::default()).is_err());

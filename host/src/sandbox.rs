@@ -81,36 +81,23 @@ fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, HandlerError> {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
     if !valid {
-        return Err(HandlerError::Io(format!(
-            "{host:?} is not a valid host name; write a DNS name or an IP address"
-        )));
+        return Err(HandlerError::Io(format!("{host:?} is not a valid host name; write a DNS name or an IP address")));
     }
     let addrs: Vec<_> = (host, port)
         .to_socket_addrs()
-        .map_err(|e| {
-            HandlerError::Io(format!(
-                "cannot resolve {host}:{port}: {e}; check the host name"
-            ))
-        })?
+        .map_err(|e| HandlerError::Io(format!("cannot resolve {host}:{port}: {e}; check the host name")))?
         .collect();
     if addrs.is_empty() {
-        return Err(HandlerError::Io(format!(
-            "{host} has no address; check the host name"
-        )));
+        return Err(HandlerError::Io(format!("{host} has no address; check the host name")));
     }
     Ok(addrs)
 }
 
 fn is_name(host: &str) -> bool {
-    host.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .is_err()
+    host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_err()
 }
 
 /// Refused attempts, for the host to report.

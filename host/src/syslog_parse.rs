@@ -30,9 +30,7 @@ const FACILITIES: [&str; 24] = [
     "local6",
     "local7",
 ];
-const SEVERITIES: [&str; 8] = [
-    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
-];
+const SEVERITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
 
 /// Splits complete messages off the front of a TCP buffer. Returns the
 /// messages and how many bytes they used; a partial message stays.
@@ -54,9 +52,7 @@ pub fn split_stream(buf: &[u8], max_message: usize) -> Result<(Vec<Vec<u8>>, usi
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| "octet count is not a number".to_string())?;
             if len > max_message {
-                return Err(format!(
-                    "message of {len} bytes is over the {max_message}-byte limit"
-                ));
+                return Err(format!("message of {len} bytes is over the {max_message}-byte limit"));
             }
             if rest.len() < space + 1 + len {
                 break;
@@ -70,9 +66,7 @@ pub fn split_stream(buf: &[u8], max_message: usize) -> Result<(Vec<Vec<u8>>, usi
             pos += end + 1;
         } else {
             if rest.len() > max_message {
-                return Err(format!(
-                    "unterminated message over the {max_message}-byte limit"
-                ));
+                return Err(format!("unterminated message over the {max_message}-byte limit"));
             }
             break;
         }
@@ -93,18 +87,11 @@ fn level_of(severity: u32) -> (i64, &'static str) {
 
 /// One message to a record: `<PRI>` decoded, RFC 5424 header fields parsed
 /// when present, the rest as `msg` (a trailing NUL removed).
-pub fn record_from_message(
-    raw: &[u8],
-    received_at: f64,
-    peer: &str,
-) -> Result<Map<String, Json>, String> {
+pub fn record_from_message(raw: &[u8], received_at: f64, peer: &str) -> Result<Map<String, Json>, String> {
     let text = String::from_utf8_lossy(raw);
     let text = text.trim_end_matches(['\0', '\n']);
     let rest = text.strip_prefix('<').ok_or("no <PRI> at the start")?;
-    let close = rest
-        .find('>')
-        .filter(|i| *i <= 3)
-        .ok_or("no <PRI> at the start")?;
+    let close = rest.find('>').filter(|i| *i <= 3).ok_or("no <PRI> at the start")?;
     let pri: u32 = rest[..close].parse().map_err(|_| "PRI is not a number")?;
     let (facility, severity) = (pri >> 3, pri & 7);
     let body = &rest[close + 1..];
@@ -116,21 +103,14 @@ pub fn record_from_message(
     if let Some(header) = body.strip_prefix("1 ") {
         let mut parts = header.splitn(6, ' ');
         let mut next = || parts.next().unwrap_or("-").to_string();
-        let (timestamp, hostname, app, procid, msgid, rest) =
-            (next(), next(), next(), next(), next(), next());
+        let (timestamp, hostname, app, procid, msgid, rest) = (next(), next(), next(), next(), next(), next());
         let (sd, message) = split_structured_data(&rest);
-        msg = message
-            .strip_prefix('\u{feff}')
-            .unwrap_or(message)
-            .to_string();
+        msg = message.strip_prefix('\u{feff}').unwrap_or(message).to_string();
         if app != "-" {
             name = app.clone();
         }
-        o.insert(
-            "rfc5424".into(),
-            json!({"timestamp": timestamp, "hostname": hostname, "app_name": app,
-            "procid": procid, "msgid": msgid, "structured_data": sd}),
-        );
+        header_fields = Some(json!({"timestamp": timestamp, "hostname": hostname, "app_name": app,
+            "procid": procid, "msgid": msgid, "structured_data": sd}));
     }
     o.insert("name".into(), Json::String(name));
     o.insert("msg".into(), Json::String(msg));
@@ -139,16 +119,9 @@ pub fn record_from_message(
     o.insert("created".into(), Json::from(received_at));
     o.insert(
         "facility".into(),
-        Json::String(
-            FACILITIES
-                .get(facility as usize)
-                .map_or(facility.to_string(), |f| f.to_string()),
-        ),
+        Json::String(FACILITIES.get(facility as usize).map_or(facility.to_string(), |f| f.to_string())),
     );
-    o.insert(
-        "priority".into(),
-        Json::String(SEVERITIES[severity as usize].into()),
-    );
+    o.insert("priority".into(), Json::String(SEVERITIES[severity as usize].into()));
     o.insert("pri".into(), Json::from(pri));
     o.insert("peer".into(), Json::String(peer.into()));
     if let Some(h) = header_fields {
@@ -182,10 +155,7 @@ fn split_structured_data(rest: &str) -> (String, &str) {
         i += 1;
     }
     let i = i.min(rest.len());
-    (
-        rest[..i].to_string(),
-        rest[i..].strip_prefix(' ').unwrap_or(&rest[i..]),
-    )
+    (rest[..i].to_string(), rest[i..].strip_prefix(' ').unwrap_or(&rest[i..]))
 }
 
 #[cfg(test)]
@@ -195,10 +165,7 @@ mod tests {
     #[test]
     fn framing_splits_counted_and_delimited_messages() {
         let (msgs, used) = split_stream(b"<14>a\0<14>b\n9 <14>c\nd.x<1", 1024).unwrap();
-        assert_eq!(
-            msgs,
-            vec![b"<14>a".to_vec(), b"<14>b".to_vec(), b"<14>c\nd.x".to_vec()]
-        );
+        assert_eq!(msgs, vec![b"<14>a".to_vec(), b"<14>b".to_vec(), b"<14>c\nd.x".to_vec()]);
         assert_eq!(used, 26);
         assert!(split_stream(b"99999999 x", 1024).is_err());
     }

@@ -68,10 +68,7 @@ pub fn record_from_pickle(payload: &[u8]) -> Result<Map<String, Json>, Refusal> 
         }
     })?;
     let Value::Dict(dict) = value else {
-        return Err(Refusal::NotARecord(format!(
-            "top level is {}",
-            kind(&value)
-        )));
+        return Err(Refusal::NotARecord(format!("top level is {}", kind(&value))));
     };
     let mut pairs: Vec<(String, Json)> = Vec::with_capacity(dict.len());
     for (k, v) in dict {
@@ -122,12 +119,8 @@ fn to_json(v: Value) -> Json {
             serde_json::json!({"$bytes": b.iter().map(|x| format!("{x:02x}")).collect::<String>()})
         }
         Value::String(s) => Json::String(s),
-        Value::List(items) | Value::Tuple(items) => {
-            Json::Array(items.into_iter().map(to_json).collect())
-        }
-        Value::Set(items) | Value::FrozenSet(items) => {
-            Json::Array(items.into_iter().map(hashable_to_json).collect())
-        }
+        Value::List(items) | Value::Tuple(items) => Json::Array(items.into_iter().map(to_json).collect()),
+        Value::Set(items) | Value::FrozenSet(items) => Json::Array(items.into_iter().map(hashable_to_json).collect()),
         Value::Dict(d) => Json::Object(
             d.into_iter()
                 .map(|(k, v)| {
@@ -151,13 +144,7 @@ mod tests {
         // pickle.dumps of a class whose __reduce__ returns (os.system, ("true",)), protocol 0.
         let evil = b"cposix\nsystem\np0\n(Vtrue\np1\ntp2\nRp3\n.";
         assert_eq!(record_from_pickle(evil), Err(Refusal::Global));
-        assert!(matches!(
-            record_from_pickle(b"I1\n."),
-            Err(Refusal::NotARecord(_))
-        ));
-        assert!(matches!(
-            record_from_pickle(b"\x80\x03}q"),
-            Err(Refusal::Malformed(_))
-        ));
+        assert!(matches!(record_from_pickle(b"I1\n."), Err(Refusal::NotARecord(_))));
+        assert!(matches!(record_from_pickle(b"\x80\x03}q"), Err(Refusal::Malformed(_))));
     }
 }

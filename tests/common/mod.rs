@@ -1,10 +1,7 @@
 //! What every integration test needs: the built component, the `pylog`
 //! binary, and peers (python3 scripts, rsyslog) run with a deadline.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of this module"
-)]
+#![allow(dead_code, reason = "each test binary uses a different part of this module")]
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -27,21 +24,13 @@ pub fn profile_dir() -> PathBuf {
 
 pub fn component_path() -> PathBuf {
     let p = target_dir().join("wasm32-wasip2/component/pylog_handlers.wasm");
-    assert!(
-        p.exists(),
-        "{} is missing: run `make build` (or `make test`) first",
-        p.display()
-    );
+    assert!(p.exists(), "{} is missing: run `make build` (or `make test`) first", p.display());
     p
 }
 
 pub fn pylog_bin() -> PathBuf {
     let p = profile_dir().join("pylog");
-    assert!(
-        p.exists(),
-        "{} is missing: run `make test`, which builds it first",
-        p.display()
-    );
+    assert!(p.exists(), "{} is missing: run `make test`, which builds it first", p.display());
     p
 }
 
@@ -52,18 +41,12 @@ pub fn plugin() -> Plugin {
 
 /// The helper scripts beside the tests.
 pub fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/python")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(name)
 }
 
 pub fn python() -> Command {
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python3");
-    Command::new(if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    })
+    Command::new(if venv.exists() { venv } else { PathBuf::from("python3") })
 }
 
 pub struct Output {
@@ -97,14 +80,10 @@ pub fn run(mut cmd: Command, stdin: &[u8], limit: Duration) -> Output {
         let _ = err.read_to_string(&mut s);
         s
     });
-    let status = wait_deadline(&mut child, limit)
-        .unwrap_or_else(|| panic!("{cmd:?} ran past {limit:?} and was killed"));
+    let status =
+        wait_deadline(&mut child, limit).unwrap_or_else(|| panic!("{cmd:?} ran past {limit:?} and was killed"));
     let _ = writer.join();
-    Output {
-        status,
-        stdout: out_t.join().unwrap_or_default(),
-        stderr: err_t.join().unwrap_or_default(),
-    }
+    Output { status, stdout: out_t.join().unwrap_or_default(), stderr: err_t.join().unwrap_or_default() }
 }
 
 /// Waits for `child` until `limit`; kills it and returns None past that.
@@ -138,8 +117,5 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
 }
