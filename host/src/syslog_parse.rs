@@ -59,7 +59,7 @@ pub fn split_stream(buf: &[u8], max_message: usize) -> Result<(Vec<Vec<u8>>, usi
             }
             messages.push(rest[space + 1..space + 1 + len].to_vec());
             pos += space + 1 + len;
-        } else if let Some(end) = rest.iter().position(|b| *b == b'\n' || *b == 0) {
+        } else if let Some(end) = delimiter(rest) {
             if end > 0 {
                 messages.push(rest[..end].to_vec());
             }
@@ -72,6 +72,24 @@ pub fn split_stream(buf: &[u8], max_message: usize) -> Result<(Vec<Vec<u8>>, usi
         }
     }
     Ok((messages, pos))
+}
+
+/// Where a delimited message ends. CPython ends each message with NUL and
+/// lets a traceback's newlines through, so NUL always ends one; an LF ends
+/// one (RFC 3164 style) only where the next message (`<PRI>` or an octet
+/// count) starts right after it
+/// or where the data received so far ends. A traceback line starts with
+/// spaces, never with `<`, so it stays inside its message.
+fn delimiter(rest: &[u8]) -> Option<usize> {
+    let nul = rest.iter().position(|b| *b == 0);
+    let lf = rest
+        .iter()
+        .enumerate()
+        .position(|(i, b)| *b == b'\n' && matches!(rest.get(i + 1), None | Some(b'<' | b'0'..=b'9')));
+    match (nul, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Python's level for a syslog severity (the inverse of `mapPriority`).
@@ -167,6 +185,8 @@ mod tests {
         let (msgs, used) = split_stream(b"<14>a\0<14>b\n9 <14>c\nd.x<1", 1024).unwrap();
         assert_eq!(msgs, vec![b"<14>a".to_vec(), b"<14>b".to_vec(), b"<14>c\nd.x".to_vec()]);
         assert_eq!(used, 26);
+        let (msgs, _) = split_stream(b"<11>failed\nTraceback\n  File x\0<11>next\n", 1024).unwrap();
+        assert_eq!(msgs, vec![b"<11>failed\nTraceback\n  File x".to_vec(), b"<11>next".to_vec()]);
         assert!(split_stream(b"99999999 x", 1024).is_err());
     }
 

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use pylog_host::Plugin;
 
+pub mod records;
+
 /// `target/`, found from this test binary (`target/<profile>/deps/NAME`), so
 /// `CARGO_TARGET_DIR` anywhere works.
 pub fn target_dir() -> PathBuf {
@@ -118,4 +120,104 @@ pub fn hex(bytes: &[u8]) -> String {
 
 pub fn unhex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+}
+
+/// Starts a python3 helper that prints "ready PORT" first, and returns it
+/// with the port.
+pub fn python_peer(args: &[&str]) -> (Peer, u16, std::io::BufReader<std::process::ChildStdout>) {
+    use std::io::BufRead;
+    let mut cmd = python();
+    cmd.args(args).current_dir(script("")).stdout(Stdio::piped()).stderr(Stdio::inherit()).stdin(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn python3");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("ready line");
+    let port = line.trim().strip_prefix("ready ").and_then(|p| p.parse().ok()).unwrap_or_else(|| {
+        panic!("{args:?} did not say it was ready: {line:?}");
+    });
+    (Peer(child), port, out)
+}
+
+/// Reads the peer's last line (its JSON summary), waiting at most `limit`.
+pub fn finish_peer(mut peer: Peer, mut out: std::io::BufReader<std::process::ChildStdout>, limit: Duration) -> serde_json::Value {
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let status = wait_deadline(&mut peer.0, limit).unwrap_or_else(|| panic!("peer ran past {limit:?} and was killed"));
+    let text = reader.join().unwrap_or_default();
+    assert!(status.success(), "peer failed: {text}");
+    let last = text.lines().last().unwrap_or_else(|| panic!("peer printed nothing"));
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("peer summary {last:?}: {e}"))
+}
+
+/// A dictConfig document with one handler entry.
+pub fn write_config(name: &str, handler: serde_json::Value) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pylog-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let path = dir.join("config.json");
+    std::fs::write(&path, serde_json::json!({"version": 1, "handlers": {"h": handler}}).to_string()).expect("write");
+    path
+}
+
+/// `pylog listen` with the given arguments; returns it with the addresses
+/// from its ready line (`input=addr` pairs) and its stdout.
+pub fn pylog_listen(args: &[&str]) -> (Peer, Vec<(String, std::net::SocketAddr)>, std::io::BufReader<std::process::ChildStdout>) {
+    use std::io::BufRead;
+    let mut child = Command::new(pylog_bin())
+        .arg("listen")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pylog listen");
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    err.read_line(&mut line).expect("ready line");
+    let addrs = line
+        .trim()
+        .strip_prefix("pylog listen: ready ")
+        .unwrap_or_else(|| panic!("pylog listen did not get ready: {line:?}"))
+        .split(' ')
+        .map(|pair| {
+            let (input, addr) = pair.split_once('=').expect("input=addr");
+            (input.to_string(), addr.parse().expect("addr"))
+        })
+        .collect();
+    // Keep draining stderr so the listener never blocks on a full pipe;
+    // what it says is echoed for failing tests.
+    std::thread::spawn(move || {
+        let mut l = String::new();
+        while err.read_line(&mut l).map(|n| n > 0).unwrap_or(false) {
+            eprint!("[listen] {l}");
+            l.clear();
+        }
+    });
+    let out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    (Peer(child), addrs, out)
+}
+
+/// Reads up to `n` JSON lines from `out`, giving up at `limit`.
+pub fn read_records(out: std::io::BufReader<std::process::ChildStdout>, n: usize, limit: Duration) -> Vec<serde_json::Value> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok).take(n) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + limit;
+    let mut got = Vec::new();
+    while got.len() < n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => got.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"))),
+            Err(_) => break,
+        }
+    }
+    got
 }
