@@ -1,0 +1,228 @@
+//! rsyslog, started in the foreground on loopback by the test, receives the
+//! component's syslog messages over UDP and TCP, in CPython mode and in RFC
+//! 5424 mode, read back from rsyslog's own output file.
+//!
+//! rsyslog's imtcp splits on LF only; CPython's unframed TCP ends messages
+//! with NUL, so the input sets `AddtlFrameDelimiter="0"` (README: which
+//! receivers need which framing). Octet-counted frames need nothing.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{pylog_bin, run, write_config, Peer};
+
+struct Rsyslog {
+    _process: Peer,
+    dir: PathBuf,
+    udp: u16,
+    tcp: u16,
+}
+
+fn free_port() -> u16 {
+    // Both protocols on one number, so the port is free for each.
+    loop {
+        let t = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = t.local_addr().expect("addr").port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn rsyslogd() -> PathBuf {
+    for p in ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"] {
+        if std::path::Path::new(p).exists() {
+            return p.into();
+        }
+    }
+    panic!("rsyslogd is not installed: run `make deps` (it installs Debian's rsyslog)");
+}
+
+impl Rsyslog {
+    fn start(name: &str) -> Rsyslog {
+        let dir = std::env::temp_dir().join(format!("pylog-rsyslog-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (udp, tcp) = (free_port(), free_port());
+        let conf = format!(
+            r#"global(workDirectory="{d}")
+module(load="imudp") module(load="imtcp")
+input(type="imudp" port="{udp}" address="127.0.0.1")
+input(type="imtcp" port="{tcp}" address="127.0.0.1" AddtlFrameDelimiter="0")
+template(name="fields" type="string" string="%pri%|%syslogfacility-text%|%syslogseverity-text%|%hostname%|%app-name%|%procid%|%msgid%|%structured-data%|%msg%\n")
+*.* action(type="omfile" file="{d}/out.log" template="fields")
+"#,
+            d = dir.display()
+        );
+        std::fs::write(dir.join("rsyslog.conf"), conf).expect("conf");
+        let child = Command::new(rsyslogd())
+            .arg("-n")
+            .arg("-f")
+            .arg(dir.join("rsyslog.conf"))
+            .arg("-i")
+            .arg(dir.join("rsyslog.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start rsyslogd");
+        let r = Rsyslog { _process: Peer(child), dir, udp, tcp };
+        r.wait_ready();
+        r
+    }
+
+    fn out(&self) -> String {
+        std::fs::read_to_string(self.dir.join("out.log")).unwrap_or_default()
+    }
+
+    /// Ready when a probe sent over each protocol is in the output file.
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
+        let mut tcp_sent = false;
+        loop {
+            assert!(Instant::now() < deadline, "rsyslogd did not come up; output so far: {:?}", self.out());
+            let _ = udp.send_to(b"<14>probe-udp", ("127.0.0.1", self.udp));
+            if !tcp_sent {
+                if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.tcp)) {
+                    use std::io::Write;
+                    tcp_sent = s.write_all(b"<14>probe-tcp\n").is_ok();
+                }
+            }
+            let out = self.out();
+            if out.contains("probe-udp") && out.contains("probe-tcp") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Lines after the probes, once `n` have arrived (or the deadline passed).
+    fn lines(&self, n: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let lines: Vec<String> =
+                self.out().lines().filter(|l| !l.contains("probe-")).map(str::to_string).collect();
+            if lines.len() >= n || Instant::now() >= deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn emit(handler: serde_json::Value, name: &str, records: &str) {
+    let config = write_config(name, handler);
+    let mut cmd = Command::new(pylog_bin());
+    cmd.arg("emit").arg("--config").arg(&config);
+    let out = run(cmd, records.as_bytes(), Duration::from_secs(60));
+    assert!(out.status.success(), "pylog emit: {}", out.stderr);
+}
+
+const RECORDS: &str = concat!(
+    r#"{"msg": "disk %s at %d%%", "args": ["/var", 91], "levelname": "WARNING", "name": "app"}"#,
+    "\n",
+    r#"{"msg": "db down", "levelname": "ERROR", "name": "app.db", "user": "ann"}"#,
+    "\n",
+    r#"{"msg": "all fine", "levelname": "INFO", "name": "app"}"#,
+    "\n",
+    r#"{"msg": "on fire", "levelname": "CRITICAL", "name": "app"}"#,
+    "\n",
+    r#"{"msg": "details", "levelname": "DEBUG", "name": "app"}"#,
+    "\n",
+);
+
+/// (severity, text) rsyslog must show for RECORDS, in order.
+const EXPECTED: [(&str, &str); 5] =
+    [("warning", "disk /var at 91%"), ("err", "db down"), ("info", "all fine"), ("crit", "on fire"), ("debug", "details")];
+
+fn check(lines: &[String], facility: &str, pri_base: u32, rfc5424: bool) {
+    assert_eq!(lines.len(), EXPECTED.len(), "{lines:#?}");
+    let sev_num = |s: &str| ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"].iter().position(|x| *x == s);
+    for (line, (severity, text)) in lines.iter().zip(EXPECTED) {
+        let f: Vec<&str> = line.splitn(9, '|').collect();
+        assert_eq!(f[0].parse::<u32>().ok(), sev_num(severity).map(|s| pri_base + s as u32), "PRI in {line}");
+        assert_eq!((f[1], f[2]), (facility, severity), "{line}");
+        if rfc5424 {
+            assert_eq!((f[3], f[4]), ("box", "web"), "HOSTNAME, APP-NAME in {line}");
+            assert_eq!(f[8], text, "{line}");
+        } else {
+            // rsyslog reads CPython's "ident: " as the RFC 3164 TAG.
+            assert_eq!(f[4], "web", "TAG in {line}");
+            assert_eq!(f[8].trim_start(), text, "{line}");
+        }
+    }
+    if rfc5424 {
+        assert!(lines[1].contains("[pylog@32473 user=\"ann\"]"), "structured data: {}", lines[1]);
+    }
+}
+
+#[test]
+fn cpython_mode_over_udp() {
+    let rs = Rsyslog::start("udp");
+    emit(
+        serde_json::json!({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", rs.udp],
+            "facility": "local3", "level": "DEBUG", ".": {"ident": "web: "}}),
+        "rs-udp",
+        RECORDS,
+    );
+    check(&rs.lines(5), "local3", 19 * 8, false);
+}
+
+#[test]
+fn cpython_mode_over_tcp() {
+    let rs = Rsyslog::start("tcp");
+    emit(
+        serde_json::json!({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", rs.tcp],
+            "facility": "daemon", "socktype": "ext://socket.SOCK_STREAM", ".": {"ident": "web: "}}),
+        "rs-tcp",
+        RECORDS,
+    );
+    check(&rs.lines(5), "daemon", 3 * 8, false);
+}
+
+#[test]
+fn rfc5424_over_udp_and_octet_counted_tcp() {
+    let rs = Rsyslog::start("5424");
+    let opts = serde_json::json!({"rfc5424": true, "hostname": "box", "app_name": "web"});
+    emit(
+        serde_json::json!({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", rs.udp],
+            "facility": "local5", ".": opts}),
+        "rs-5424-udp",
+        RECORDS,
+    );
+    check(&rs.lines(5), "local5", 21 * 8, true);
+    std::fs::write(rs.dir.join("out.log"), "").expect("truncate");
+    let mut opts = opts;
+    opts["framing"] = "octet-counting".into();
+    emit(
+        serde_json::json!({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", rs.tcp],
+            "facility": "local5", "socktype": "tcp", ".": opts}),
+        "rs-5424-tcp",
+        RECORDS,
+    );
+    check(&rs.lines(5), "local5", 21 * 8, true);
+}
+
+#[test]
+fn octet_counting_keeps_a_multiline_message_whole() {
+    let rs = Rsyslog::start("multiline");
+    let multiline = concat!(
+        r#"{"msg": "failed", "levelname": "ERROR", "exc_text": "Traceback (most recent call last):\n  File \"x.py\", line 1\nZeroDivisionError: division by zero"}"#,
+        "\n",
+    );
+    emit(
+        serde_json::json!({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", rs.tcp],
+            "socktype": "tcp", ".": {"framing": "octet-counting", "append_nul": false, "ident": "web: "}}),
+        "rs-multiline",
+        multiline,
+    );
+    let lines = rs.lines(1);
+    assert_eq!(lines.len(), 1, "one message, not one per line: {lines:#?}");
+    // rsyslog escapes the control characters it stores: LF is #012.
+    assert!(lines[0].ends_with("| failed#012Traceback (most recent call last):#012  File \"x.py\", line 1#012ZeroDivisionError: division by zero"), "{}", lines[0]);
+}
