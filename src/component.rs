@@ -10,7 +10,7 @@ use crate::handler::{Handler, HandlerConfig, Kind, SocketOptions};
 use crate::priority::{self, NameOrNumber};
 use crate::record::{Args, LogRecord, Value};
 use crate::syslog::{Framing, SyslogFormat, SyslogOptions};
-use crate::transport::Destination;
+use crate::transport::{Destination, UnixSockets};
 use crate::{handler, pickle};
 
 mod wit {
@@ -20,6 +20,33 @@ mod wit {
 use wit::exports::pylog::handlers::config as wc;
 use wit::exports::pylog::handlers::handlers as wh;
 use wit::exports::pylog::handlers::types as wt;
+use wit::pylog::handlers::unix_sockets as unix;
+
+/// Unix sockets through the host's `unix-sockets` import.
+struct ImportedUnixSockets;
+
+fn unix_error(e: unix::UnixError) -> Error {
+    match e {
+        unix::UnixError::Unsupported(m) => Error::Unsupported(m),
+        unix::UnixError::Denied(m) => Error::Denied(m),
+        unix::UnixError::Io(m) => Error::Io(m),
+    }
+}
+
+impl UnixSockets for ImportedUnixSockets {
+    fn connect_stream(&mut self, path: &str) -> Result<u32, Error> {
+        unix::connect_stream(path).map_err(unix_error)
+    }
+    fn send_stream(&mut self, connection: u32, bytes: &[u8]) -> Result<(), Error> {
+        unix::send_stream(connection, bytes).map_err(unix_error)
+    }
+    fn close_stream(&mut self, connection: u32) {
+        unix::close_stream(connection)
+    }
+    fn send_datagram(&mut self, path: &str, bytes: &[u8]) -> Result<(), Error> {
+        unix::send_datagram(path, bytes).map_err(unix_error)
+    }
+}
 
 struct Plugin;
 
@@ -169,7 +196,7 @@ struct HandlerResource(RefCell<Handler>);
 
 impl wh::GuestHandler for HandlerResource {
     fn open(c: wc::HandlerConfig) -> Result<wh::Handler, wt::HandlerError> {
-        let handler = config(c).and_then(Handler::open).map_err(error)?;
+        let handler = config(c).and_then(|c| Handler::open_with(c, Box::new(ImportedUnixSockets))).map_err(error)?;
         Ok(wh::Handler::new(HandlerResource(RefCell::new(handler))))
     }
 

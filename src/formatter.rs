@@ -40,9 +40,11 @@ impl Formatter {
     ) -> Result<Formatter> {
         match style {
             '%' => {}
-            '{' | '$' => return Err(Error::Unsupported(format!(
+            '{' | '$' => {
+                return Err(Error::Unsupported(format!(
                 "formatter style '{style}' is not implemented yet; write the format with %(name)s fields and style '%'"
-            ))),
+            )))
+            }
             other => {
                 return Err(Error::BadConfig(format!("formatter style must be one of '%', '{{', '$', not {other:?}")))
             }

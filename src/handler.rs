@@ -7,7 +7,7 @@ use crate::formatter::Formatter;
 use crate::pickle;
 use crate::record::LogRecord;
 use crate::syslog::{self, Framing, SyslogOptions};
-use crate::transport::{Destination, Transport};
+use crate::transport::{Destination, NoUnixSockets, Transport, UnixSockets};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SocketOptions {
@@ -66,7 +66,12 @@ pub struct Handler {
 }
 
 impl Handler {
+    /// Opens a handler with no unix socket capability.
     pub fn open(config: HandlerConfig) -> Result<Handler> {
+        Handler::open_with(config, Box::new(NoUnixSockets))
+    }
+
+    pub fn open_with(config: HandlerConfig, unix: Box<dyn UnixSockets>) -> Result<Handler> {
         let retry = match &config.kind {
             Kind::Socket(o) | Kind::Datagram(o) => {
                 pickle::check_protocol(o.pickle_protocol)?;
@@ -87,7 +92,7 @@ impl Handler {
         };
         let transport = match config.kind {
             Kind::Null => None,
-            _ => Some(Transport::open(&config.destination, retry)?),
+            _ => Some(Transport::open(&config.destination, retry, unix)?),
         };
         Ok(Handler {
             config,

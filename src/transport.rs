@@ -20,14 +20,50 @@ pub enum Destination {
 /// The largest UDP payload IPv4 can carry (65535 - 8 UDP - 20 IP header).
 pub const MAX_DATAGRAM: usize = 65_507;
 
+/// Unix domain sockets, which WASI lacks: the component gets them from a
+/// host import, native builds from nowhere (`NoUnixSockets`).
+pub trait UnixSockets {
+    fn connect_stream(&mut self, path: &str) -> Result<u32>;
+    fn send_stream(&mut self, connection: u32, bytes: &[u8]) -> Result<()>;
+    fn close_stream(&mut self, connection: u32);
+    fn send_datagram(&mut self, path: &str, bytes: &[u8]) -> Result<()>;
+}
+
+/// The answer where no host offers unix sockets.
+pub struct NoUnixSockets;
+
+impl NoUnixSockets {
+    fn error(path: &str) -> Error {
+        Error::Unsupported(format!(
+            "unix socket {path:?}: WASI has no unix domain sockets and this host offers no unix capability; \
+             send to the receiver over UDP or TCP on loopback instead"
+        ))
+    }
+}
+
+impl UnixSockets for NoUnixSockets {
+    fn connect_stream(&mut self, path: &str) -> Result<u32> {
+        Err(NoUnixSockets::error(path))
+    }
+    fn send_stream(&mut self, _connection: u32, _bytes: &[u8]) -> Result<()> {
+        Err(NoUnixSockets::error("(stream)"))
+    }
+    fn close_stream(&mut self, _connection: u32) {}
+    fn send_datagram(&mut self, path: &str, _bytes: &[u8]) -> Result<()> {
+        Err(NoUnixSockets::error(path))
+    }
+}
+
 pub enum Transport {
     Memory(Vec<u8>),
     Tcp(TcpTransport),
     Udp(UdpTransport),
+    UnixStream { path: String, connection: Option<u32>, unix: Box<dyn UnixSockets> },
+    UnixDatagram { path: String, unix: Box<dyn UnixSockets> },
 }
 
 impl Transport {
-    pub fn open(destination: &Destination, retry: RetryPolicy) -> Result<Transport> {
+    pub fn open(destination: &Destination, retry: RetryPolicy, unix: Box<dyn UnixSockets>) -> Result<Transport> {
         match destination {
             Destination::Memory => Ok(Transport::Memory(Vec::new())),
             Destination::Tcp { host, port } => Ok(Transport::Tcp(TcpTransport {
@@ -41,10 +77,8 @@ impl Transport {
             Destination::Udp { host, port } => {
                 Ok(Transport::Udp(UdpTransport { host: host.clone(), port: *port, socket: None }))
             }
-            Destination::UnixStream(path) | Destination::UnixDatagram(path) => Err(Error::Unsupported(format!(
-                "unix socket {path:?}: WASI has no unix domain sockets and this host offers no unix capability; \
-                 send to rsyslog or the receiver over UDP or TCP on loopback instead"
-            ))),
+            Destination::UnixStream(path) => Ok(Transport::UnixStream { path: path.clone(), connection: None, unix }),
+            Destination::UnixDatagram(path) => Ok(Transport::UnixDatagram { path: path.clone(), unix }),
         }
     }
 
@@ -57,6 +91,18 @@ impl Transport {
             }
             Transport::Tcp(t) => t.send(bytes),
             Transport::Udp(u) => u.send(bytes),
+            Transport::UnixStream { path, connection, unix } => {
+                let conn = match connection {
+                    Some(c) => *c,
+                    None => *connection.insert(unix.connect_stream(path)?),
+                };
+                unix.send_stream(conn, bytes).inspect_err(|_| {
+                    // Reconnect on the next record, as CPython does after a failed send.
+                    unix.close_stream(conn);
+                    *connection = None;
+                })
+            }
+            Transport::UnixDatagram { path, unix } => unix.send_datagram(path, bytes),
         }
     }
 
@@ -71,7 +117,12 @@ impl Transport {
         match self {
             Transport::Tcp(t) => t.stream = None,
             Transport::Udp(u) => u.socket = None,
-            Transport::Memory(_) => {}
+            Transport::UnixStream { connection, unix, .. } => {
+                if let Some(c) = connection.take() {
+                    unix.close_stream(c);
+                }
+            }
+            Transport::Memory(_) | Transport::UnixDatagram { .. } => {}
         }
     }
 

@@ -10,7 +10,14 @@ use common::{pylog_listen, python, read_records, run, script};
 #[test]
 fn cpython_handlers_arrive_with_their_fields() {
     let (_listen, addrs, out) = pylog_listen(&[
-        "--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0",
+        "--tcp",
+        "127.0.0.1:0",
+        "--udp",
+        "127.0.0.1:0",
+        "--syslog-udp",
+        "127.0.0.1:0",
+        "--syslog-tcp",
+        "127.0.0.1:0",
     ]);
     let port = |input: &str| addrs.iter().find(|(i, _)| i == input).expect(input).1.port().to_string();
     let mut cmd = python();

@@ -32,7 +32,9 @@ fn garbage_and_truncated_frames_are_rejected_per_connection() {
     let (_listen, addrs, out) = pylog_listen(&["--tcp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0", "--count", "2"]);
     let tcp = addrs[0].1;
     let syslog = addrs[1].1;
-    for bytes in [&b"\x00\x00\x00\x05hello"[..], b"\x00\x00\x00\x10\x80\x03}", b"\xff\xff\xff\xff", b"\x00\x00\x00\x02N."] {
+    for bytes in
+        [&b"\x00\x00\x00\x05hello"[..], b"\x00\x00\x00\x10\x80\x03}", b"\xff\xff\xff\xff", b"\x00\x00\x00\x02N."]
+    {
         let mut s = std::net::TcpStream::connect(tcp).expect("connect");
         s.write_all(bytes).expect("write");
     }

@@ -16,7 +16,8 @@ use pylog_host::sandbox::Grants;
 use pylog_host::{HandlerError, LogRecord, PluginError};
 
 fn socket_config(destination: Destination, retry_start: f64, datagram: bool) -> HandlerConfig {
-    let opts = SocketOptions { pickle_protocol: 3, retry_start, retry_factor: 2.0, retry_max: 2.0, close_on_error: false };
+    let opts =
+        SocketOptions { pickle_protocol: 3, retry_start, retry_factor: 2.0, retry_max: 2.0, close_on_error: false };
     HandlerConfig {
         name: "h".into(),
         kind: if datagram { HandlerKind::Datagram(opts) } else { HandlerKind::Socket(opts) },
@@ -57,7 +58,8 @@ fn count_frames(listener: TcpListener) -> std::thread::JoinHandle<Vec<String>> {
             }
             let v: serde_pickle::Value = serde_pickle::from_slice(&body, Default::default()).expect("pickle");
             if let serde_pickle::Value::Dict(d) = v {
-                if let Some(serde_pickle::Value::String(m)) = d.get(&serde_pickle::HashableValue::String("msg".into())) {
+                if let Some(serde_pickle::Value::String(m)) = d.get(&serde_pickle::HashableValue::String("msg".into()))
+                {
                     msgs.push(m.clone());
                 }
             }

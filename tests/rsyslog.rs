@@ -105,8 +105,7 @@ template(name="fields" type="string" string="%pri%|%syslogfacility-text%|%syslog
     fn lines(&self, n: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let lines: Vec<String> =
-                self.out().lines().filter(|l| !l.contains("probe-")).map(str::to_string).collect();
+            let lines: Vec<String> = self.out().lines().filter(|l| !l.contains("probe-")).map(str::to_string).collect();
             if lines.len() >= n || Instant::now() >= deadline {
                 return lines;
             }
@@ -137,12 +136,18 @@ const RECORDS: &str = concat!(
 );
 
 /// (severity, text) rsyslog must show for RECORDS, in order.
-const EXPECTED: [(&str, &str); 5] =
-    [("warning", "disk /var at 91%"), ("err", "db down"), ("info", "all fine"), ("crit", "on fire"), ("debug", "details")];
+const EXPECTED: [(&str, &str); 5] = [
+    ("warning", "disk /var at 91%"),
+    ("err", "db down"),
+    ("info", "all fine"),
+    ("crit", "on fire"),
+    ("debug", "details"),
+];
 
 fn check(lines: &[String], facility: &str, pri_base: u32, rfc5424: bool) {
     assert_eq!(lines.len(), EXPECTED.len(), "{lines:#?}");
-    let sev_num = |s: &str| ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"].iter().position(|x| *x == s);
+    let sev_num =
+        |s: &str| ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"].iter().position(|x| *x == s);
     for (line, (severity, text)) in lines.iter().zip(EXPECTED) {
         let f: Vec<&str> = line.splitn(9, '|').collect();
         assert_eq!(f[0].parse::<u32>().ok(), sev_num(severity).map(|s| pri_base + s as u32), "PRI in {line}");

@@ -18,6 +18,7 @@ pub mod plugin;
 pub mod records;
 pub mod sandbox;
 pub mod syslog_parse;
+pub mod unix_sockets;
 pub mod unpickle;
 
 pub use bindings::{HandlerConfig, HandlerError, LogRecord, Value};

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use wasmtime::component::{Linker, ResourceAny, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, ResourceAny, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -19,12 +19,14 @@ use crate::bindings::{
 };
 use crate::cache;
 use crate::sandbox::{wasi_ctx, Denials, Grants};
+use crate::unix_sockets::UnixCapability;
 
 /// What the store holds for one instance.
 pub struct State {
     ctx: WasiCtx,
     table: ResourceTable,
     limits: StoreLimits,
+    unix: UnixCapability,
 }
 
 impl WasiView for State {
@@ -97,12 +99,17 @@ impl Plugin {
         let component = cache::load(&engine, bytes, cache_dir)?;
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        crate::bindings::pylog::handlers::unix_sockets::add_to_linker::<State, HasSelf<UnixCapability>>(
+            &mut linker,
+            |s| &mut s.unix,
+        )?;
         let pre = PluginWorldPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Plugin { engine, pre })
     }
 
     fn instantiate(&self, grants: &Grants, denials: Arc<Denials>) -> Result<(Store<State>, PluginWorld)> {
         let state = State {
+            unix: UnixCapability::new(grants.unix.clone(), denials.clone()),
             ctx: wasi_ctx(grants, denials),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).instances(4).build(),

@@ -21,6 +21,8 @@ pub struct Grants {
     pub udp: HashSet<SocketAddr>,
     /// Only when a destination is a host name rather than an address.
     pub name_lookup: bool,
+    /// Unix socket paths; None when the host offers no unix capability.
+    pub unix: Option<HashSet<String>>,
 }
 
 impl Grants {
@@ -37,7 +39,10 @@ impl Grants {
                 g.name_lookup = is_name(&e.host);
                 g.udp.extend(resolve(&e.host, e.port)?);
             }
-            Destination::Memory | Destination::UnixStream(_) | Destination::UnixDatagram(_) => {}
+            Destination::UnixStream(path) | Destination::UnixDatagram(path) => {
+                g.unix = Some(HashSet::from([path.clone()]));
+            }
+            Destination::Memory => {}
         }
         Ok(g)
     }
@@ -118,12 +123,20 @@ impl Denials {
     }
 
     fn record(&self, addr: SocketAddr, use_: SocketAddrUse) {
+        self.remember(format!("{use_:?} {addr}"));
+    }
+
+    pub(crate) fn record_path(&self, path: &str) {
+        self.remember(format!("Unix {path}"));
+    }
+
+    fn remember(&self, what: String) {
         self.count.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut recent) = self.recent.lock() {
             if recent.len() >= 16 {
                 recent.remove(0);
             }
-            recent.push(format!("{use_:?} {addr}"));
+            recent.push(what);
         }
     }
 }

@@ -139,7 +139,11 @@ pub fn python_peer(args: &[&str]) -> (Peer, u16, std::io::BufReader<std::process
 }
 
 /// Reads the peer's last line (its JSON summary), waiting at most `limit`.
-pub fn finish_peer(mut peer: Peer, mut out: std::io::BufReader<std::process::ChildStdout>, limit: Duration) -> serde_json::Value {
+pub fn finish_peer(
+    mut peer: Peer,
+    mut out: std::io::BufReader<std::process::ChildStdout>,
+    limit: Duration,
+) -> serde_json::Value {
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = out.read_to_string(&mut s);
@@ -163,7 +167,9 @@ pub fn write_config(name: &str, handler: serde_json::Value) -> PathBuf {
 
 /// `pylog listen` with the given arguments; returns it with the addresses
 /// from its ready line (`input=addr` pairs) and its stdout.
-pub fn pylog_listen(args: &[&str]) -> (Peer, Vec<(String, std::net::SocketAddr)>, std::io::BufReader<std::process::ChildStdout>) {
+pub fn pylog_listen(
+    args: &[&str],
+) -> (Peer, Vec<(String, std::net::SocketAddr)>, std::io::BufReader<std::process::ChildStdout>) {
     use std::io::BufRead;
     let mut child = Command::new(pylog_bin())
         .arg("listen")
@@ -200,7 +206,11 @@ pub fn pylog_listen(args: &[&str]) -> (Peer, Vec<(String, std::net::SocketAddr)>
 }
 
 /// Reads up to `n` JSON lines from `out`, giving up at `limit`.
-pub fn read_records(out: std::io::BufReader<std::process::ChildStdout>, n: usize, limit: Duration) -> Vec<serde_json::Value> {
+pub fn read_records(
+    out: std::io::BufReader<std::process::ChildStdout>,
+    n: usize,
+    limit: Duration,
+) -> Vec<serde_json::Value> {
     use std::io::BufRead;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
