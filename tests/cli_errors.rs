@@ -79,11 +79,12 @@ fn config_that_is_not_json() {
 }
 
 #[test]
-fn unix_socket_destination_is_unsupported_with_a_reason() {
+fn a_unix_socket_that_does_not_exist_is_named() {
     let out = emit_with(
-        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "address": "/dev/log"}}}"#,
-        "",
+        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "address": "/nonexistent/log"}}}"#,
+        "{\"msg\": \"x\"}\n",
         false,
     );
-    assert_one_line_error(&out, "WASI has no unix domain sockets");
+    assert_one_line_error(&out, "send to /nonexistent/log");
+    assert!(out.stderr.contains("1 dropped"), "{}", out.stderr);
 }
