@@ -33,7 +33,11 @@ fn ten_thousand_records_over_tcp_arrive_equal_and_in_order() {
     cmd.arg("emit").arg("--config").arg(&config);
     let emitted = run(cmd, jsonl.as_bytes(), Duration::from_secs(120));
     assert!(emitted.status.success(), "pylog emit: {}", emitted.stderr);
-    assert!(emitted.stderr.contains(&format!("{N} records read, {N} sent, 0 dropped")), "{}", emitted.stderr);
+    assert!(
+        emitted.stderr.contains(&format!("{N} records read; across 1 handlers: {N} sent, 0 dropped")),
+        "{}",
+        emitted.stderr
+    );
     let summary = finish_peer(peer, out, Duration::from_secs(120));
     assert_eq!(summary["received"], N, "{summary}");
     assert_eq!(summary["corrupt"], 0, "{summary}");

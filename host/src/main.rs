@@ -170,8 +170,9 @@ fn emit(plugin: PathBuf, config: &std::path::Path, dry_run: bool, records: Optio
     }
     stdout.flush()?;
     eprintln!(
-        "pylog emit: {read} records read, {sent} sent, {dropped} dropped, {skipped} below level, \
+        "pylog emit: {read} records read; across {} handlers: {sent} sent, {dropped} dropped, {skipped} below level; \
          {bad_lines} bad lines, {denied} denied by sandbox{}",
+        handlers.len(),
         if dry_run { " (dry run: bytes written to stdout)" } else { "" }
     );
     Ok(if bad_lines + failed + dropped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
