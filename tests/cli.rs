@@ -1,5 +1,5 @@
-//! `pylog emit` mistakes: each is one line on stderr and a non-zero exit,
-//! never a panic.
+//! The `pylog` CLI: mistakes are one line on stderr and a non-zero exit,
+//! never a panic; the loader knows every CPython handler class by name.
 
 mod common;
 
@@ -87,4 +87,32 @@ fn a_unix_socket_that_does_not_exist_is_named() {
     );
     assert_one_line_error(&out, "send to /nonexistent/log");
     assert!(out.stderr.contains("1 dropped"), "{}", out.stderr);
+}
+
+#[test]
+fn null_handler_accepts_records_and_sends_nothing() {
+    let out = emit(r#"{"version": 1, "handlers": {"h": {"class": "logging.NullHandler"}}}"#, "{\"msg\": \"x\"}\n");
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn every_cpython_handler_class_is_known_by_name() {
+    for class in [
+        "logging.StreamHandler",
+        "logging.FileHandler",
+        "logging.handlers.WatchedFileHandler",
+        "logging.handlers.RotatingFileHandler",
+        "logging.handlers.TimedRotatingFileHandler",
+        "logging.handlers.HTTPHandler",
+        "logging.handlers.SMTPHandler",
+        "logging.handlers.MemoryHandler",
+        "logging.handlers.BufferingHandler",
+        "logging.handlers.QueueHandler",
+    ] {
+        let out = emit(&format!(r#"{{"version": 1, "handlers": {{"h": {{"class": "{class}"}}}}}}"#), "");
+        assert_one_line_error(&out, "is not implemented in pylog-handlers yet");
+    }
+    let out = emit(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.NTEventLogHandler"}}}"#, "");
+    assert_one_line_error(&out, "Windows event log");
 }
