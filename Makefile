@@ -10,7 +10,7 @@ PYLOG := $(TARGET_DIR)/release/pylog
 VENV := .venv
 APT_GET := $(shell command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: all build test lint demo bench deps rust-deps py-deps sys-deps clean
+.PHONY: all build fixtures test lint demo bench deps rust-deps py-deps sys-deps clean
 
 all: build
 
@@ -46,6 +46,10 @@ build: rust-deps
 	$(CARGO) build --release -p pylog-host
 	@echo "component: $(COMPONENT) ($$(stat -c %s $(COMPONENT)) bytes)"
 
+## Test fixtures: a plugin that misbehaves on purpose, for the sandbox tests.
+fixtures: rust-deps
+	$(CARGO) build --profile component --target wasm32-wasip2 -p hostile-plugin
+
 ## fmt and clippy for the host, the native core and the component shim.
 lint: rust-deps
 	$(CARGO) fmt --all -- --check
@@ -55,7 +59,7 @@ lint: rust-deps
 ## The whole suite: unit tests of the native core, host tests, and
 ## integration tests against CPython (and, where present, rsyslog).
 ## Release mode, so that wasmtime is compiled once for build and test.
-test: lint build deps
+test: lint build fixtures deps
 	$(CARGO) test --release --workspace
 
 ## Build, then show records through a real handler.

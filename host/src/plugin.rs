@@ -2,12 +2,14 @@
 //! instance.
 //!
 //! One instance per handler keeps the sandbox exact: an instance can reach
-//! only its own handler's destination, and a plugin fault in one handler
-//! cannot disturb another's state. Instantiation from an `InstancePre` costs
-//! microseconds, so this isolation is cheap.
+//! only its own handler's destination, and a fault in one handler cannot
+//! disturb another's state. Instantiation from an `InstancePre` costs
+//! microseconds, so this isolation is cheap, and a handler whose instance
+//! trapped is simply instantiated again.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use wasmtime::component::{HasSelf, Linker, ResourceAny, ResourceTable};
@@ -36,7 +38,7 @@ impl WasiView for State {
 }
 
 /// A call's failure: either the plugin's typed answer or a trap, which means
-/// a bug in the plugin or the host and leaves that instance unusable.
+/// a bug or a plugin over its limits; the trapped instance is discarded.
 #[derive(Debug)]
 pub enum PluginError {
     Handler(HandlerError),
@@ -47,7 +49,7 @@ impl std::fmt::Display for PluginError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PluginError::Handler(e) => write!(f, "{}", crate::bindings::describe(e)),
-            PluginError::Trap(e) => write!(f, "plugin trapped (a bug; the instance was discarded): {e:#}"),
+            PluginError::Trap(e) => write!(f, "plugin trapped and its instance was discarded: {e:#}"),
         }
     }
 }
@@ -74,13 +76,32 @@ fn flatten<T>(r: wasmtime::Result<Result<T, HandlerError>>) -> Result<T, PluginE
     }
 }
 
-/// Memory an instance may grow to; the component needs about 1 MiB.
-const MEMORY_LIMIT: usize = 64 << 20;
+/// What one instance may use. The defaults suit a log handler: it needs
+/// about 1 MiB and answers in microseconds, unless the network blocks.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub memory_bytes: usize,
+    /// The longest one call may run in wasm. Time blocked inside a host
+    /// call (a connect or a write to a slow receiver) is not cut short:
+    /// wasmtime checks the deadline when control is back in wasm.
+    pub call_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory_bytes: 64 << 20, call_deadline: Duration::from_secs(5) }
+    }
+}
+
+/// The epoch ticks this often; a deadline is a number of ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The loaded component, ready to instantiate.
+#[derive(Clone)]
 pub struct Plugin {
     engine: Engine,
     pre: PluginWorldPre<State>,
+    limits: Limits,
 }
 
 impl Plugin {
@@ -95,7 +116,10 @@ impl Plugin {
     }
 
     pub fn from_bytes(bytes: &[u8], cache_dir: Option<&Path>) -> Result<Plugin> {
-        let engine = Engine::new(&wasmtime::Config::new())?;
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        spawn_epoch_ticker(&engine);
         let component = cache::load(&engine, bytes, cache_dir)?;
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
@@ -104,7 +128,12 @@ impl Plugin {
             |s| &mut s.unix,
         )?;
         let pre = PluginWorldPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(Plugin { engine, pre })
+        Ok(Plugin { engine, pre, limits: Limits::default() })
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Plugin {
+        self.limits = limits;
+        self
     }
 
     fn instantiate(&self, grants: &Grants, denials: Arc<Denials>) -> Result<(Store<State>, PluginWorld)> {
@@ -112,18 +141,27 @@ impl Plugin {
             unix: UnixCapability::new(grants.unix.clone(), denials.clone()),
             ctx: wasi_ctx(grants, denials),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).instances(4).build(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory_bytes)
+                .instances(4)
+                .trap_on_grow_failure(true)
+                .build(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(self.deadline_ticks());
         let world = self.pre.instantiate(&mut store)?;
         Ok((store, world))
+    }
+
+    fn deadline_ticks(&self) -> u64 {
+        (self.limits.call_deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
     }
 
     /// An instance with no network at all, for the pure exports.
     pub fn pure(&self) -> Result<Pure> {
         let (store, world) = self.instantiate(&Grants::default(), Arc::default())?;
-        Ok(Pure { store, world })
+        Ok(Pure { store, world, ticks: self.deadline_ticks() })
     }
 
     /// Opens a handler in an instance that may reach only `config`'s destination.
@@ -132,93 +170,182 @@ impl Plugin {
         self.open_with(config, grants)
     }
 
-    /// As `open`, with grants the caller widened (`--allow`).
+    /// As `open`, with grants the caller chose (`--allow` widens them).
     pub fn open_with(&self, config: &HandlerConfig, grants: Grants) -> Result<Handler, PluginError> {
         let denials = Arc::new(Denials::default());
-        let (mut store, world) = self.instantiate(&grants, denials.clone())?;
-        let resource = flatten(world.pylog_handlers_handlers().handler().call_open(&mut store, config))?;
-        Ok(Handler { store, world, resource: Some(resource), name: config.name.clone(), denials })
+        let mut handler = Handler {
+            plugin: self.clone(),
+            config: config.clone(),
+            grants,
+            denials,
+            live: None,
+            carried: zero_stats(),
+            traps: 0,
+        };
+        handler.start()?;
+        Ok(handler)
     }
+}
+
+fn zero_stats() -> HandlerStats {
+    HandlerStats { emitted: 0, sent: 0, dropped: 0, skipped_by_level: 0, bytes: 0, reconnects: 0 }
+}
+
+/// Increments the engine's epoch until the engine is gone.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(EPOCH_TICK);
+        match weak.upgrade() {
+            Some(engine) => engine.increment_epoch(),
+            None => return,
+        }
+    });
 }
 
 /// The exports that touch no network: `make-pickle`, `encode-priority`, ...
 pub struct Pure {
     store: Store<State>,
     world: PluginWorld,
+    ticks: u64,
 }
 
 impl Pure {
     pub fn make_pickle(&mut self, record: &LogRecord, protocol: u8) -> Result<Vec<u8>, PluginError> {
+        self.store.set_epoch_deadline(self.ticks);
         flatten(self.world.pylog_handlers_handlers().call_make_pickle(&mut self.store, record, protocol))
     }
 
     pub fn encode_priority(&mut self, facility: &NameOrNumber, priority: &NameOrNumber) -> Result<u32, PluginError> {
+        self.store.set_epoch_deadline(self.ticks);
         flatten(self.world.pylog_handlers_handlers().call_encode_priority(&mut self.store, facility, priority))
     }
 
     pub fn map_priority(&mut self, levelname: &str) -> Result<String, PluginError> {
+        self.store.set_epoch_deadline(self.ticks);
         Ok(self.world.pylog_handlers_handlers().call_map_priority(&mut self.store, levelname)?)
     }
 
     pub fn format_record(&mut self, record: &LogRecord, formatter: &Formatter) -> Result<String, PluginError> {
+        self.store.set_epoch_deadline(self.ticks);
         flatten(self.world.pylog_handlers_handlers().call_format_record(&mut self.store, record, formatter))
     }
 }
 
-/// One open handler in its own instance.
-pub struct Handler {
+struct Live {
     store: Store<State>,
     world: PluginWorld,
-    resource: Option<ResourceAny>,
-    name: String,
+    resource: ResourceAny,
+}
+
+/// One open handler in its own instance. After a trap the instance is
+/// discarded and the next call starts a fresh one with the same
+/// configuration and grants; counters survive in `carried`.
+pub struct Handler {
+    plugin: Plugin,
+    config: HandlerConfig,
+    grants: Grants,
     denials: Arc<Denials>,
+    live: Option<Live>,
+    carried: HandlerStats,
+    traps: u64,
 }
 
 impl Handler {
-    fn resource(&self) -> Result<ResourceAny, PluginError> {
-        self.resource.ok_or(PluginError::Handler(HandlerError::Closed))
+    fn start(&mut self) -> Result<(), PluginError> {
+        let (mut store, world) = self.plugin.instantiate(&self.grants, self.denials.clone())?;
+        let resource = flatten(world.pylog_handlers_handlers().handler().call_open(&mut store, &self.config))?;
+        self.live = Some(Live { store, world, resource });
+        Ok(())
+    }
+
+    /// Runs one call on the live instance, starting one if the last trapped.
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(&mut Live) -> wasmtime::Result<Result<T, HandlerError>>,
+    ) -> Result<T, PluginError> {
+        if self.live.is_none() {
+            self.start()?;
+        }
+        let ticks = self.plugin.deadline_ticks();
+        let Some(live) = self.live.as_mut() else { return Err(PluginError::Handler(HandlerError::Closed)) };
+        live.store.set_epoch_deadline(ticks);
+        let result = flatten(f(live));
+        if let Err(PluginError::Trap(_)) = &result {
+            self.traps += 1;
+            // The trapped instance's own counters are gone with it.
+            self.live = None;
+        }
+        result
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        &self.config.name
     }
 
     pub fn emit(&mut self, record: &LogRecord) -> Result<(), PluginError> {
-        let r = self.resource()?;
-        flatten(self.world.pylog_handlers_handlers().handler().call_emit(&mut self.store, r, record))
+        let result =
+            self.call(|l| l.world.pylog_handlers_handlers().handler().call_emit(&mut l.store, l.resource, record));
+        if let Err(PluginError::Trap(_)) = &result {
+            self.carried.emitted += 1;
+            self.carried.dropped += 1;
+        }
+        result
     }
 
     pub fn flush(&mut self) -> Result<(), PluginError> {
-        let r = self.resource()?;
-        flatten(self.world.pylog_handlers_handlers().handler().call_flush(&mut self.store, r))
+        self.call(|l| l.world.pylog_handlers_handlers().handler().call_flush(&mut l.store, l.resource))
     }
 
     pub fn close(&mut self) -> Result<(), PluginError> {
-        let r = self.resource()?;
-        flatten(self.world.pylog_handlers_handlers().handler().call_close(&mut self.store, r))
+        if self.live.is_none() {
+            return Ok(());
+        }
+        self.call(|l| l.world.pylog_handlers_handlers().handler().call_close(&mut l.store, l.resource))
     }
 
+    /// Counters of every instance this handler has had.
     pub fn stats(&mut self) -> Result<HandlerStats, PluginError> {
-        let r = self.resource()?;
-        Ok(self.world.pylog_handlers_handlers().handler().call_stats(&mut self.store, r)?)
+        let c = self.carried;
+        let live = match self.live.is_some() {
+            true => {
+                self.call(|l| l.world.pylog_handlers_handlers().handler().call_stats(&mut l.store, l.resource).map(Ok))?
+            }
+            false => zero_stats(),
+        };
+        Ok(HandlerStats {
+            emitted: c.emitted + live.emitted,
+            sent: c.sent + live.sent,
+            dropped: c.dropped + live.dropped,
+            skipped_by_level: c.skipped_by_level + live.skipped_by_level,
+            bytes: c.bytes + live.bytes,
+            reconnects: c.reconnects + live.reconnects,
+        })
     }
 
     /// Bytes a `memory` destination collected since the last call.
     pub fn take_output(&mut self) -> Result<Vec<u8>, PluginError> {
-        let r = self.resource()?;
-        Ok(self.world.pylog_handlers_handlers().handler().call_take_output(&mut self.store, r)?)
+        if self.live.is_none() {
+            return Ok(Vec::new());
+        }
+        self.call(|l| l.world.pylog_handlers_handlers().handler().call_take_output(&mut l.store, l.resource).map(Ok))
     }
 
     /// Connection attempts the sandbox refused.
     pub fn denials(&self) -> &Denials {
         &self.denials
     }
+
+    /// How many times an instance of this handler trapped (and was replaced).
+    pub fn traps(&self) -> u64 {
+        self.traps
+    }
 }
 
 impl Drop for Handler {
     fn drop(&mut self) {
-        if let Some(r) = self.resource.take() {
-            let _ = r.resource_drop(&mut self.store);
+        if let Some(mut live) = self.live.take() {
+            let _ = live.resource.resource_drop(&mut live.store);
         }
     }
 }

@@ -1,0 +1,110 @@
+//! An untrusted plugin: it implements the `plugin` world, and its `emit`
+//! tries what the record's `msg` names: connect somewhere, resolve a name,
+//! read a file, spin forever, eat memory. The sandbox tests check that each
+//! attempt is refused or cut off and that the host carries on.
+//!
+//! It is a wasm-only crate; natively it compiles to nothing.
+
+#![cfg(target_arch = "wasm32")]
+
+use std::io::Write;
+
+mod wit {
+    wit_bindgen::generate!({ path: "../../wit", world: "plugin" });
+}
+
+use wit::exports::pylog::handlers::config as wc;
+use wit::exports::pylog::handlers::handlers as wh;
+use wit::exports::pylog::handlers::types as wt;
+
+struct Hostile;
+
+fn io(e: impl std::fmt::Display) -> wt::HandlerError {
+    wt::HandlerError::Io(e.to_string())
+}
+
+impl wh::Guest for Hostile {
+    type Handler = HostileHandler;
+
+    fn make_pickle(_: wt::LogRecord, _: u8) -> Result<Vec<u8>, wt::HandlerError> {
+        Err(wt::HandlerError::Unsupported("hostile".into()))
+    }
+    fn encode_priority(_: wc::NameOrNumber, _: wc::NameOrNumber) -> Result<u32, wt::HandlerError> {
+        Err(wt::HandlerError::Unsupported("hostile".into()))
+    }
+    fn map_priority(_: String) -> String {
+        String::new()
+    }
+    fn format_record(_: wt::LogRecord, _: wc::Formatter) -> Result<String, wt::HandlerError> {
+        Err(wt::HandlerError::Unsupported("hostile".into()))
+    }
+}
+
+struct HostileHandler;
+
+impl wh::GuestHandler for HostileHandler {
+    fn open(_: wc::HandlerConfig) -> Result<wh::Handler, wt::HandlerError> {
+        Ok(wh::Handler::new(HostileHandler))
+    }
+
+    /// `msg` is a command: "connect ADDR", "resolve NAME", "read PATH",
+    /// "env", "spin", "eat".
+    fn emit(&self, rec: wt::LogRecord) -> Result<(), wt::HandlerError> {
+        let (cmd, arg) = rec.msg.split_once(' ').unwrap_or((rec.msg.as_str(), ""));
+        match cmd {
+            "connect" => {
+                let mut s = std::net::TcpStream::connect(arg).map_err(io)?;
+                s.write_all(b"exfiltrated").map_err(io)
+            }
+            "udp" => {
+                let s = std::net::UdpSocket::bind("0.0.0.0:0").map_err(io)?;
+                s.send_to(b"exfiltrated", arg).map(|_| ()).map_err(io)
+            }
+            "resolve" => {
+                use std::net::ToSocketAddrs;
+                let addrs: Vec<_> = (arg, 80).to_socket_addrs().map_err(io)?.collect();
+                Err(io(format!("resolved {addrs:?}")))
+            }
+            "read" => std::fs::read(arg).map(|_| ()).map_err(io),
+            "env" => match std::env::vars().next() {
+                Some((k, _)) => Err(io(format!("saw environment variable {k}"))),
+                None => Ok(()),
+            },
+            "spin" => {
+                let mut x: u64 = 0;
+                loop {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "eat" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn flush(&self) -> Result<(), wt::HandlerError> {
+        Ok(())
+    }
+    fn close(&self) -> Result<(), wt::HandlerError> {
+        Ok(())
+    }
+    fn stats(&self) -> wh::HandlerStats {
+        wh::HandlerStats { emitted: 0, sent: 0, dropped: 0, skipped_by_level: 0, bytes: 0, reconnects: 0 }
+    }
+    fn take_output(&self) -> Vec<u8> {
+        Vec::new()
+    }
+}
+
+/// The host's unix-sockets import must be satisfied; this plugin never calls it.
+#[allow(dead_code, reason = "keeps the import referenced")]
+fn _unix() -> Result<(), wit::pylog::handlers::unix_sockets::UnixError> {
+    wit::pylog::handlers::unix_sockets::send_datagram("/dev/log", b"x")
+}
+
+wit::export!(Hostile with_types_in wit);

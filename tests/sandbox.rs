@@ -1,0 +1,132 @@
+//! An untrusted plugin in the host's sandbox: it tries to connect where its
+//! configuration does not point, resolve names, read files, read the
+//! environment, spin forever and eat memory. Every attempt is refused or cut
+//! off, the host reports it, and a legitimate handler next to it keeps
+//! shipping.
+
+mod common;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use common::{plugin, target_dir};
+use pylog_host::bindings::{Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, SocketOptions};
+use pylog_host::plugin::Limits;
+use pylog_host::records::{self, Defaults};
+use pylog_host::{HandlerError, LogRecord, Plugin, PluginError};
+
+fn hostile() -> Plugin {
+    let path = target_dir().join("wasm32-wasip2/component/hostile_plugin.wasm");
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run `make test`, which builds it)", path.display()));
+    Plugin::from_bytes(&bytes, Some(&target_dir().join("pylog-cache")))
+        .expect("load hostile plugin")
+        .with_limits(Limits { memory_bytes: 16 << 20, call_deadline: Duration::from_millis(300) })
+}
+
+fn config(port: u16) -> HandlerConfig {
+    HandlerConfig {
+        name: "h".into(),
+        kind: HandlerKind::Socket(SocketOptions {
+            pickle_protocol: 3,
+            retry_start: 1.0,
+            retry_factor: 2.0,
+            retry_max: 30.0,
+            close_on_error: false,
+        }),
+        // An IP literal: the plugin is granted no name lookup at all.
+        destination: Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port }),
+        level: 0,
+        formatter: Formatter { fmt: None, datefmt: None, style: '%', utc_offset_seconds: 0, tz_name: "UTC".into() },
+    }
+}
+
+fn record(msg: &str) -> LogRecord {
+    records::from_json_line(&serde_json::json!({ "msg": msg }).to_string(), &Defaults::default()).expect("record")
+}
+
+fn listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.set_nonblocking(true).expect("nonblocking");
+    let port = l.local_addr().expect("addr").port();
+    (l, port)
+}
+
+fn handler_error(r: Result<(), PluginError>) -> HandlerError {
+    match r {
+        Err(PluginError::Handler(e)) => e,
+        other => panic!("expected a typed refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_escape_is_refused_or_cut_off_and_the_legitimate_plugin_keeps_shipping() {
+    let (allowed, allowed_port) = listener();
+    let (forbidden, forbidden_port) = listener();
+    let mut bad = hostile().open(&config(allowed_port)).expect("open hostile");
+    let good_plugin = plugin();
+    let mut good = good_plugin.open(&config(allowed_port)).expect("open legitimate");
+    let mut good_sent = 0;
+    let mut ship = |good: &mut pylog_host::Handler| {
+        good.emit(&record("legitimate")).expect("the legitimate handler ships");
+        good_sent += 1;
+    };
+
+    // Another address on loopback, TCP and UDP.
+    let e = handler_error(bad.emit(&record(&format!("connect 127.0.0.1:{forbidden_port}"))));
+    assert!(matches!(e, HandlerError::Io(ref m) if m.contains("ermission denied")), "{e:?}");
+    let e = handler_error(bad.emit(&record(&format!("udp 127.0.0.1:{forbidden_port}"))));
+    assert!(matches!(e, HandlerError::Io(ref m) if m.contains("ermission denied") || m.contains("denied")), "{e:?}");
+    assert!(bad.denials().count() >= 1, "refusals are counted: {:?}", bad.denials().recent());
+    assert!(
+        bad.denials().recent().iter().any(|d| d.contains(&forbidden_port.to_string())),
+        "{:?}",
+        bad.denials().recent()
+    );
+    ship(&mut good);
+
+    // Name lookup is not granted (the destination is an IP literal); no query leaves the host.
+    let e = handler_error(bad.emit(&record("resolve example.com")));
+    assert!(!format!("{e:?}").contains("resolved"), "{e:?}");
+    // No preopened directory, no environment.
+    let e = handler_error(bad.emit(&record("read /etc/passwd")));
+    assert!(matches!(e, HandlerError::Io(_)), "{e:?}");
+    bad.emit(&record("env")).expect("the environment is empty");
+    ship(&mut good);
+
+    // Spinning is cut off by the epoch deadline; the host reports a trap and
+    // the next call gets a fresh instance.
+    let start = Instant::now();
+    match bad.emit(&record("spin")) {
+        Err(PluginError::Trap(e)) => assert!(format!("{e:#}").contains("interrupt"), "{e:#}"),
+        other => panic!("spin was not cut off: {other:?}"),
+    }
+    assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
+    ship(&mut good);
+    match bad.emit(&record("eat")) {
+        Err(PluginError::Trap(e)) => assert!(format!("{e:#}").contains("memory"), "{e:#}"),
+        other => panic!("memory was not capped: {other:?}"),
+    }
+    assert_eq!(bad.traps(), 2);
+    bad.emit(&record("nothing")).expect("a fresh instance serves again");
+    ship(&mut good);
+
+    good.close().expect("close");
+    drop(good);
+    // The legitimate records arrived; nothing reached the forbidden listener.
+    allowed.set_nonblocking(false).expect("blocking");
+    let mut frames = 0;
+    let (mut conn, _) = allowed.accept().expect("the legitimate handler connected");
+    conn.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut all = Vec::new();
+    conn.read_to_end(&mut all).expect("read");
+    let mut rest = &all[..];
+    while rest.len() >= 4 {
+        let n = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        rest = &rest[4 + n..];
+        frames += 1;
+    }
+    assert_eq!(frames, good_sent);
+    assert!(forbidden.accept().is_err(), "the forbidden listener must see no connection");
+}
