@@ -54,7 +54,7 @@ fixtures: rust-deps
 lint: rust-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --profile component --target wasm32-wasip2 -p pylog-handlers -- -D warnings
+	$(CARGO) clippy --profile component --target wasm32-wasip2 -p pylog-handlers -p hostile-plugin -- -D warnings
 
 ## The whole suite: unit tests of the native core, host tests, and
 ## integration tests against CPython (and, where present, rsyslog).

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::formatter::Formatter;
 use crate::pickle;
 use crate::record::LogRecord;
+use crate::signing::Signer;
 use crate::syslog::{self, Framing, SyslogOptions};
 use crate::transport::{Destination, NoUnixSockets, Transport, UnixSockets};
 
@@ -14,6 +15,17 @@ pub struct SocketOptions {
     pub pickle_protocol: u8,
     pub retry: RetryPolicy,
     pub close_on_error: bool,
+    pub hmac_key: Option<Secret>,
+}
+
+/// Key bytes that never print.
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
 }
 
 impl Default for SocketOptions {
@@ -22,6 +34,7 @@ impl Default for SocketOptions {
             pickle_protocol: pickle::DEFAULT_PROTOCOL,
             retry: RetryPolicy::default(),
             close_on_error: false,
+            hmac_key: None,
         }
     }
 }
@@ -63,6 +76,9 @@ pub struct Handler {
     buf: Vec<u8>,
     /// What a memory destination still held when the handler was closed.
     closed_output: Vec<u8>,
+    signer: Option<Signer>,
+    /// The unsigned frame, before signing wraps it.
+    scratch: Vec<u8>,
 }
 
 impl Handler {
@@ -90,6 +106,11 @@ impl Handler {
             }
             Kind::Null => RetryPolicy::default(),
         };
+        let signer = match &config.kind {
+            Kind::Socket(SocketOptions { hmac_key: Some(key), .. })
+            | Kind::Datagram(SocketOptions { hmac_key: Some(key), .. }) => Some(Signer::new(&key.0)?),
+            _ => None,
+        };
         let transport = match config.kind {
             Kind::Null => None,
             _ => Some(Transport::open(&config.destination, retry, unix)?),
@@ -100,6 +121,8 @@ impl Handler {
             stats: Stats::default(),
             buf: Vec::with_capacity(1024),
             closed_output: Vec::new(),
+            signer,
+            scratch: Vec::new(),
         })
     }
 
@@ -119,7 +142,14 @@ impl Handler {
         }
         self.buf.clear();
         let encoded = match &self.config.kind {
-            Kind::Socket(o) | Kind::Datagram(o) => pickle::write_frame(&mut self.buf, record, o.pickle_protocol),
+            Kind::Socket(o) | Kind::Datagram(o) => match self.signer.as_mut() {
+                None => pickle::write_frame(&mut self.buf, record, o.pickle_protocol),
+                Some(signer) => {
+                    self.scratch.clear();
+                    pickle::write_frame(&mut self.scratch, record, o.pickle_protocol)
+                        .and_then(|()| signer.write_frame(&mut self.buf, &self.scratch[4..], now_us()))
+                }
+            },
             Kind::Syslog(o) => syslog::write_message(&mut self.buf, record, &self.config.formatter, o),
             Kind::Null => Ok(()),
         };
@@ -178,6 +208,10 @@ impl Handler {
     pub fn config(&self) -> &HandlerConfig {
         &self.config
     }
+}
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
 fn check_retry(r: &RetryPolicy) -> Result<()> {

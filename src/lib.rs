@@ -15,6 +15,7 @@ pub mod pickle;
 pub mod priority;
 pub mod pyrepr;
 pub mod record;
+pub mod signing;
 pub mod syslog;
 pub mod transport;
 

@@ -60,6 +60,7 @@ fn ten_thousand_records_over_udp_arrive_uncorrupted_with_loss_reported() {
             retry_factor: 2.0,
             retry_max: 30.0,
             close_on_error: false,
+            hmac_key: None,
         }),
         destination: Destination::Udp(Endpoint { host: "127.0.0.1".into(), port }),
         level: 0,

@@ -16,8 +16,14 @@ use pylog_host::sandbox::Grants;
 use pylog_host::{HandlerError, LogRecord, PluginError};
 
 fn socket_config(destination: Destination, retry_start: f64, datagram: bool) -> HandlerConfig {
-    let opts =
-        SocketOptions { pickle_protocol: 3, retry_start, retry_factor: 2.0, retry_max: 2.0, close_on_error: false };
+    let opts = SocketOptions {
+        pickle_protocol: 3,
+        retry_start,
+        retry_factor: 2.0,
+        retry_max: 2.0,
+        close_on_error: false,
+        hmac_key: None,
+    };
     HandlerConfig {
         name: "h".into(),
         kind: if datagram { HandlerKind::Datagram(opts) } else { HandlerKind::Socket(opts) },

@@ -34,6 +34,7 @@ fn config(port: u16) -> HandlerConfig {
             retry_factor: 2.0,
             retry_max: 30.0,
             close_on_error: false,
+            hmac_key: None,
         }),
         // An IP literal: the plugin is granted no name lookup at all.
         destination: Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port }),

@@ -72,6 +72,7 @@ fn socket_config(destination: Destination) -> HandlerConfig {
             retry_factor: 2.0,
             retry_max: 1.0,
             close_on_error: false,
+            hmac_key: None,
         }),
         destination,
         level: 0,

@@ -337,7 +337,11 @@ fn check_attrs(attrs: &Map<String, Json>, allowed: &[&str]) -> Result<()> {
 }
 
 fn socket_options(attrs: &Map<String, Json>) -> Result<SocketOptions> {
-    check_attrs(attrs, &["retryStart", "retryFactor", "retryMax", "closeOnError", "pickle_protocol"])?;
+    check_attrs(attrs, &["retryStart", "retryFactor", "retryMax", "closeOnError", "pickle_protocol", "hmac_key_file"])?;
+    let hmac_key = match str_key(attrs, "hmac_key_file")? {
+        None => None,
+        Some(path) => Some(read_key_file(Path::new(&path))?),
+    };
     let protocol = attrs.get("pickle_protocol").map_or(Some(3), Json::as_u64);
     Ok(SocketOptions {
         pickle_protocol: protocol
@@ -347,7 +351,26 @@ fn socket_options(attrs: &Map<String, Json>) -> Result<SocketOptions> {
         retry_factor: attr_f64(attrs, "retryFactor", 2.0)?,
         retry_max: attr_f64(attrs, "retryMax", 30.0)?,
         close_on_error: attr_bool(attrs, "closeOnError", false)?,
+        hmac_key,
     })
+}
+
+/// An HMAC key file: its bytes, one trailing newline removed (so `head -c32
+/// /dev/urandom > k` and `openssl rand -hex 32 > k` both work). Errors name
+/// the path, never the contents.
+pub fn read_key_file(path: &Path) -> Result<Vec<u8>> {
+    let mut key = std::fs::read(path).with_context(|| format!("read HMAC key file {}", path.display()))?;
+    if key.last() == Some(&b'\n') {
+        key.pop();
+    }
+    if key.len() < 16 {
+        bail!(
+            "HMAC key file {} holds {} bytes; use at least 16 random bytes (32 recommended)",
+            path.display(),
+            key.len()
+        );
+    }
+    Ok(key)
 }
 
 fn syslog_options(facility: NameOrNumber, attrs: &Map<String, Json>) -> Result<SyslogOptions> {

@@ -17,6 +17,7 @@ pub mod listen;
 pub mod plugin;
 pub mod records;
 pub mod sandbox;
+pub mod signing;
 pub mod syslog_parse;
 pub mod unix_sockets;
 pub mod unpickle;

@@ -8,11 +8,13 @@
 use std::io::{BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use serde_json::{Map, Value as Json};
 
 use crate::records::now;
+use crate::signing::{self, Verifier};
 use crate::syslog_parse;
 use crate::unpickle;
 
@@ -53,8 +55,36 @@ pub struct Listener {
     pub events: Receiver<Event>,
 }
 
+/// How frames are checked before they are unpickled.
+#[derive(Clone, Default)]
+pub struct FrameCheck {
+    /// With a key, only signed frames that verify are accepted.
+    verifier: Option<Arc<Mutex<Verifier>>>,
+}
+
+impl FrameCheck {
+    pub fn with_key(key: &[u8]) -> FrameCheck {
+        FrameCheck { verifier: Some(Arc::new(Mutex::new(Verifier::new(key)))) }
+    }
+
+    fn decode(&self, body: &[u8]) -> Result<Map<String, Json>, String> {
+        let pickle = match &self.verifier {
+            Some(v) => {
+                let mut v = v.lock().map_err(|_| "verifier unavailable".to_string())?;
+                let now_us = (now() * 1e6) as u64;
+                v.verify(body, now_us)?.to_vec()
+            }
+            None if signing::is_signed(body) => {
+                return Err("signed frame, but this receiver has no key: start it with --hmac-key-file".into())
+            }
+            None => body.to_vec(),
+        };
+        unpickle::record_from_pickle(&pickle).map_err(|r| r.to_string())
+    }
+}
+
 /// Binds every requested address, then serves each on its own thread.
-pub fn start(requests: &[(Input, SocketAddr)], max_frame: usize) -> Result<Listener> {
+pub fn start(requests: &[(Input, SocketAddr)], max_frame: usize, check: FrameCheck) -> Result<Listener> {
     let (tx, rx) = channel();
     let mut bound = Vec::new();
     for &(input, addr) in requests {
@@ -63,31 +93,31 @@ pub fn start(requests: &[(Input, SocketAddr)], max_frame: usize) -> Result<Liste
             Input::Tcp | Input::SyslogTcp => {
                 let listener = TcpListener::bind(addr).with_context(|| what.clone())?;
                 bound.push((input, listener.local_addr()?));
-                let tx = tx.clone();
-                std::thread::spawn(move || accept_loop(listener, input, max_frame, tx));
+                let (tx, check) = (tx.clone(), check.clone());
+                std::thread::spawn(move || accept_loop(listener, input, max_frame, check, tx));
             }
             Input::Udp | Input::SyslogUdp => {
                 let socket = UdpSocket::bind(addr).with_context(|| what.clone())?;
                 bound.push((input, socket.local_addr()?));
-                let tx = tx.clone();
-                std::thread::spawn(move || datagram_loop(socket, input, max_frame, tx));
+                let (tx, check) = (tx.clone(), check.clone());
+                std::thread::spawn(move || datagram_loop(socket, input, max_frame, check, tx));
             }
         }
     }
     Ok(Listener { bound, events: rx })
 }
 
-fn accept_loop(listener: TcpListener, input: Input, max_frame: usize, tx: Sender<Event>) {
+fn accept_loop(listener: TcpListener, input: Input, max_frame: usize, check: FrameCheck, tx: Sender<Event>) {
     for conn in listener.incoming() {
         let Ok(stream) = conn else { continue };
         let Ok(peer) = stream.peer_addr() else {
             continue;
         };
-        let tx = tx.clone();
+        let (tx, check) = (tx.clone(), check.clone());
         std::thread::spawn(move || {
             let _ = match input {
                 Input::SyslogTcp => serve_syslog_stream(stream, peer, max_frame, &tx),
-                _ => serve_pickle_stream(stream, peer, max_frame, &tx),
+                _ => serve_pickle_stream(stream, peer, max_frame, &check, &tx),
             };
         });
     }
@@ -95,7 +125,13 @@ fn accept_loop(listener: TcpListener, input: Input, max_frame: usize, tx: Sender
 
 /// The logging cookbook's receiver loop: a 4-byte big-endian length, then
 /// that many bytes of pickle.
-fn serve_pickle_stream(stream: TcpStream, peer: SocketAddr, max_frame: usize, tx: &Sender<Event>) -> Result<()> {
+fn serve_pickle_stream(
+    stream: TcpStream,
+    peer: SocketAddr,
+    max_frame: usize,
+    check: &FrameCheck,
+    tx: &Sender<Event>,
+) -> Result<()> {
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let mut frame = Vec::new();
     loop {
@@ -125,9 +161,9 @@ fn serve_pickle_stream(stream: TcpStream, peer: SocketAddr, max_frame: usize, tx
             })?;
             return Ok(());
         }
-        tx.send(match unpickle::record_from_pickle(&frame) {
+        tx.send(match check.decode(&frame) {
             Ok(record) => Event::Record { input: Input::Tcp, peer, record },
-            Err(refusal) => Event::Rejected { input: Input::Tcp, peer, reason: refusal.to_string() },
+            Err(reason) => Event::Rejected { input: Input::Tcp, peer, reason },
         })?;
     }
 }
@@ -172,7 +208,7 @@ fn send_syslog(message: &[u8], input: Input, peer: SocketAddr, tx: &Sender<Event
     Ok(())
 }
 
-fn datagram_loop(socket: UdpSocket, input: Input, max_frame: usize, tx: Sender<Event>) {
+fn datagram_loop(socket: UdpSocket, input: Input, max_frame: usize, check: FrameCheck, tx: Sender<Event>) {
     let mut buf = vec![0u8; 65_536];
     loop {
         let Ok((n, peer)) = socket.recv_from(&mut buf) else {
@@ -184,7 +220,7 @@ fn datagram_loop(socket: UdpSocket, input: Input, max_frame: usize, tx: Sender<E
                 Ok(record) => Event::Record { input, peer, record },
                 Err(reason) => Event::Rejected { input, peer, reason: reason.to_string() },
             },
-            _ => decode_datagram(datagram, max_frame).map_or_else(
+            _ => decode_datagram(datagram, max_frame, &check).map_or_else(
                 |reason| Event::Rejected { input, peer, reason },
                 |record| Event::Record { input, peer, record },
             ),
@@ -195,7 +231,7 @@ fn datagram_loop(socket: UdpSocket, input: Input, max_frame: usize, tx: Sender<E
     }
 }
 
-fn decode_datagram(datagram: &[u8], max_frame: usize) -> Result<Map<String, Json>, String> {
+fn decode_datagram(datagram: &[u8], max_frame: usize, check: &FrameCheck) -> Result<Map<String, Json>, String> {
     if datagram.len() < 4 {
         return Err(format!("datagram of {} bytes has no length prefix", datagram.len()));
     }
@@ -206,5 +242,5 @@ fn decode_datagram(datagram: &[u8], max_frame: usize) -> Result<Map<String, Json
     if len > max_frame {
         return Err(format!("frame of {len} bytes is over the {max_frame}-byte limit (--max-frame)"));
     }
-    unpickle::record_from_pickle(&datagram[4..]).map_err(|r| r.to_string())
+    check.decode(&datagram[4..])
 }

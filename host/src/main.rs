@@ -60,6 +60,9 @@ enum Command {
         /// Refuse frames and messages larger than this, before reading them.
         #[arg(long, default_value_t = listen::DEFAULT_MAX_FRAME)]
         max_frame: usize,
+        /// Accept only frames signed with this key (HMAC-SHA256; SECURITY.md).
+        #[arg(long)]
+        hmac_key_file: Option<PathBuf>,
     },
 }
 
@@ -83,7 +86,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Emit { config, dry_run, records } => emit(plugin_path(cli.plugin), &config, dry_run, records),
-        Command::Listen { tcp, udp, syslog_udp, syslog_tcp, format, count, max_frame } => {
+        Command::Listen { tcp, udp, syslog_udp, syslog_tcp, format, count, max_frame, hmac_key_file } => {
             let mut requests: Vec<(Input, SocketAddr)> = Vec::new();
             requests.extend(tcp.into_iter().map(|a| (Input::Tcp, a)));
             requests.extend(udp.into_iter().map(|a| (Input::Udp, a)));
@@ -93,7 +96,11 @@ fn main() -> ExitCode {
                 requests.push((Input::Tcp, SocketAddr::from(([127, 0, 0, 1], listen::DEFAULT_TCP_PORT))));
                 requests.push((Input::Udp, SocketAddr::from(([127, 0, 0, 1], listen::DEFAULT_UDP_PORT))));
             }
-            serve(&requests, format, count, max_frame)
+            let check = match hmac_key_file {
+                None => Ok(listen::FrameCheck::default()),
+                Some(path) => dictconfig::read_key_file(&path).map(|k| listen::FrameCheck::with_key(&k)),
+            };
+            check.and_then(|check| serve(&requests, format, count, max_frame, check))
         }
     };
     match result {
@@ -178,8 +185,14 @@ fn emit(plugin: PathBuf, config: &std::path::Path, dry_run: bool, records: Optio
     Ok(if bad_lines + failed + dropped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn serve(requests: &[(Input, SocketAddr)], format: Format, count: Option<u64>, max_frame: usize) -> Result<ExitCode> {
-    let listener = listen::start(requests, max_frame)?;
+fn serve(
+    requests: &[(Input, SocketAddr)],
+    format: Format,
+    count: Option<u64>,
+    max_frame: usize,
+    check: listen::FrameCheck,
+) -> Result<ExitCode> {
+    let listener = listen::start(requests, max_frame, check)?;
     let ready: Vec<String> = listener.bound.iter().map(|(i, a)| format!("{}={a}", i.label())).collect();
     eprintln!("pylog listen: ready {}", ready.join(" "));
     let mut stdout = std::io::stdout().lock();

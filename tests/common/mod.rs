@@ -170,6 +170,17 @@ pub fn write_config(name: &str, handler: serde_json::Value) -> PathBuf {
 pub fn pylog_listen(
     args: &[&str],
 ) -> (Peer, Vec<(String, std::net::SocketAddr)>, std::io::BufReader<std::process::ChildStdout>) {
+    let (peer, addrs, out, _log) = pylog_listen_logged(args);
+    (peer, addrs, out)
+}
+
+/// What `pylog listen` has said on stderr so far.
+pub type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// As `pylog_listen`, also keeping what it says on stderr.
+pub fn pylog_listen_logged(
+    args: &[&str],
+) -> (Peer, Vec<(String, std::net::SocketAddr)>, std::io::BufReader<std::process::ChildStdout>, Log) {
     use std::io::BufRead;
     let mut child = Command::new(pylog_bin())
         .arg("listen")
@@ -194,15 +205,20 @@ pub fn pylog_listen(
         .collect();
     // Keep draining stderr so the listener never blocks on a full pipe;
     // what it says is echoed for failing tests.
+    let log: Log = Default::default();
+    let kept = log.clone();
     std::thread::spawn(move || {
         let mut l = String::new();
         while err.read_line(&mut l).map(|n| n > 0).unwrap_or(false) {
             eprint!("[listen] {l}");
+            if let Ok(mut v) = kept.lock() {
+                v.push(l.clone());
+            }
             l.clear();
         }
     });
     let out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    (Peer(child), addrs, out)
+    (Peer(child), addrs, out, log)
 }
 
 /// Reads up to `n` JSON lines from `out`, giving up at `limit`.
