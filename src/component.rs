@@ -147,6 +147,9 @@ fn config(c: wc::HandlerConfig) -> Result<HandlerConfig, Error> {
             hostname: o.hostname,
             app_name: o.app_name,
             procid: o.procid,
+            cpython_exact_bytes: o.cpython_exact_bytes,
+            escape_controls: false,
+            max_message_bytes: o.max_message_bytes,
         }),
         wc::HandlerKind::Null => Kind::Null,
     };
@@ -168,6 +171,7 @@ fn stats(s: handler::Stats) -> wh::HandlerStats {
         skipped_by_level: s.skipped_by_level,
         bytes: s.bytes,
         reconnects: s.reconnects,
+        truncated: s.truncated,
     }
 }
 

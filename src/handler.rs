@@ -65,6 +65,7 @@ pub struct Stats {
     pub skipped_by_level: u64,
     pub bytes: u64,
     pub reconnects: u64,
+    pub truncated: u64,
 }
 
 pub struct Handler {
@@ -87,7 +88,13 @@ impl Handler {
         Handler::open_with(config, Box::new(NoUnixSockets))
     }
 
-    pub fn open_with(config: HandlerConfig, unix: Box<dyn UnixSockets>) -> Result<Handler> {
+    pub fn open_with(mut config: HandlerConfig, unix: Box<dyn UnixSockets>) -> Result<Handler> {
+        // The handler, not the user, knows whether its transport is an
+        // unframed stream, where CR/LF/NUL would split one record into two.
+        let stream = matches!(config.destination, Destination::Tcp { .. } | Destination::UnixStream(_));
+        if let Kind::Syslog(o) = &mut config.kind {
+            o.escape_controls = stream && o.framing == Framing::Unframed && !o.cpython_exact_bytes;
+        }
         let retry = match &config.kind {
             Kind::Socket(o) | Kind::Datagram(o) => {
                 pickle::check_protocol(o.pickle_protocol)?;
@@ -150,7 +157,9 @@ impl Handler {
                         .and_then(|()| signer.write_frame(&mut self.buf, &self.scratch[4..], now_us()))
                 }
             },
-            Kind::Syslog(o) => syslog::write_message(&mut self.buf, record, &self.config.formatter, o),
+            Kind::Syslog(o) => syslog::write_message(&mut self.buf, record, &self.config.formatter, o).map(|cut| {
+                self.stats.truncated += u64::from(cut);
+            }),
             Kind::Null => Ok(()),
         };
         let result = encoded.and_then(|()| transport.send(&self.buf));

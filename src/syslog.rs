@@ -33,6 +33,43 @@ pub struct SyslogOptions {
     pub hostname: String,
     pub app_name: String,
     pub procid: String,
+    /// The user's choice: never escape, even on an unframed stream.
+    pub cpython_exact_bytes: bool,
+    /// Escape CR, LF and NUL; the handler sets it for unframed streams
+    /// unless `cpython_exact_bytes`.
+    pub escape_controls: bool,
+    /// 0 for no limit.
+    pub max_message_bytes: u32,
+}
+
+/// rsyslog's default `maxMessageSize`: the size a receiver is most likely
+/// to accept whole.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 8192;
+pub const TRUNCATION_MARKER: &str = " [truncated]";
+
+/// The control characters a stream receiver splits on, as rsyslog prints
+/// them: nothing can be mistaken for a record boundary.
+fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['\r', '\n', '\0']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(s.replace('\r', "#015").replace('\n', "#012").replace('\0', "#000"))
+}
+
+/// Cuts `msg` to at most `max` bytes including the marker, at a character
+/// boundary. Returns whether it cut.
+fn truncate(msg: &mut String, max: u32) -> bool {
+    let max = max as usize;
+    if max == 0 || msg.len() <= max {
+        return false;
+    }
+    let mut cut = max.saturating_sub(TRUNCATION_MARKER.len());
+    while !msg.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    msg.truncate(cut);
+    msg.push_str(TRUNCATION_MARKER);
+    true
 }
 
 /// The private enterprise number reserved for documentation (RFC 5612), so
@@ -74,15 +111,27 @@ fn nil_if_empty(s: &str) -> &str {
     }
 }
 
-/// Appends one message, framed for the transport, to `out`.
-pub fn write_message(out: &mut Vec<u8>, record: &LogRecord, formatter: &Formatter, opts: &SyslogOptions) -> Result<()> {
-    let msg = formatter.format(record)?;
+/// Appends one message, framed for the transport, to `out`. Returns
+/// whether the message was truncated.
+pub fn write_message(
+    out: &mut Vec<u8>,
+    record: &LogRecord,
+    formatter: &Formatter,
+    opts: &SyslogOptions,
+) -> Result<bool> {
+    let mut msg = formatter.format(record)?;
+    let truncated = truncate(&mut msg, opts.max_message_bytes);
+    let (ident, msg) = if opts.escape_controls {
+        (escape_controls(&opts.ident), escape_controls(&msg).into_owned())
+    } else {
+        (std::borrow::Cow::Borrowed(opts.ident.as_str()), msg)
+    };
     let pri = encode_priority(&opts.facility, &NameOrNumber::Name(map_priority(&record.levelname).into()))?;
     let start = out.len();
     match opts.format {
         SyslogFormat::Cpython => {
             out.extend_from_slice(format!("<{pri}>").as_bytes());
-            out.extend_from_slice(opts.ident.as_bytes());
+            out.extend_from_slice(ident.as_bytes());
             out.extend_from_slice(msg.as_bytes());
             if opts.append_nul {
                 out.push(0);
@@ -96,7 +145,7 @@ pub fn write_message(out: &mut Vec<u8>, record: &LogRecord, formatter: &Formatte
         prefix.push(b' ');
         out.splice(start..start, prefix);
     }
-    Ok(())
+    Ok(truncated)
 }
 
 fn write_rfc5424(
@@ -211,7 +260,25 @@ mod tests {
             hostname: String::new(),
             app_name: String::new(),
             procid: String::new(),
+            cpython_exact_bytes: false,
+            escape_controls: false,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
+    }
+
+    #[test]
+    fn controls_are_escaped_and_long_messages_marked() {
+        let o = SyslogOptions { escape_controls: true, max_message_bytes: 20, ..opts() };
+        let mut out = Vec::new();
+        let truncated =
+            write_message(&mut out, &LogRecord::new("x", 20, "a\nb\r\0c", 0.0), &Formatter::default(), &o).unwrap();
+        assert!(!truncated);
+        assert_eq!(out, b"<158>app: a#012b#015#000c\0");
+        let mut out = Vec::new();
+        let truncated =
+            write_message(&mut out, &LogRecord::new("x", 20, "ééééééééééééé", 0.0), &Formatter::default(), &o).unwrap();
+        assert!(truncated);
+        assert_eq!(String::from_utf8(out).unwrap(), "<158>app: éééé [truncated]\0");
     }
 
     #[test]

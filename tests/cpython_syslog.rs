@@ -75,7 +75,7 @@ fn formatter_ident_facility_over_tcp_in_another_zone() {
     check(
         "tcp",
         json!({"class": "logging.handlers.SysLogHandler", "facility": "local3",
-               "socktype": "ext://socket.SOCK_STREAM", ".": {"ident": "web[42]: "}}),
+               "socktype": "ext://socket.SOCK_STREAM", ".": {"ident": "web[42]: ", "cpython_exact_bytes": true}}),
         Some(json!({"format": "%(asctime)s %(levelname)-8s %(name)s %(module)s:%(lineno)d %(funcName)s: %(message)s"})),
         "Asia/Kolkata",
     );

@@ -231,3 +231,27 @@ fn octet_counting_keeps_a_multiline_message_whole() {
     // rsyslog escapes the control characters it stores: LF is #012.
     assert!(lines[0].ends_with("| failed#012Traceback (most recent call last):#012  File \"x.py\", line 1#012ZeroDivisionError: division by zero"), "{}", lines[0]);
 }
+
+/// A message that tries to smuggle a second record past an unframed TCP
+/// receiver: with CPython's exact bytes rsyslog sees two records (the
+/// attack works, as it does against CPython); by default it sees one.
+#[test]
+fn a_newline_cannot_forge_a_second_record_over_unframed_tcp() {
+    let rs = Rsyslog::start("forge");
+    let attack =
+        concat!(r#"{"msg": "user alice failed login\n<34>sshd: accepted root login", "levelname": "WARNING"}"#, "\n");
+    let handler = |exact: bool| {
+        serde_json::json!({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", rs.tcp],
+            "socktype": "tcp", ".": {"ident": "web: ", "cpython_exact_bytes": exact}})
+    };
+    emit(handler(true), "rs-forge-exact", attack);
+    let lines = rs.lines(2);
+    assert_eq!(lines.len(), 2, "CPython's bytes let the newline forge a record: {lines:#?}");
+    assert!(lines[1].starts_with("34|auth|crit|"), "the forged record claims auth.crit: {}", lines[1]);
+
+    std::fs::write(rs.dir.join("out.log"), "").expect("truncate");
+    emit(handler(false), "rs-forge-default", attack);
+    let lines = rs.lines(1);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].ends_with("| user alice failed login#012<34>sshd: accepted root login"), "{}", lines[0]);
+}

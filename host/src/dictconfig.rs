@@ -374,7 +374,27 @@ pub fn read_key_file(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn syslog_options(facility: NameOrNumber, attrs: &Map<String, Json>) -> Result<SyslogOptions> {
-    check_attrs(attrs, &["ident", "append_nul", "rfc5424", "framing", "hostname", "app_name", "procid"])?;
+    check_attrs(
+        attrs,
+        &[
+            "ident",
+            "append_nul",
+            "rfc5424",
+            "framing",
+            "hostname",
+            "app_name",
+            "procid",
+            "cpython_exact_bytes",
+            "max_message_bytes",
+        ],
+    )?;
+    let max_message_bytes = match attrs.get("max_message_bytes") {
+        None => 8192,
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| anyhow!("\".\" max_message_bytes must be a byte count (0 for no limit), not {v}"))?,
+    };
     let framing = match str_key(attrs, "framing")?.as_deref() {
         None | Some("none") | Some("unframed") => SyslogFraming::Unframed,
         Some("octet-counting") | Some("octet_counting") => SyslogFraming::OctetCounting,
@@ -389,6 +409,8 @@ fn syslog_options(facility: NameOrNumber, attrs: &Map<String, Json>) -> Result<S
         hostname: attr_str(attrs, "hostname")?,
         app_name: attr_str(attrs, "app_name")?,
         procid: attr_str(attrs, "procid")?,
+        cpython_exact_bytes: attr_bool(attrs, "cpython_exact_bytes", false)?,
+        max_message_bytes,
     })
 }
 

@@ -7,9 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use pylog_host::bindings::describe;
 use pylog_host::bindings::Destination;
 use pylog_host::listen::{self, Event, Input};
 use pylog_host::records::{self, Defaults};
+use pylog_host::sandbox::Grants;
 use pylog_host::{dictconfig, Plugin};
 
 #[derive(Parser)]
@@ -32,6 +34,10 @@ enum Command {
         /// Write the bytes each handler would send to stdout instead of sending them.
         #[arg(long)]
         dry_run: bool,
+        /// Also let every handler reach this address (TCP and UDP), beyond
+        /// what its configuration names. Repeatable.
+        #[arg(long, value_name = "IP:PORT")]
+        allow: Vec<SocketAddr>,
         /// Records as JSON lines; `-` or absent for stdin.
         records: Option<PathBuf>,
     },
@@ -85,7 +91,9 @@ fn plugin_path(explicit: Option<PathBuf>) -> PathBuf {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Emit { config, dry_run, records } => emit(plugin_path(cli.plugin), &config, dry_run, records),
+        Command::Emit { config, dry_run, allow, records } => {
+            emit(plugin_path(cli.plugin), &config, dry_run, &allow, records)
+        }
         Command::Listen { tcp, udp, syslog_udp, syslog_tcp, format, count, max_frame, hmac_key_file } => {
             let mut requests: Vec<(Input, SocketAddr)> = Vec::new();
             requests.extend(tcp.into_iter().map(|a| (Input::Tcp, a)));
@@ -112,7 +120,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn emit(plugin: PathBuf, config: &std::path::Path, dry_run: bool, records: Option<PathBuf>) -> Result<ExitCode> {
+fn emit(
+    plugin: PathBuf,
+    config: &std::path::Path,
+    dry_run: bool,
+    allow: &[SocketAddr],
+    records: Option<PathBuf>,
+) -> Result<ExitCode> {
     let mut doc = dictconfig::parse_file(config)?;
     if dry_run {
         for h in &mut doc.handlers {
@@ -122,7 +136,12 @@ fn emit(plugin: PathBuf, config: &std::path::Path, dry_run: bool, records: Optio
     let plugin = Plugin::load(&plugin)?;
     let mut handlers = Vec::new();
     for h in &doc.handlers {
-        handlers.push(plugin.open(h).with_context(|| format!("open handler {:?}", h.name))?);
+        let mut grants =
+            Grants::for_handler(h).map_err(|e| anyhow::anyhow!("handler {:?}: {}", h.name, describe(&e)))?;
+        for addr in allow {
+            grants.allow(*addr, true, true);
+        }
+        handlers.push(plugin.open_with(h, grants).with_context(|| format!("open handler {:?}", h.name))?);
     }
     let input: Box<dyn BufRead> = match records.as_deref() {
         None => Box::new(std::io::stdin().lock()),
@@ -174,6 +193,21 @@ fn emit(plugin: PathBuf, config: &std::path::Path, dry_run: bool, records: Optio
         dropped += s.dropped;
         skipped += s.skipped_by_level;
         denied += h.denials().count();
+        if h.denials().count() > 0 {
+            eprintln!(
+                "pylog emit: handler {:?}: the sandbox refused {} attempts: {}",
+                h.name(),
+                h.denials().count(),
+                h.denials().recent().join(", ")
+            );
+        }
+        if h.traps() > 0 {
+            eprintln!(
+                "pylog emit: handler {:?}: its plugin instance trapped {} times and was replaced",
+                h.name(),
+                h.traps()
+            );
+        }
     }
     stdout.flush()?;
     eprintln!(

@@ -188,7 +188,7 @@ impl Plugin {
 }
 
 fn zero_stats() -> HandlerStats {
-    HandlerStats { emitted: 0, sent: 0, dropped: 0, skipped_by_level: 0, bytes: 0, reconnects: 0 }
+    HandlerStats { emitted: 0, sent: 0, dropped: 0, skipped_by_level: 0, bytes: 0, reconnects: 0, truncated: 0 }
 }
 
 /// Increments the engine's epoch until the engine is gone.
@@ -320,6 +320,7 @@ impl Handler {
             skipped_by_level: c.skipped_by_level + live.skipped_by_level,
             bytes: c.bytes + live.bytes,
             reconnects: c.reconnects + live.reconnects,
+            truncated: c.truncated + live.truncated,
         })
     }
 

@@ -94,7 +94,7 @@ impl wh::GuestHandler for HostileHandler {
         Ok(())
     }
     fn stats(&self) -> wh::HandlerStats {
-        wh::HandlerStats { emitted: 0, sent: 0, dropped: 0, skipped_by_level: 0, bytes: 0, reconnects: 0 }
+        wh::HandlerStats { emitted: 0, sent: 0, dropped: 0, skipped_by_level: 0, bytes: 0, reconnects: 0, truncated: 0 }
     }
     fn take_output(&self) -> Vec<u8> {
         Vec::new()
