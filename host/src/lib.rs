@@ -14,6 +14,7 @@ pub mod bindings;
 pub mod cache;
 pub mod dictconfig;
 pub mod listen;
+pub mod pickle_scan;
 pub mod plugin;
 pub mod records;
 pub mod sandbox;

@@ -40,6 +40,8 @@ const ORDER: &[&str] = &[
 pub enum Refusal {
     /// The pickle names a global (a callable) that is not plain data.
     Global,
+    /// The opcode scan found code or object construction; the text says which.
+    Code(String),
     Malformed(String),
     NotARecord(String),
 }
@@ -51,6 +53,7 @@ impl std::fmt::Display for Refusal {
                 f,
                 "the pickle asks for a global or a reduce (code to run); refused, pickles from the network never run code"
             ),
+            Refusal::Code(e) => write!(f, "{e}"),
             Refusal::Malformed(e) => write!(f, "not a valid pickle: {e}"),
             Refusal::NotARecord(e) => write!(f, "not a LogRecord dict: {e}"),
         }
@@ -59,6 +62,10 @@ impl std::fmt::Display for Refusal {
 
 /// One pickle payload (without the 4-byte prefix) to a record.
 pub fn record_from_pickle(payload: &[u8]) -> Result<Map<String, Json>, Refusal> {
+    crate::pickle_scan::scan(payload).map_err(|e| match e {
+        crate::pickle_scan::ScanError::Malformed(m) => Refusal::Malformed(m),
+        refused => Refusal::Code(refused.to_string()),
+    })?;
     let value = serde_pickle::value_from_slice(payload, DeOptions::new()).map_err(|e| {
         let text = e.to_string();
         if text.contains("global") {
@@ -143,7 +150,7 @@ mod tests {
     fn refuses_globals_and_non_records() {
         // pickle.dumps of a class whose __reduce__ returns (os.system, ("true",)), protocol 0.
         let evil = b"cposix\nsystem\np0\n(Vtrue\np1\ntp2\nRp3\n.";
-        assert_eq!(record_from_pickle(evil), Err(Refusal::Global));
+        assert!(matches!(record_from_pickle(evil), Err(Refusal::Code(m)) if m.contains("posix.system")));
         assert!(matches!(record_from_pickle(b"I1\n."), Err(Refusal::NotARecord(_))));
         assert!(matches!(record_from_pickle(b"\x80\x03}q"), Err(Refusal::Malformed(_))));
     }
