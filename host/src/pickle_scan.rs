@@ -303,7 +303,7 @@ mod tests {
         assert_eq!(
             scan(b"}q\x00X\x01\x00\x00\x00bq\x01c_codecs\nencode\nq\x02(X\x02\x00\x00\x00\xc3\xbfq\x03X\x06\x00\x00\x00latin1q\x04tq\x05Rq\x06s."),
             Ok(()),
-            "pickle.dumps({'b': b'\\xff'}, 1), as CPython's SocketHandler writes bytes"
+            "pickle.dumps({{'b': b'\\xff'}}, 1), as CPython's SocketHandler writes bytes"
         );
     }
 }
