@@ -67,6 +67,9 @@ impl Formatter {
     /// `Formatter.format(record)`.
     pub fn format(&self, record: &LogRecord) -> Result<String> {
         let message = record.get_message()?;
+        if self.uses_time {
+            check_time_range(record.created)?;
+        }
         let asctime = self.uses_time.then(|| self.format_time(record));
         let mut s = percent::format_with(
             &self.fmt,
@@ -99,6 +102,18 @@ impl Formatter {
             }
         }
         s
+    }
+}
+
+/// `time.localtime` refuses timestamps its platform cannot represent; we
+/// refuse beyond year 9999, where strftime's `%Y` stops being four digits.
+pub fn check_time_range(created: f64) -> Result<()> {
+    if created.is_finite() && created.abs() <= 253_402_300_799.0 {
+        Ok(())
+    } else {
+        Err(Error::BadRecord(format!(
+            "OverflowError: created {created} is out of range for time.localtime (years 1 to 9999)"
+        )))
     }
 }
 

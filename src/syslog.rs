@@ -157,6 +157,7 @@ fn write_rfc5424(
     msg: &str,
 ) -> Result<()> {
     use std::io::Write;
+    crate::formatter::check_time_range(record.created)?;
     let offset = formatter.utc_offset_seconds;
     let t = local_time(record.created, offset);
     let micros = ((record.created - record.created.floor()) * 1e6).round().min(999_999.0) as u32;

@@ -137,7 +137,8 @@ fn handler(
     }
     let (kind, destination, allowed): (HandlerKind, Destination, &[&str]) = match short {
         "SocketHandler" | "DatagramHandler" => {
-            let host = str_key(e, "host")?.ok_or_else(|| anyhow!("{short} needs \"host\""))?;
+            let host =
+                str_key(e, "host")?.filter(|h| !h.is_empty()).ok_or_else(|| anyhow!("{short} needs \"host\""))?;
             let port = e.get("port").ok_or_else(|| anyhow!("{short} needs \"port\" (null for a unix socket path)"))?;
             let tcp = short == "SocketHandler";
             let destination = match port {
@@ -166,7 +167,10 @@ fn handler(
                 Some(Json::String(path)) if stream => Destination::UnixStream(path.clone()),
                 Some(Json::String(path)) => Destination::UnixDatagram(path.clone()),
                 Some(Json::Array(pair)) if pair.len() == 2 => {
-                    let host = pair[0].as_str().ok_or_else(|| anyhow!("address[0] must be a host name"))?;
+                    let host = pair[0]
+                        .as_str()
+                        .filter(|h| !h.is_empty())
+                        .ok_or_else(|| anyhow!("address[0] must be a host name"))?;
                     udp_or_tcp(stream, host.into(), port_number(&pair[1])?)
                 }
                 Some(other) => {
@@ -221,7 +225,8 @@ fn port_number(v: &Json) -> Result<u16> {
     v.as_u64()
         .and_then(|p| u16::try_from(p).ok())
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        .ok_or_else(|| anyhow!("port {v} must be a number from 0 to 65535"))
+        .filter(|p| *p != 0)
+        .ok_or_else(|| anyhow!("port {v} must be a number from 1 to 65535"))
 }
 
 fn level(v: &Json) -> Result<i64> {

@@ -153,8 +153,15 @@ fn emit(
     let defaults = Defaults::default();
     let mut stdout = std::io::stdout().lock();
     let (mut read, mut bad_lines, mut failed) = (0u64, 0u64, 0u64);
-    for (index, line) in input.lines().enumerate() {
+    for (index, line) in input.split(b'\n').enumerate() {
         let line = line.context("read records")?;
+        // A line that is not UTF-8 is one bad record, not the end of the stream.
+        let Ok(line) = String::from_utf8(line) else {
+            read += 1;
+            eprintln!("pylog: line {}: not UTF-8; records are JSON text", index + 1);
+            bad_lines += 1;
+            continue;
+        };
         if line.trim().is_empty() {
             continue;
         }

@@ -111,6 +111,9 @@ pub fn record_from_message(raw: &[u8], received_at: f64, peer: &str) -> Result<M
     let rest = text.strip_prefix('<').ok_or("no <PRI> at the start")?;
     let close = rest.find('>').filter(|i| *i <= 3).ok_or("no <PRI> at the start")?;
     let pri: u32 = rest[..close].parse().map_err(|_| "PRI is not a number")?;
+    if pri > 191 {
+        return Err("PRI above 191 (facility 23, severity 7) is not syslog".into());
+    }
     let (facility, severity) = (pri >> 3, pri & 7);
     let body = &rest[close + 1..];
     let (levelno, levelname) = level_of(severity);
