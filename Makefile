@@ -10,7 +10,7 @@ PYLOG := $(TARGET_DIR)/release/pylog
 VENV := .venv
 APT_GET := $(shell command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: all build fixtures test lint demo bench deps rust-deps py-deps sys-deps clean
+.PHONY: all build fixtures test lint demo bench fuzz deps rust-deps py-deps sys-deps clean
 
 all: build
 
@@ -68,6 +68,20 @@ demo: build
 
 bench:
 	@echo "make bench arrives with the performance issue; nothing is measured yet."
+
+## Fuzz the receiver's frame decoder, the syslog parser, the % formatter and
+## the dictConfig loader, FUZZ_SECONDS each. Separate from `test` because it
+## builds everything again with coverage instrumentation (several minutes).
+## cargo-fuzz drives libFuzzer; RUSTC_BOOTSTRAP lets the stable toolchain
+## accept the flags it passes.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := frame_decoder syslog_parser percent_format dictconfig
+fuzz: rust-deps
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t && \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -445,6 +445,22 @@ mod tests {
     }
 
     #[test]
+    fn toml_documents_parse_like_json() {
+        let d = parse_str(
+            "version = 1\n[formatters.f]\nformat = \"%(name)s: %(message)s\"\n\
+             [handlers.sys]\nclass = \"logging.handlers.SysLogHandler\"\naddress = [\"127.0.0.1\", 5514]\n\
+             facility = \"local3\"\nformatter = \"f\"\n[handlers.sys.\".\"]\nident = \"app: \"\n",
+            true,
+            &LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() },
+        )
+        .unwrap();
+        assert_eq!(d.handlers.len(), 1);
+        let HandlerKind::Syslog(o) = &d.handlers[0].kind else { panic!("not syslog") };
+        assert_eq!(o.ident, "app: ");
+        assert_eq!(d.handlers[0].formatter.fmt.as_deref(), Some("%(name)s: %(message)s"));
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let err = |t: &str| format!("{:#}", parse(t).unwrap_err());
         assert!(err(r#"{"handlers": {}}"#).contains("version"));
