@@ -175,18 +175,7 @@ fn args_repr(args: &Args) -> String {
             }
             s.push(')');
         }
-        Args::Mapping(items) => {
-            s.push('{');
-            for (i, (k, v)) in items.iter().enumerate() {
-                if i > 0 {
-                    s.push_str(", ");
-                }
-                py_repr(&Value::Str(k.clone()), &mut s);
-                s.push_str(": ");
-                py_repr(v, &mut s);
-            }
-            s.push('}');
-        }
+        Args::Mapping(items) => crate::pyrepr::dict_repr(items, &mut s),
     }
     s
 }

@@ -60,16 +60,8 @@ impl ArgSource for MappingArgs<'_> {
             return Ok(None);
         }
         self.used_whole = true;
-        let mut s = String::from("{");
-        for (i, (k, v)) in self.items.iter().enumerate() {
-            if i > 0 {
-                s.push_str(", ");
-            }
-            py_repr(&Value::Str(k.clone()), &mut s);
-            s.push_str(": ");
-            py_repr(v, &mut s);
-        }
-        s.push('}');
+        let mut s = String::new();
+        crate::pyrepr::dict_repr(self.items, &mut s);
         Ok(Some(Value::Str(s)))
     }
     /// CPython replaces its argument with the looked-up value, so after a

@@ -29,6 +29,20 @@ pub fn py_repr(value: &Value, out: &mut String) {
     }
 }
 
+/// `repr(dict)` of string keys, as `%s` of a mapping and `%(args)s` print it.
+pub fn dict_repr(items: &[(String, Value)], out: &mut String) {
+    out.push('{');
+    for (i, (k, v)) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        str_repr(k, out);
+        out.push_str(": ");
+        py_repr(v, out);
+    }
+    out.push('}');
+}
+
 /// `repr(float)`: the shortest digits that round-trip (Rust's `{:e}` finds
 /// the same ones), laid out by CPython's rule: positional when the decimal
 /// exponent is in -4..16, otherwise `d.ddde+XX`.

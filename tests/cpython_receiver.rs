@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::records::{to_jsonl, varied};
 use common::{finish_peer, pylog_bin, python_peer, run, script, write_config};
-use pylog_host::bindings::{Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, SocketOptions};
+use pylog_host::bindings::{Destination, Endpoint};
 
 const N: usize = 10_000;
 
@@ -52,20 +52,11 @@ fn ten_thousand_records_over_udp_arrive_uncorrupted_with_loss_reported() {
     let receiver = script("stream_receiver.py");
     let (peer, port, out) = python_peer(&[receiver.to_str().expect("path"), "udp", &expected]);
     let plugin = common::plugin();
-    let config = HandlerConfig {
-        name: "udp".into(),
-        kind: HandlerKind::Datagram(SocketOptions {
-            pickle_protocol: 3,
-            retry_start: 1.0,
-            retry_factor: 2.0,
-            retry_max: 30.0,
-            close_on_error: false,
-            hmac_key: None,
-        }),
-        destination: Destination::Udp(Endpoint { host: "127.0.0.1".into(), port }),
-        level: 0,
-        formatter: Formatter { fmt: None, datefmt: None, style: '%', utc_offset_seconds: 0, tz_name: "UTC".into() },
-    };
+    let config = common::socket_config(
+        Destination::Udp(Endpoint { host: "127.0.0.1".into(), port }),
+        common::socket_options(),
+        true,
+    );
     let mut handler = plugin.open(&config).expect("open");
     // A bounded send rate (about 50k records/s) so that a receiver on a
     // shared 2-core machine can keep up; loss is reported, not asserted.

@@ -10,27 +10,14 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use common::plugin;
-use pylog_host::bindings::{Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, SocketOptions};
+use pylog_host::bindings::{Destination, Endpoint, HandlerConfig, SocketOptions};
 use pylog_host::records::{self, Defaults};
 use pylog_host::sandbox::Grants;
 use pylog_host::{HandlerError, LogRecord, PluginError};
 
 fn socket_config(destination: Destination, retry_start: f64, datagram: bool) -> HandlerConfig {
-    let opts = SocketOptions {
-        pickle_protocol: 3,
-        retry_start,
-        retry_factor: 2.0,
-        retry_max: 2.0,
-        close_on_error: false,
-        hmac_key: None,
-    };
-    HandlerConfig {
-        name: "h".into(),
-        kind: if datagram { HandlerKind::Datagram(opts) } else { HandlerKind::Socket(opts) },
-        destination,
-        level: 0,
-        formatter: Formatter { fmt: None, datefmt: None, style: '%', utc_offset_seconds: 0, tz_name: "UTC".into() },
-    }
+    let options = SocketOptions { retry_start, retry_max: 2.0, ..common::socket_options() };
+    common::socket_config(destination, options, datagram)
 }
 
 fn tcp(host: &str, port: u16) -> Destination {

@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::{plugin, target_dir};
-use pylog_host::bindings::{Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, SocketOptions};
+use pylog_host::bindings::{Destination, Endpoint, HandlerConfig};
 use pylog_host::plugin::Limits;
 use pylog_host::records::{self, Defaults};
 use pylog_host::{HandlerError, LogRecord, Plugin, PluginError};
@@ -26,21 +26,12 @@ fn hostile() -> Plugin {
 }
 
 fn config(port: u16) -> HandlerConfig {
-    HandlerConfig {
-        name: "h".into(),
-        kind: HandlerKind::Socket(SocketOptions {
-            pickle_protocol: 3,
-            retry_start: 1.0,
-            retry_factor: 2.0,
-            retry_max: 30.0,
-            close_on_error: false,
-            hmac_key: None,
-        }),
-        // An IP literal: the plugin is granted no name lookup at all.
-        destination: Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port }),
-        level: 0,
-        formatter: Formatter { fmt: None, datefmt: None, style: '%', utc_offset_seconds: 0, tz_name: "UTC".into() },
-    }
+    // An IP literal: the plugin is granted no name lookup at all.
+    common::socket_config(
+        Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port }),
+        common::socket_options(),
+        false,
+    )
 }
 
 fn record(msg: &str) -> LogRecord {

@@ -10,7 +10,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use common::{plugin, pylog_listen_logged, python, read_records};
-use pylog_host::bindings::{Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, SocketOptions};
+use pylog_host::bindings::{Destination, Endpoint, HandlerConfig, SocketOptions};
 use pylog_host::records::{self, Defaults};
 
 const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -22,21 +22,8 @@ fn key_file() -> std::path::PathBuf {
 }
 
 fn config(destination: Destination, datagram: bool) -> HandlerConfig {
-    let opts = SocketOptions {
-        pickle_protocol: 3,
-        retry_start: 1.0,
-        retry_factor: 2.0,
-        retry_max: 30.0,
-        close_on_error: false,
-        hmac_key: Some(KEY.to_vec()),
-    };
-    HandlerConfig {
-        name: "signed".into(),
-        kind: if datagram { HandlerKind::Datagram(opts) } else { HandlerKind::Socket(opts) },
-        destination,
-        level: 0,
-        formatter: Formatter { fmt: None, datefmt: None, style: '%', utc_offset_seconds: 0, tz_name: "UTC".into() },
-    }
+    let options = SocketOptions { hmac_key: Some(KEY.to_vec()), ..common::socket_options() };
+    common::socket_config(destination, options, datagram)
 }
 
 /// Two signed frames made by the component, and one plain frame.

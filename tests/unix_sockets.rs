@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{plugin, pylog_bin, run, write_config};
-use pylog_host::bindings::{Destination, Formatter, HandlerConfig, HandlerKind, SocketOptions};
+use pylog_host::bindings::{Destination, HandlerConfig, HandlerKind, SocketOptions};
 use pylog_host::records::{self, Defaults};
 use pylog_host::sandbox::Grants;
 use pylog_host::{HandlerError, PluginError};
@@ -64,20 +64,8 @@ fn syslog_to_a_dev_log_style_socket_sends_cpythons_bytes() {
 }
 
 fn socket_config(destination: Destination) -> HandlerConfig {
-    HandlerConfig {
-        name: "u".into(),
-        kind: HandlerKind::Socket(SocketOptions {
-            pickle_protocol: 3,
-            retry_start: 0.0,
-            retry_factor: 2.0,
-            retry_max: 1.0,
-            close_on_error: false,
-            hmac_key: None,
-        }),
-        destination,
-        level: 0,
-        formatter: Formatter { fmt: None, datefmt: None, style: '%', utc_offset_seconds: 0, tz_name: "UTC".into() },
-    }
+    let options = SocketOptions { retry_start: 0.0, retry_max: 1.0, ..common::socket_options() };
+    common::socket_config(destination, options, false)
 }
 
 #[test]

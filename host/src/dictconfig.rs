@@ -232,15 +232,8 @@ fn port_number(v: &Json) -> Result<u16> {
 fn level(v: &Json) -> Result<i64> {
     match v {
         Json::Number(n) => n.as_i64().ok_or_else(|| anyhow!("level {n} must be an integer")),
-        Json::String(s) => match s.as_str() {
-            "CRITICAL" | "FATAL" => Ok(50),
-            "ERROR" => Ok(40),
-            "WARNING" | "WARN" => Ok(30),
-            "INFO" => Ok(20),
-            "DEBUG" => Ok(10),
-            "NOTSET" => Ok(0),
-            other => bail!("Unknown level: {other:?} (use DEBUG, INFO, WARNING, ERROR, CRITICAL or a number)"),
-        },
+        Json::String(s) => crate::records::level_number(s)
+            .ok_or_else(|| anyhow!("Unknown level: {s:?} (use DEBUG, INFO, WARNING, ERROR, CRITICAL or a number)")),
         other => bail!("level must be a name or a number, not {other}"),
     }
 }

@@ -43,7 +43,7 @@ fn level_name(levelno: i64) -> String {
     }
 }
 
-fn level_number(name: &str) -> Option<i64> {
+pub fn level_number(name: &str) -> Option<i64> {
     match name {
         "CRITICAL" | "FATAL" => Some(50),
         "ERROR" => Some(40),
@@ -121,7 +121,8 @@ fn opt_float(o: &Map<String, Json>, key: &str) -> Result<Option<f64>> {
     }
 }
 
-const KNOWN: &[&str] = &[
+/// CPython's LogRecord attributes, in `__dict__` order (3.12, with taskName).
+pub const ATTRIBUTES: &[&str] = &[
     "name",
     "msg",
     "args",
@@ -143,8 +144,13 @@ const KNOWN: &[&str] = &[
     "processName",
     "process",
     "taskName",
-    "message",
 ];
+
+/// Keys that are not extras: the attributes, and `message`, which
+/// `Formatter.format` adds and `makePickle` removes.
+fn is_known(key: &str) -> bool {
+    key == "message" || ATTRIBUTES.contains(&key)
+}
 
 /// One JSON object to a record.
 pub fn from_json_line(line: &str, defaults: &Defaults) -> Result<LogRecord> {
@@ -203,7 +209,7 @@ pub fn from_json_object(o: &Map<String, Json>, defaults: &Defaults) -> Result<Lo
     };
     let mut extra = Vec::new();
     for (k, v) in o {
-        if !KNOWN.contains(&k.as_str()) {
+        if !is_known(k) {
             extra.push((k.clone(), value_from_json(k, v)?));
         }
     }

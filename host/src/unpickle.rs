@@ -9,32 +9,6 @@
 use serde_json::{Map, Value as Json};
 use serde_pickle::{DeOptions, HashableValue, Value};
 
-/// CPython's LogRecord attributes, in `__dict__` order: JSON output keeps
-/// them first so a human reading it sees the familiar layout.
-const ORDER: &[&str] = &[
-    "name",
-    "msg",
-    "args",
-    "levelname",
-    "levelno",
-    "pathname",
-    "filename",
-    "module",
-    "exc_info",
-    "exc_text",
-    "stack_info",
-    "lineno",
-    "funcName",
-    "created",
-    "msecs",
-    "relativeCreated",
-    "thread",
-    "threadName",
-    "processName",
-    "process",
-    "taskName",
-];
-
 /// Why a frame was refused.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
@@ -84,7 +58,10 @@ pub fn record_from_pickle(payload: &[u8]) -> Result<Map<String, Json>, Refusal> 
         };
         pairs.push((key, to_json(v)));
     }
-    let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
+    // CPython's attribute order first, so a person reading the JSON sees the
+    // familiar layout; extras after, by name.
+    let order = crate::records::ATTRIBUTES;
+    let rank = |k: &str| order.iter().position(|o| *o == k).unwrap_or(order.len());
     pairs.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.0.cmp(&b.0)));
     if !pairs.iter().any(|(k, _)| k == "msg") {
         return Err(Refusal::NotARecord("it has no \"msg\"".into()));

@@ -247,3 +247,42 @@ pub fn read_records(
     }
     got
 }
+
+/// CPython's SocketHandler defaults (retryStart 1, retryFactor 2, retryMax 30), pickle protocol 3.
+pub fn socket_options() -> pylog_host::bindings::SocketOptions {
+    pylog_host::bindings::SocketOptions {
+        pickle_protocol: 3,
+        retry_start: 1.0,
+        retry_factor: 2.0,
+        retry_max: 30.0,
+        close_on_error: false,
+        hmac_key: None,
+    }
+}
+
+/// `logging.Formatter()` in UTC.
+pub fn utc_formatter() -> pylog_host::bindings::Formatter {
+    pylog_host::bindings::Formatter {
+        fmt: None,
+        datefmt: None,
+        style: '%',
+        utc_offset_seconds: 0,
+        tz_name: "UTC".into(),
+    }
+}
+
+/// A SocketHandler (or, with `datagram`, DatagramHandler) configuration.
+pub fn socket_config(
+    destination: pylog_host::bindings::Destination,
+    options: pylog_host::bindings::SocketOptions,
+    datagram: bool,
+) -> pylog_host::HandlerConfig {
+    use pylog_host::bindings::HandlerKind;
+    pylog_host::HandlerConfig {
+        name: "h".into(),
+        kind: if datagram { HandlerKind::Datagram(options) } else { HandlerKind::Socket(options) },
+        destination,
+        level: 0,
+        formatter: utc_formatter(),
+    }
+}
