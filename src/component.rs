@@ -9,6 +9,7 @@ use crate::formatter::Formatter;
 use crate::handler::{Handler, HandlerConfig, Kind, SocketOptions};
 use crate::priority::{self, NameOrNumber};
 use crate::record::{Args, LogRecord, Value};
+use crate::spool::{Overflow, SpoolLimits};
 use crate::syslog::{Framing, SyslogFormat, SyslogOptions};
 use crate::transport::{Destination, UnixSockets};
 use crate::{handler, pickle};
@@ -160,7 +161,23 @@ fn config(c: wc::HandlerConfig) -> Result<HandlerConfig, Error> {
         wc::Destination::UnixStream(p) => Destination::UnixStream(p),
         wc::Destination::UnixDatagram(p) => Destination::UnixDatagram(p),
     };
-    Ok(HandlerConfig { name: c.name, kind, destination, level: c.level, formatter: formatter(c.formatter)? })
+    let spool = SpoolLimits {
+        max_records: c.spool.max_records as usize,
+        max_bytes: usize::try_from(c.spool.max_bytes).unwrap_or(usize::MAX),
+        overflow: match c.spool.overflow {
+            wc::Overflow::DropOldest => Overflow::DropOldest,
+            wc::Overflow::DropNewest => Overflow::DropNewest,
+            wc::Overflow::Block => Overflow::Block,
+        },
+        block_timeout: seconds("block_timeout", c.spool.block_timeout)?,
+        flush_timeout: seconds("flush_timeout", c.spool.flush_timeout)?,
+    };
+    Ok(HandlerConfig { name: c.name, kind, destination, level: c.level, formatter: formatter(c.formatter)?, spool })
+}
+
+fn seconds(name: &str, s: f64) -> Result<std::time::Duration, Error> {
+    std::time::Duration::try_from_secs_f64(s)
+        .map_err(|_| Error::BadConfig(format!("{name} {s} must be a number of seconds, 0 or more")))
 }
 
 fn stats(s: handler::Stats) -> wh::HandlerStats {
@@ -172,6 +189,11 @@ fn stats(s: handler::Stats) -> wh::HandlerStats {
         bytes: s.bytes,
         reconnects: s.reconnects,
         truncated: s.truncated,
+        spooled: s.spooled,
+        replayed: s.replayed,
+        dropped_spool_full: s.dropped_spool_full,
+        dropped_invalid: s.dropped_invalid,
+        dropped_unsent: s.dropped_unsent,
     }
 }
 

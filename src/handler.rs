@@ -7,8 +7,10 @@ use crate::formatter::Formatter;
 use crate::pickle;
 use crate::record::LogRecord;
 use crate::signing::Signer;
+use crate::spool::{Overflow, Spool, SpoolLimits};
 use crate::syslog::{self, Framing, SyslogOptions};
 use crate::transport::{Destination, NoUnixSockets, Transport, UnixSockets};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SocketOptions {
@@ -54,9 +56,13 @@ pub struct HandlerConfig {
     pub destination: Destination,
     pub level: i64,
     pub formatter: Formatter,
+    /// For stream destinations (TCP, unix stream); 0 records turns it off.
+    pub spool: SpoolLimits,
 }
 
-/// Every emitted record is counted once as sent, dropped or skipped.
+/// Every emitted record is in exactly one of sent, spooled (now), dropped
+/// or skipped: `emitted == sent + spooled + dropped + skipped_by_level`
+/// after every call.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Stats {
     pub emitted: u64,
@@ -66,6 +72,17 @@ pub struct Stats {
     pub bytes: u64,
     pub reconnects: u64,
     pub truncated: u64,
+    /// Waiting in the spool now.
+    pub spooled: u64,
+    /// Sent from the spool after an outage (also counted in `sent`).
+    pub replayed: u64,
+    /// Dropped because the spool was full (by its overflow policy).
+    pub dropped_spool_full: u64,
+    /// Dropped because the record could not be encoded (bad-record).
+    pub dropped_invalid: u64,
+    /// Dropped because sending failed with no spool to keep it (datagrams),
+    /// or because it was still spooled when the handler closed.
+    pub dropped_unsent: u64,
 }
 
 pub struct Handler {
@@ -80,6 +97,7 @@ pub struct Handler {
     signer: Option<Signer>,
     /// The unsigned frame, before signing wraps it.
     scratch: Vec<u8>,
+    spool: Option<Spool>,
 }
 
 impl Handler {
@@ -122,6 +140,11 @@ impl Handler {
             Kind::Null => None,
             _ => Some(Transport::open(&config.destination, retry, unix)?),
         };
+        check_spool(&config.spool)?;
+        let spool = match &transport {
+            Some(t) if t.is_stream() && config.spool.max_records > 0 => Some(Spool::new(config.spool.clone())),
+            _ => None,
+        };
         Ok(Handler {
             config,
             transport,
@@ -130,6 +153,7 @@ impl Handler {
             closed_output: Vec::new(),
             signer,
             scratch: Vec::new(),
+            spool,
         })
     }
 
@@ -162,45 +186,84 @@ impl Handler {
             }),
             Kind::Null => Ok(()),
         };
-        let result = encoded.and_then(|()| transport.send(&self.buf));
-        self.stats.reconnects = transport.reconnects();
-        match result {
-            Ok(()) => {
-                self.stats.sent += 1;
-                self.stats.bytes += self.buf.len() as u64;
-                Ok(())
+        if let Err(e) = encoded {
+            self.stats.dropped += 1;
+            self.stats.dropped_invalid += 1;
+            if let Kind::Socket(SocketOptions { close_on_error: true, .. }) = self.config.kind {
+                transport.close();
             }
-            Err(e) => {
-                self.stats.dropped += 1;
-                if let Kind::Socket(SocketOptions { close_on_error: true, .. }) = self.config.kind {
-                    transport.close();
+            return Err(e);
+        }
+        let result = match self.spool.as_mut() {
+            None => match transport.send(&self.buf) {
+                Ok(()) => {
+                    self.stats.sent += 1;
+                    self.stats.bytes += self.buf.len() as u64;
+                    Ok(())
                 }
-                Err(e)
+                Err(e) => {
+                    self.stats.dropped += 1;
+                    self.stats.dropped_unsent += 1;
+                    if let Kind::Socket(SocketOptions { close_on_error: true, .. }) = self.config.kind {
+                        transport.close();
+                    }
+                    Err(e)
+                }
+            },
+            Some(spool) => deliver_or_spool(transport, spool, &mut self.buf, &mut self.stats),
+        };
+        self.stats.reconnects = transport.reconnects();
+        result
+    }
+
+    /// Delivers what is spooled, trying for up to the spool's
+    /// `flush_timeout`; what is still spooled then stays spooled.
+    pub fn flush(&mut self) -> Result<()> {
+        let Some(transport) = self.transport.as_mut() else {
+            return if matches!(self.config.kind, Kind::Null) { Ok(()) } else { Err(Error::Closed) };
+        };
+        if let Some(spool) = self.spool.as_mut() {
+            let deadline = Instant::now() + spool.limits.flush_timeout;
+            while !pump(transport, spool, &mut self.stats) && Instant::now() < deadline {
+                wait_for(transport, deadline);
+            }
+            self.stats.reconnects = transport.reconnects();
+            if !spool.is_empty() {
+                return Err(Error::Io(format!(
+                    "{} records are still spooled after {:.1} s: the receiver is unreachable; they stay spooled",
+                    spool.len(),
+                    spool.limits.flush_timeout.as_secs_f64()
+                )));
             }
         }
+        transport.flush()
     }
 
-    pub fn flush(&mut self) -> Result<()> {
-        match self.transport.as_mut() {
-            Some(t) => t.flush(),
-            None if matches!(self.config.kind, Kind::Null) => Ok(()),
-            None => Err(Error::Closed),
-        }
-    }
-
-    /// Closing twice is harmless, as in CPython.
+    /// Flushes, then closes. Records still spooled after the flush timeout
+    /// are dropped and counted, and the error says how many. Closing twice
+    /// is harmless, as in CPython.
     pub fn close(&mut self) -> Result<()> {
+        if self.transport.is_none() {
+            return Ok(());
+        }
+        let flushed = self.flush();
+        let abandoned = self.spool.as_mut().map_or(0, Spool::clear) as u64;
+        self.stats.spooled = 0;
+        self.stats.dropped += abandoned;
+        self.stats.dropped_unsent += abandoned;
         if let Some(mut t) = self.transport.take() {
-            let flushed = t.flush();
             t.close();
             // Keep a memory destination's bytes readable after close.
             if let Transport::Memory(buf) = t {
-                self.transport = None;
                 self.closed_output = buf;
             }
-            return flushed;
         }
-        Ok(())
+        if abandoned > 0 {
+            return Err(Error::Dropped(format!(
+                "{abandoned} spooled records could not be delivered before close: the receiver stayed unreachable"
+            )));
+        }
+        flushed
     }
 
     pub fn stats(&self) -> Stats {
@@ -216,6 +279,91 @@ impl Handler {
 
     pub fn config(&self) -> &HandlerConfig {
         &self.config
+    }
+}
+
+/// Sends spooled records in order, then this one; whatever cannot go now
+/// joins the spool behind them, so order is kept across an outage.
+fn deliver_or_spool(transport: &mut Transport, spool: &mut Spool, buf: &mut Vec<u8>, stats: &mut Stats) -> Result<()> {
+    if pump(transport, spool, stats) && transport.send(buf).is_ok() {
+        stats.sent += 1;
+        stats.bytes += buf.len() as u64;
+        return Ok(());
+    }
+    let frame = std::mem::replace(buf, Vec::with_capacity(buf.capacity()));
+    enqueue(transport, spool, frame, stats)
+}
+
+/// Sends from the front of the spool until it is empty (true) or a send
+/// fails or must wait for the reconnect schedule (false).
+fn pump(transport: &mut Transport, spool: &mut Spool, stats: &mut Stats) -> bool {
+    while let Some(front) = spool.front() {
+        if !transport.ready_in().is_zero() || transport.send(front).is_err() {
+            return false;
+        }
+        let len = front.len() as u64;
+        spool.pop_front();
+        stats.spooled = spool.len() as u64;
+        stats.sent += 1;
+        stats.replayed += 1;
+        stats.bytes += len;
+    }
+    true
+}
+
+fn enqueue(transport: &mut Transport, spool: &mut Spool, frame: Vec<u8>, stats: &mut Stats) -> Result<()> {
+    let len = frame.len();
+    if !spool.could_hold(len) {
+        stats.dropped += 1;
+        stats.dropped_spool_full += 1;
+        return Err(Error::Dropped(format!(
+            "the receiver is unreachable and a {len}-byte record cannot fit the spool (spool_bytes {})",
+            spool.limits.max_bytes
+        )));
+    }
+    let deadline = Instant::now() + spool.limits.block_timeout;
+    while !spool.has_room(len) {
+        match spool.limits.overflow {
+            Overflow::DropOldest => {
+                spool.pop_front();
+                stats.dropped += 1;
+                stats.dropped_spool_full += 1;
+            }
+            Overflow::Block if Instant::now() < deadline => {
+                wait_for(transport, deadline);
+                pump(transport, spool, stats);
+            }
+            Overflow::DropNewest | Overflow::Block => {
+                stats.dropped += 1;
+                stats.dropped_spool_full += 1;
+                stats.spooled = spool.len() as u64;
+                return Err(Error::Dropped(format!(
+                    "the receiver is unreachable and the spool is full ({} records, {} bytes); this record was dropped",
+                    spool.len(),
+                    spool.bytes()
+                )));
+            }
+        }
+    }
+    spool.push_back(frame);
+    stats.spooled = spool.len() as u64;
+    Ok(())
+}
+
+/// Sleeps until the next connection attempt is allowed, in short steps so
+/// that a receiver coming back is noticed, and never past `deadline`.
+fn wait_for(transport: &Transport, deadline: Instant) {
+    let step = transport.ready_in().clamp(Duration::from_millis(1), Duration::from_millis(20));
+    let left = deadline.saturating_duration_since(Instant::now());
+    std::thread::sleep(step.min(left));
+}
+
+fn check_spool(s: &SpoolLimits) -> Result<()> {
+    let ok = s.block_timeout.as_secs_f64() <= 3600.0 && s.flush_timeout.as_secs_f64() <= 3600.0;
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadConfig("block_timeout and flush_timeout must be at most 3600 s".into()))
     }
 }
 

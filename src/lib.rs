@@ -16,6 +16,7 @@ pub mod priority;
 pub mod pyrepr;
 pub mod record;
 pub mod signing;
+pub mod spool;
 pub mod syslog;
 pub mod transport;
 

@@ -126,6 +126,21 @@ impl Transport {
         }
     }
 
+    /// Streams keep order and can hold records back for a spool; datagrams
+    /// and memory cannot.
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Transport::Tcp(_) | Transport::UnixStream { .. })
+    }
+
+    /// How long until a send may try to connect (zero when connected or
+    /// when the reconnect schedule allows an attempt now).
+    pub fn ready_in(&self) -> std::time::Duration {
+        match self {
+            Transport::Tcp(t) if t.stream.is_none() => t.backoff.remaining(Instant::now()),
+            _ => std::time::Duration::ZERO,
+        }
+    }
+
     pub fn reconnects(&self) -> u64 {
         match self {
             Transport::Tcp(t) => t.reconnects,
@@ -157,6 +172,23 @@ pub struct TcpTransport {
     backoff: Backoff,
     reconnects: u64,
     connected_once: bool,
+}
+
+/// Whether the peer has closed (or reset) the connection. A receiver sends
+/// nothing on a log stream, so readable means end of stream or an error.
+fn peer_closed(stream: &mut TcpStream) -> bool {
+    use std::io::Read;
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    let closed = match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    let _ = stream.set_nonblocking(false);
+    closed
 }
 
 impl TcpTransport {
@@ -199,6 +231,14 @@ impl TcpTransport {
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        // Checked before every write: a record written after the peer has
+        // gone would be accepted by the kernel and never read. (Records
+        // already in flight when it dies are what acknowledged mode is for.)
+        if self.stream.as_mut().is_some_and(peer_closed) {
+            // Writing now would put the record into a dead connection,
+            // where the kernel accepts it and nobody reads it.
+            self.stream = None;
+        }
         if self.stream.is_none() {
             self.connect()?;
         }

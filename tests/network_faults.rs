@@ -15,9 +15,14 @@ use pylog_host::records::{self, Defaults};
 use pylog_host::sandbox::Grants;
 use pylog_host::{HandlerError, LogRecord, PluginError};
 
+/// Without a spool, as in issue 3 and in CPython: a record that cannot be
+/// sent is dropped, and here it is counted and reported. (`tests/spool.rs`
+/// covers the default, with a spool.)
 fn socket_config(destination: Destination, retry_start: f64, datagram: bool) -> HandlerConfig {
     let options = SocketOptions { retry_start, retry_max: 2.0, ..common::socket_options() };
-    common::socket_config(destination, options, datagram)
+    let mut config = common::socket_config(destination, options, datagram);
+    config.spool.max_records = 0;
+    config
 }
 
 fn tcp(host: &str, port: u16) -> Destination {

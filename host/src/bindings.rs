@@ -7,8 +7,8 @@ wasmtime::component::bindgen!({ path: "../wit", world: "plugin" });
 pub use self::Plugin as PluginWorld;
 pub use self::PluginPre as PluginWorldPre;
 pub use exports::pylog::handlers::config::{
-    Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, SocketOptions, SyslogFormat,
-    SyslogFraming, SyslogOptions,
+    Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, Overflow, SocketOptions, SpoolOptions,
+    SyslogFormat, SyslogFraming, SyslogOptions,
 };
 pub use exports::pylog::handlers::handlers::HandlerStats;
 pub use exports::pylog::handlers::types::{Args, HandlerError, LogRecord, Value};

@@ -11,8 +11,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value as Json};
 
 use crate::bindings::{
-    Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, SocketOptions, SyslogFormat,
-    SyslogFraming, SyslogOptions,
+    Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, Overflow, SocketOptions, SpoolOptions,
+    SyslogFormat, SyslogFraming, SyslogOptions,
 };
 
 /// The handlers a document configures, in the order records reach them.
@@ -201,7 +201,8 @@ fn handler(
             bail!("{short} has no constructor argument {key:?} (CPython would raise TypeError); our own options go under \".\"");
         }
     }
-    Ok(HandlerConfig { name: name.into(), kind, destination, level, formatter })
+    let spool = spool_options(&attrs)?;
+    Ok(HandlerConfig { name: name.into(), kind, destination, level, formatter, spool })
 }
 
 fn udp_or_tcp(stream: bool, host: String, port: u16) -> Destination {
@@ -325,10 +326,40 @@ fn attr_str(attrs: &Map<String, Json>, key: &str) -> Result<String> {
     Ok(str_key(attrs, key).with_context(|| format!("\".\" {key}"))?.unwrap_or_default())
 }
 
+/// The spool's keys, for every handler with a stream destination.
+const SPOOL_KEYS: &[&str] = &["spool_records", "spool_bytes", "spool_overflow", "block_timeout", "flush_timeout"];
+
+fn spool_options(attrs: &Map<String, Json>) -> Result<SpoolOptions> {
+    let count = |key: &str, default: u64| -> Result<u64> {
+        match attrs.get(key) {
+            None => Ok(default),
+            Some(v) => v.as_u64().ok_or_else(|| anyhow!("\".\" {key} must be a count, 0 or more, not {v}")),
+        }
+    };
+    let overflow = match str_key(attrs, "spool_overflow")?.as_deref() {
+        None | Some("drop-oldest") => Overflow::DropOldest,
+        Some("drop-newest") => Overflow::DropNewest,
+        Some("block") => Overflow::Block,
+        Some(other) => bail!("\".\" spool_overflow {other:?} must be \"drop-oldest\", \"drop-newest\" or \"block\""),
+    };
+    Ok(SpoolOptions {
+        max_records: u32::try_from(count("spool_records", 10_000)?)
+            .map_err(|_| anyhow!("\".\" spool_records is too large"))?,
+        max_bytes: count("spool_bytes", 16 << 20)?,
+        overflow,
+        block_timeout: attr_f64(attrs, "block_timeout", 1.0)?,
+        flush_timeout: attr_f64(attrs, "flush_timeout", 5.0)?,
+    })
+}
+
 fn check_attrs(attrs: &Map<String, Json>, allowed: &[&str]) -> Result<()> {
     for key in attrs.keys() {
-        if !allowed.contains(&key.as_str()) {
-            bail!("\".\" has {key:?}, which this handler does not use; known: {}", allowed.join(", "));
+        if !allowed.contains(&key.as_str()) && !SPOOL_KEYS.contains(&key.as_str()) {
+            bail!(
+                "\".\" has {key:?}, which this handler does not use; known: {}, {}",
+                allowed.join(", "),
+                SPOOL_KEYS.join(", ")
+            );
         }
     }
     Ok(())

@@ -188,7 +188,20 @@ impl Plugin {
 }
 
 fn zero_stats() -> HandlerStats {
-    HandlerStats { emitted: 0, sent: 0, dropped: 0, skipped_by_level: 0, bytes: 0, reconnects: 0, truncated: 0 }
+    HandlerStats {
+        emitted: 0,
+        sent: 0,
+        dropped: 0,
+        skipped_by_level: 0,
+        bytes: 0,
+        reconnects: 0,
+        truncated: 0,
+        spooled: 0,
+        replayed: 0,
+        dropped_spool_full: 0,
+        dropped_invalid: 0,
+        dropped_unsent: 0,
+    }
 }
 
 /// Increments the engine's epoch until the engine is gone.
@@ -267,7 +280,10 @@ impl Handler {
         if self.live.is_none() {
             self.start()?;
         }
-        let ticks = self.plugin.deadline_ticks();
+        // A call may legitimately wait for the spool (flush, close, a
+        // blocking overflow); the deadline allows for that on top.
+        let spool_wait = self.config.spool.flush_timeout.max(self.config.spool.block_timeout);
+        let ticks = self.plugin.deadline_ticks() + (spool_wait * 1000.0) as u64 / EPOCH_TICK.as_millis() as u64;
         let Some(live) = self.live.as_mut() else { return Err(PluginError::Handler(HandlerError::Closed)) };
         live.store.set_epoch_deadline(ticks);
         let result = flatten(f(live));
@@ -289,6 +305,7 @@ impl Handler {
         if let Err(PluginError::Trap(_)) = &result {
             self.carried.emitted += 1;
             self.carried.dropped += 1;
+            self.carried.dropped_unsent += 1;
         }
         result
     }
@@ -321,6 +338,13 @@ impl Handler {
             bytes: c.bytes + live.bytes,
             reconnects: c.reconnects + live.reconnects,
             truncated: c.truncated + live.truncated,
+            // The spool lives in the instance: a trapped instance's spool is
+            // gone, and was counted as dropped when it trapped.
+            spooled: live.spooled,
+            replayed: c.replayed + live.replayed,
+            dropped_spool_full: c.dropped_spool_full + live.dropped_spool_full,
+            dropped_invalid: c.dropped_invalid + live.dropped_invalid,
+            dropped_unsent: c.dropped_unsent + live.dropped_unsent,
         })
     }
 

@@ -284,5 +284,17 @@ pub fn socket_config(
         destination,
         level: 0,
         formatter: utc_formatter(),
+        spool: spool_options(),
+    }
+}
+
+/// The spool's defaults: 10,000 records, 16 MiB, drop-oldest.
+pub fn spool_options() -> pylog_host::bindings::SpoolOptions {
+    pylog_host::bindings::SpoolOptions {
+        max_records: 10_000,
+        max_bytes: 16 << 20,
+        overflow: pylog_host::bindings::Overflow::DropOldest,
+        block_timeout: 1.0,
+        flush_timeout: 5.0,
     }
 }

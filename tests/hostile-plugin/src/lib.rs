@@ -94,7 +94,20 @@ impl wh::GuestHandler for HostileHandler {
         Ok(())
     }
     fn stats(&self) -> wh::HandlerStats {
-        wh::HandlerStats { emitted: 0, sent: 0, dropped: 0, skipped_by_level: 0, bytes: 0, reconnects: 0, truncated: 0 }
+        wh::HandlerStats {
+            emitted: 0,
+            sent: 0,
+            dropped: 0,
+            skipped_by_level: 0,
+            bytes: 0,
+            reconnects: 0,
+            truncated: 0,
+            spooled: 0,
+            replayed: 0,
+            dropped_spool_full: 0,
+            dropped_invalid: 0,
+            dropped_unsent: 0,
+        }
     }
     fn take_output(&self) -> Vec<u8> {
         Vec::new()

@@ -1,0 +1,117 @@
+//! Records a stream handler could not send yet, kept in order and bounded,
+//! so that an outage of the receiver loses nothing up to the bound, and
+//! what goes beyond it is dropped by an explicit policy and counted.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// What to do with a new record when the spool is full.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Overflow {
+    /// Keep the newest records: the oldest spooled one is dropped.
+    DropOldest,
+    /// Keep the start of the outage: the new record is dropped.
+    DropNewest,
+    /// Wait up to `block_timeout` for room (the handler keeps trying to
+    /// deliver), then drop the new record.
+    Block,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpoolLimits {
+    pub max_records: usize,
+    pub max_bytes: usize,
+    pub overflow: Overflow,
+    pub block_timeout: Duration,
+    /// How long `flush` and `close` try to deliver what is spooled.
+    pub flush_timeout: Duration,
+}
+
+impl Default for SpoolLimits {
+    /// 10,000 records or 16 MiB, oldest dropped first: an outage of a few
+    /// seconds at a busy service loses nothing.
+    fn default() -> Self {
+        SpoolLimits {
+            max_records: 10_000,
+            max_bytes: 16 << 20,
+            overflow: Overflow::DropOldest,
+            block_timeout: Duration::from_secs(1),
+            flush_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct Spool {
+    frames: VecDeque<Vec<u8>>,
+    bytes: usize,
+    pub limits: SpoolLimits,
+}
+
+impl Spool {
+    pub fn new(limits: SpoolLimits) -> Spool {
+        Spool { frames: VecDeque::new(), bytes: 0, limits }
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether a frame of `len` bytes fits now.
+    pub fn has_room(&self, len: usize) -> bool {
+        self.frames.len() < self.limits.max_records && self.bytes + len <= self.limits.max_bytes
+    }
+
+    /// Whether a frame of `len` bytes could ever fit.
+    pub fn could_hold(&self, len: usize) -> bool {
+        self.limits.max_records > 0 && len <= self.limits.max_bytes
+    }
+
+    pub fn push_back(&mut self, frame: Vec<u8>) {
+        self.bytes += frame.len();
+        self.frames.push_back(frame);
+    }
+
+    pub fn front(&self) -> Option<&[u8]> {
+        self.frames.front().map(Vec::as_slice)
+    }
+
+    pub fn pop_front(&mut self) -> Option<Vec<u8>> {
+        let f = self.frames.pop_front()?;
+        self.bytes -= f.len();
+        Some(f)
+    }
+
+    /// Empties the spool, returning how many records it held.
+    pub fn clear(&mut self) -> usize {
+        let n = self.frames.len();
+        self.frames.clear();
+        self.bytes = 0;
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_by_records_and_bytes() {
+        let mut s = Spool::new(SpoolLimits { max_records: 2, max_bytes: 10, ..Default::default() });
+        assert!(s.has_room(10) && !s.has_room(11));
+        s.push_back(vec![0; 6]);
+        assert!(!s.has_room(5) && s.has_room(4));
+        s.push_back(vec![1; 4]);
+        assert!(!s.has_room(0), "record bound");
+        assert_eq!(s.pop_front(), Some(vec![0; 6]));
+        assert_eq!((s.len(), s.bytes()), (1, 4));
+        assert!(!s.could_hold(11));
+    }
+}

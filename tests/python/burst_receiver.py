@@ -1,0 +1,31 @@
+"""A CPython stdlib receiver that appends every record's msg to a file.
+
+usage: burst_receiver.py PORT OUTFILE   (PORT 0 picks one)
+Prints "ready PORT", then serves connections one after another until killed.
+"""
+import logging
+import pickle
+import socket
+import struct
+import sys
+
+port, out_path = int(sys.argv[1]), sys.argv[2]
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", port))
+server.listen(4)
+print("ready", server.getsockname()[1], flush=True)
+with open(out_path, "a", buffering=1) as out:
+    while True:
+        conn, _ = server.accept()
+        f = conn.makefile("rb")
+        while True:
+            head = f.read(4)
+            if len(head) < 4:
+                break
+            (n,) = struct.unpack(">L", head)
+            body = f.read(n)
+            if len(body) < n:
+                break
+            out.write(logging.makeLogRecord(pickle.loads(body)).msg + "\n")
+        conn.close()
