@@ -186,7 +186,7 @@ fn emit(
         // Records are shipped as they are read, so a pipe from `tail -f` flows.
         stdout.flush()?;
     }
-    let (mut sent, mut dropped, mut skipped, mut denied) = (0, 0, 0, 0);
+    let (mut sent, mut dropped, mut skipped, mut denied, mut replayed) = (0, 0, 0, 0, 0);
     for h in &mut handlers {
         if let Err(e) = h.close() {
             eprintln!("pylog: handler {:?}: close: {e}", h.name());
@@ -198,6 +198,17 @@ fn emit(
         let s = h.stats()?;
         sent += s.sent;
         dropped += s.dropped;
+        replayed += s.replayed;
+        if s.dropped > 0 {
+            eprintln!(
+                "pylog emit: handler {:?} dropped {} records: {} spool full, {} unencodable, {} undeliverable",
+                h.name(),
+                s.dropped,
+                s.dropped_spool_full,
+                s.dropped_invalid,
+                s.dropped_unsent
+            );
+        }
         skipped += s.skipped_by_level;
         denied += h.denials().count();
         if h.denials().count() > 0 {
@@ -218,8 +229,8 @@ fn emit(
     }
     stdout.flush()?;
     eprintln!(
-        "pylog emit: {read} records read; across {} handlers: {sent} sent, {dropped} dropped, {skipped} below level; \
-         {bad_lines} bad lines, {denied} denied by sandbox{}",
+        "pylog emit: {read} records read; across {} handlers: {sent} sent ({replayed} after waiting in the spool), \
+         {dropped} dropped, {skipped} below level; {bad_lines} bad lines, {denied} denied by sandbox{}",
         handlers.len(),
         if dry_run { " (dry run: bytes written to stdout)" } else { "" }
     );
