@@ -314,10 +314,7 @@ fn rsyslog_restarted_between_bursts_loses_nothing() {
     h.close().expect("close delivers the spool");
     let s = h.stats().expect("stats");
     assert_eq!((s.sent, s.dropped), (1500, 0), "{s:?}");
-    let got: Vec<String> = rs
-        .lines(1500)
-        .iter()
-        .map(|l| l.rsplit('|').next().unwrap_or("").trim().to_string())
-        .collect();
+    let got: Vec<String> =
+        rs.lines(1500).iter().map(|l| l.rsplit('|').next().unwrap_or("").trim().to_string()).collect();
     assert_eq!(got, expected, "every record, in order, none twice");
 }

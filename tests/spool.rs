@@ -30,10 +30,15 @@ impl Drop for Receiver {
 }
 
 fn start_receiver(port: u16, out: &Path) -> Receiver {
+    start_slow_receiver(port, out, 0.0)
+}
+
+fn start_slow_receiver(port: u16, out: &Path, delay: f64) -> Receiver {
     let mut child = python()
         .arg(script("burst_receiver.py"))
         .arg(port.to_string())
         .arg(out)
+        .arg(delay.to_string())
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
         .spawn()
@@ -236,4 +241,48 @@ fn close_with_the_receiver_gone_reports_what_it_could_not_deliver() {
     let s = h.stats().expect("stats");
     identity(&s);
     assert_eq!((s.sent, s.dropped_unsent, s.spooled), (1, 5, 0));
+}
+
+/// A receiver that reads one record per millisecond: TCP's backpressure
+/// slows `emit` down, the spool stays within its bound, the instance's
+/// memory does not grow, and nothing is lost.
+#[test]
+fn a_slow_reader_applies_backpressure_within_the_memory_bound() {
+    let out = out_file("slow");
+    let receiver = start_slow_receiver(0, &out, 0.001);
+    let mut config = common::socket_config(
+        Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port: receiver.port }),
+        common::socket_options(),
+        false,
+    );
+    config.spool.max_records = 100;
+    config.spool.max_bytes = 64 << 10;
+    let mut h = plugin().open(&config).expect("open");
+    let n = 3_000;
+    let mut expected = Vec::new();
+    let mut peak_spooled = 0;
+    let start_memory = h.peak_memory();
+    for i in 0..n {
+        let msg = format!("slow-{i}-{}", "x".repeat(200));
+        h.emit(&record(&msg)).expect("accepted");
+        expected.push(msg);
+        if i % 50 == 0 {
+            let s = h.stats().expect("stats");
+            identity(&s);
+            peak_spooled = peak_spooled.max(s.spooled);
+        }
+    }
+    h.close().expect("close");
+    let s = h.stats().expect("stats");
+    let memory = h.peak_memory();
+    println!(
+        "slow reader: {n} records, peak spooled {peak_spooled} (bound 100), instance memory {} KiB at open, {} KiB peak",
+        start_memory / 1024,
+        memory / 1024
+    );
+    assert!(peak_spooled <= 100);
+    assert!(memory <= start_memory + (1 << 20), "the instance grew from {start_memory} to {memory} bytes");
+    assert_eq!((s.sent, s.dropped), (n as u64, 0));
+    let got = wait_lines(&out, n, Duration::from_secs(60));
+    assert!(got == expected, "nothing lost, in order ({} of {n})", got.len());
 }

@@ -27,8 +27,41 @@ use crate::unix_sockets::UnixCapability;
 pub struct State {
     ctx: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: PeakTracking,
     unix: UnixCapability,
+}
+
+/// `StoreLimits`, remembering the largest linear memory the instance asked
+/// for, so that a host can see what a plugin really uses.
+struct PeakTracking {
+    limits: StoreLimits,
+    peak_memory: usize,
+}
+
+impl wasmtime::ResourceLimiter for PeakTracking {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.peak_memory = self.peak_memory.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 impl WasiView for State {
@@ -141,11 +174,14 @@ impl Plugin {
             unix: UnixCapability::new(grants.unix.clone(), denials.clone()),
             ctx: wasi_ctx(grants, denials),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory_bytes)
-                .instances(4)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: PeakTracking {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(self.limits.memory_bytes)
+                    .instances(4)
+                    .trap_on_grow_failure(true)
+                    .build(),
+                peak_memory: 0,
+            },
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -359,6 +395,11 @@ impl Handler {
     /// Connection attempts the sandbox refused.
     pub fn denials(&self) -> &Denials {
         &self.denials
+    }
+
+    /// The largest linear memory the current instance has had, in bytes.
+    pub fn peak_memory(&self) -> usize {
+        self.live.as_ref().map_or(0, |l| l.store.data().limits.peak_memory)
     }
 
     /// How many times an instance of this handler trapped (and was replaced).

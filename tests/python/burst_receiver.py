@@ -1,6 +1,7 @@
 """A CPython stdlib receiver that appends every record's msg to a file.
 
-usage: burst_receiver.py PORT OUTFILE   (PORT 0 picks one)
+usage: burst_receiver.py PORT OUTFILE [DELAY]   (PORT 0 picks one; DELAY
+seconds of sleep after each record makes a slow reader)
 Prints "ready PORT", then serves connections one after another until killed.
 """
 import logging
@@ -8,8 +9,10 @@ import pickle
 import socket
 import struct
 import sys
+import time
 
 port, out_path = int(sys.argv[1]), sys.argv[2]
+delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
 server = socket.socket()
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind(("127.0.0.1", port))
@@ -28,4 +31,6 @@ with open(out_path, "a", buffering=1) as out:
             if len(body) < n:
                 break
             out.write(logging.makeLogRecord(pickle.loads(body)).msg + "\n")
+            if delay:
+                time.sleep(delay)
         conn.close()
