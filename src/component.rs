@@ -126,6 +126,7 @@ fn socket_options(o: wc::SocketOptions) -> SocketOptions {
         retry: RetryPolicy { start: o.retry_start, factor: o.retry_factor, max: o.retry_max },
         close_on_error: o.close_on_error,
         hmac_key: o.hmac_key.map(crate::handler::Secret),
+        ack_window: o.ack_window,
     }
 }
 

@@ -1,6 +1,7 @@
 //! A handler: a record encoder (pickle or syslog) composed with a transport,
 //! with CPython's level filter and delivery counters.
 
+use crate::ack::AckState;
 use crate::backoff::RetryPolicy;
 use crate::error::{Error, Result};
 use crate::formatter::Formatter;
@@ -18,6 +19,8 @@ pub struct SocketOptions {
     pub retry: RetryPolicy,
     pub close_on_error: bool,
     pub hmac_key: Option<Secret>,
+    /// Acknowledged mode when above 0: at most this many frames in flight.
+    pub ack_window: u32,
 }
 
 /// Key bytes that never print.
@@ -37,6 +40,7 @@ impl Default for SocketOptions {
             retry: RetryPolicy::default(),
             close_on_error: false,
             hmac_key: None,
+            ack_window: 0,
         }
     }
 }
@@ -98,6 +102,7 @@ pub struct Handler {
     /// The unsigned frame, before signing wraps it.
     scratch: Vec<u8>,
     spool: Option<Spool>,
+    ack: Option<AckState>,
 }
 
 impl Handler {
@@ -145,6 +150,27 @@ impl Handler {
             Some(t) if t.is_stream() && config.spool.max_records > 0 => Some(Spool::new(config.spool.clone())),
             _ => None,
         };
+        let ack = match &config.kind {
+            Kind::Socket(o) if o.ack_window > 0 => {
+                if spool.is_none() || !matches!(config.destination, Destination::Tcp { .. }) {
+                    return Err(Error::BadConfig(
+                        "acknowledged mode needs a TCP destination and a spool (spool_records above 0)".into(),
+                    ));
+                }
+                if signer.is_some() {
+                    return Err(Error::Unsupported(
+                        "acknowledged mode and signed frames together are not implemented yet; choose one".into(),
+                    ));
+                }
+                Some(AckState::new(o.ack_window as usize)?)
+            }
+            Kind::Datagram(o) if o.ack_window > 0 => {
+                return Err(Error::BadConfig(
+                    "acknowledged mode needs a stream: use SocketHandler, not DatagramHandler".into(),
+                ))
+            }
+            _ => None,
+        };
         Ok(Handler {
             config,
             transport,
@@ -154,6 +180,7 @@ impl Handler {
             signer,
             scratch: Vec::new(),
             spool,
+            ack,
         })
     }
 
@@ -173,9 +200,14 @@ impl Handler {
         }
         self.buf.clear();
         let encoded = match &self.config.kind {
-            Kind::Socket(o) | Kind::Datagram(o) => match self.signer.as_mut() {
-                None => pickle::write_frame(&mut self.buf, record, o.pickle_protocol),
-                Some(signer) => {
+            Kind::Socket(o) | Kind::Datagram(o) => match (self.signer.as_mut(), self.ack.as_mut()) {
+                (None, Some(ack)) => {
+                    self.scratch.clear();
+                    pickle::write_frame(&mut self.scratch, record, o.pickle_protocol)
+                        .and_then(|()| ack.write_frame(&mut self.buf, &self.scratch[4..]))
+                }
+                (None, None) => pickle::write_frame(&mut self.buf, record, o.pickle_protocol),
+                (Some(signer), _) => {
                     self.scratch.clear();
                     pickle::write_frame(&mut self.scratch, record, o.pickle_protocol)
                         .and_then(|()| signer.write_frame(&mut self.buf, &self.scratch[4..], now_us()))
@@ -210,7 +242,14 @@ impl Handler {
                     Err(e)
                 }
             },
-            Some(spool) => deliver_or_spool(transport, spool, &mut self.buf, &mut self.stats),
+            Some(spool) => match self.ack.as_mut() {
+                None => deliver_or_spool(transport, spool, &mut self.buf, &mut self.stats),
+                Some(ack) => {
+                    let queued = enqueue(transport, spool, self.buf.to_vec(), &mut self.stats, Some(ack));
+                    pump_acked(transport, spool, &mut self.stats, ack);
+                    queued
+                }
+            },
         };
         self.stats.reconnects = transport.reconnects();
         result
@@ -224,7 +263,7 @@ impl Handler {
         };
         if let Some(spool) = self.spool.as_mut() {
             let deadline = Instant::now() + spool.limits.flush_timeout;
-            while !pump(transport, spool, &mut self.stats) && Instant::now() < deadline {
+            while !pump_any(transport, spool, &mut self.stats, self.ack.as_mut()) && Instant::now() < deadline {
                 wait_for(transport, deadline);
             }
             self.stats.reconnects = transport.reconnects();
@@ -290,8 +329,60 @@ fn deliver_or_spool(transport: &mut Transport, spool: &mut Spool, buf: &mut Vec<
         stats.bytes += buf.len() as u64;
         return Ok(());
     }
-    let frame = std::mem::replace(buf, Vec::with_capacity(buf.capacity()));
-    enqueue(transport, spool, frame, stats)
+    // An exact-size copy: the spool's byte bound is then the memory it
+    // really takes, and `buf` keeps its capacity for the next record.
+    enqueue(transport, spool, buf.to_vec(), stats, None)
+}
+
+fn pump_any(transport: &mut Transport, spool: &mut Spool, stats: &mut Stats, ack: Option<&mut AckState>) -> bool {
+    match ack {
+        Some(ack) => pump_acked(transport, spool, stats, ack),
+        None => pump(transport, spool, stats),
+    }
+}
+
+/// Acknowledged mode: reads acknowledgements (removing those frames from
+/// the spool and counting them sent), then writes unsent frames while the
+/// window allows. A lost connection puts every unacknowledged frame back in
+/// line, to be written again first. True when the spool is empty.
+fn pump_acked(transport: &mut Transport, spool: &mut Spool, stats: &mut Stats, ack: &mut AckState) -> bool {
+    let (inbox, mut down) = transport.take_inbox();
+    match ack.read_acks(&inbox) {
+        Ok(Some(through)) => {
+            let (n, bytes) = spool.acknowledge(through, crate::ack::seq_of);
+            stats.sent += n as u64;
+            stats.bytes += bytes as u64;
+        }
+        Ok(None) => {}
+        Err(_) => {
+            transport.close();
+            down = true;
+        }
+    }
+    if down {
+        stats.replayed += spool.in_flight() as u64;
+        spool.resend_all();
+    }
+    while spool.in_flight() < ack.window && transport.ready_in().is_zero() {
+        let Some(frame) = spool.next_unsent() else { break };
+        let reconnects = transport.reconnects();
+        if transport.send(frame).is_err() {
+            stats.replayed += spool.in_flight() as u64;
+            spool.resend_all();
+            break;
+        }
+        if transport.reconnects() != reconnects {
+            // The send found the old connection dead and opened a new one:
+            // what was in flight on the old one goes again (the frame just
+            // written too; the receiver drops the duplicate).
+            stats.replayed += spool.in_flight() as u64;
+            spool.resend_all();
+            continue;
+        }
+        spool.mark_sent();
+    }
+    stats.spooled = spool.len() as u64;
+    spool.is_empty()
 }
 
 /// Sends from the front of the spool until it is empty (true) or a send
@@ -311,7 +402,13 @@ fn pump(transport: &mut Transport, spool: &mut Spool, stats: &mut Stats) -> bool
     true
 }
 
-fn enqueue(transport: &mut Transport, spool: &mut Spool, frame: Vec<u8>, stats: &mut Stats) -> Result<()> {
+fn enqueue(
+    transport: &mut Transport,
+    spool: &mut Spool,
+    frame: Vec<u8>,
+    stats: &mut Stats,
+    mut ack: Option<&mut AckState>,
+) -> Result<()> {
     let len = frame.len();
     if !spool.could_hold(len) {
         stats.dropped += 1;
@@ -331,7 +428,7 @@ fn enqueue(transport: &mut Transport, spool: &mut Spool, frame: Vec<u8>, stats: 
             }
             Overflow::Block if Instant::now() < deadline => {
                 wait_for(transport, deadline);
-                pump(transport, spool, stats);
+                pump_any(transport, spool, stats, ack.as_deref_mut());
             }
             Overflow::DropNewest | Overflow::Block => {
                 stats.dropped += 1;

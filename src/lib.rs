@@ -5,6 +5,7 @@
 //! what the unit tests exercise and what the benchmarks use as the native
 //! baseline. `component` is the only file that knows wit-bindgen.
 
+pub mod ack;
 pub mod backoff;
 pub mod civil_time;
 pub mod error;

@@ -44,12 +44,15 @@ impl Default for SpoolLimits {
 pub struct Spool {
     frames: VecDeque<Vec<u8>>,
     bytes: usize,
+    /// In acknowledged mode, the first `in_flight` frames were written and
+    /// await their acknowledgement; the rest are not written yet.
+    in_flight: usize,
     pub limits: SpoolLimits,
 }
 
 impl Spool {
     pub fn new(limits: SpoolLimits) -> Spool {
-        Spool { frames: VecDeque::new(), bytes: 0, limits }
+        Spool { frames: VecDeque::new(), bytes: 0, in_flight: 0, limits }
     }
 
     pub fn len(&self) -> usize {
@@ -86,7 +89,39 @@ impl Spool {
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
         let f = self.frames.pop_front()?;
         self.bytes -= f.len();
+        self.in_flight = self.in_flight.saturating_sub(1);
         Some(f)
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// The first frame not yet written, in acknowledged mode.
+    pub fn next_unsent(&self) -> Option<&[u8]> {
+        self.frames.get(self.in_flight).map(Vec::as_slice)
+    }
+
+    pub fn mark_sent(&mut self) {
+        self.in_flight = (self.in_flight + 1).min(self.frames.len());
+    }
+
+    /// The connection is gone: everything unacknowledged is written again.
+    pub fn resend_all(&mut self) {
+        self.in_flight = 0;
+    }
+
+    /// Removes the in-flight frames whose sequence (read by `seq_of`) is at
+    /// most `through`; returns how many and their bytes.
+    pub fn acknowledge(&mut self, through: u64, seq_of: impl Fn(&[u8]) -> u64) -> (usize, usize) {
+        let (mut n, mut bytes) = (0, 0);
+        while self.in_flight > 0 && self.frames.front().is_some_and(|f| seq_of(f) <= through) {
+            if let Some(f) = self.pop_front() {
+                n += 1;
+                bytes += f.len();
+            }
+        }
+        (n, bytes)
     }
 
     /// Empties the spool, returning how many records it held.
@@ -94,6 +129,7 @@ impl Spool {
         let n = self.frames.len();
         self.frames.clear();
         self.bytes = 0;
+        self.in_flight = 0;
         n
     }
 }

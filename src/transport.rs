@@ -73,6 +73,7 @@ impl Transport {
                 backoff: Backoff::new(retry),
                 reconnects: 0,
                 connected_once: false,
+                inbox: Vec::new(),
             })),
             Destination::Udp { host, port } => {
                 Ok(Transport::Udp(UdpTransport { host: host.clone(), port: *port, socket: None }))
@@ -141,6 +142,32 @@ impl Transport {
         }
     }
 
+    /// Bytes the receiver sent back since the last call (acknowledgements),
+    /// and whether the connection is (now) down.
+    pub fn take_inbox(&mut self) -> (Vec<u8>, bool) {
+        match self {
+            Transport::Tcp(t) => {
+                if let Some(s) = t.stream.as_mut() {
+                    if drain_peer(s, &mut t.inbox) {
+                        t.stream = None;
+                    }
+                }
+                (std::mem::take(&mut t.inbox), t.stream.is_none())
+            }
+            _ => (Vec::new(), false),
+        }
+    }
+
+    /// Whether a connection is open now (a datagram or memory transport
+    /// always counts as connected).
+    pub fn is_connected(&self) -> bool {
+        match self {
+            Transport::Tcp(t) => t.stream.is_some(),
+            Transport::UnixStream { connection, .. } => connection.is_some(),
+            _ => true,
+        }
+    }
+
     pub fn reconnects(&self) -> u64 {
         match self {
             Transport::Tcp(t) => t.reconnects,
@@ -172,20 +199,29 @@ pub struct TcpTransport {
     backoff: Backoff,
     reconnects: u64,
     connected_once: bool,
+    /// What the receiver sent back (acknowledgements), not yet consumed.
+    inbox: Vec<u8>,
 }
 
-/// Whether the peer has closed (or reset) the connection. A receiver sends
-/// nothing on a log stream, so readable means end of stream or an error.
-fn peer_closed(stream: &mut TcpStream) -> bool {
+/// Reads whatever the receiver has sent, without waiting, into `inbox`;
+/// true when the peer has closed (or reset) the connection. A plain log
+/// receiver sends nothing, so there readable means end of stream.
+fn drain_peer(stream: &mut TcpStream, inbox: &mut Vec<u8>) -> bool {
     use std::io::Read;
     if stream.set_nonblocking(true).is_err() {
         return false;
     }
-    let mut byte = [0u8; 1];
-    let closed = match stream.read(&mut byte) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    let mut chunk = [0u8; 4096];
+    let closed = loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => break true,
+            Ok(n) => inbox.extend_from_slice(&chunk[..n]),
+            Err(e) => break e.kind() != std::io::ErrorKind::WouldBlock,
+        }
+        // A receiver that floods us is not acknowledging; stop reading.
+        if inbox.len() > 1 << 20 {
+            break true;
+        }
     };
     let _ = stream.set_nonblocking(false);
     closed
@@ -234,7 +270,7 @@ impl TcpTransport {
         // Checked before every write: a record written after the peer has
         // gone would be accepted by the kernel and never read. (Records
         // already in flight when it dies are what acknowledged mode is for.)
-        if self.stream.as_mut().is_some_and(peer_closed) {
+        if self.stream.as_mut().is_some_and(|s| drain_peer(s, &mut self.inbox)) {
             // Writing now would put the record into a dead connection,
             // where the kernel accepts it and nobody reads it.
             self.stream = None;

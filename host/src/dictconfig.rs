@@ -366,7 +366,28 @@ fn check_attrs(attrs: &Map<String, Json>, allowed: &[&str]) -> Result<()> {
 }
 
 fn socket_options(attrs: &Map<String, Json>) -> Result<SocketOptions> {
-    check_attrs(attrs, &["retryStart", "retryFactor", "retryMax", "closeOnError", "pickle_protocol", "hmac_key_file"])?;
+    check_attrs(
+        attrs,
+        &[
+            "retryStart",
+            "retryFactor",
+            "retryMax",
+            "closeOnError",
+            "pickle_protocol",
+            "hmac_key_file",
+            "acknowledged",
+            "ack_window",
+        ],
+    )?;
+    let ack_window = match (attr_bool(attrs, "acknowledged", false)?, attrs.get("ack_window")) {
+        (false, _) => 0,
+        (true, None) => 1024,
+        (true, Some(v)) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| anyhow!("\".\" ack_window must be a count above 0, not {v}"))?,
+    };
     let hmac_key = match str_key(attrs, "hmac_key_file")? {
         None => None,
         Some(path) => Some(read_key_file(Path::new(&path))?),
@@ -381,6 +402,7 @@ fn socket_options(attrs: &Map<String, Json>) -> Result<SocketOptions> {
         retry_max: attr_f64(attrs, "retryMax", 30.0)?,
         close_on_error: attr_bool(attrs, "closeOnError", false)?,
         hmac_key,
+        ack_window,
     })
 }
 

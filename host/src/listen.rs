@@ -43,9 +43,39 @@ impl Input {
     }
 }
 
+/// What the receiver owes the sender of an acknowledged-mode frame: the
+/// acknowledgement, written once the record has been handled.
+pub struct AckTicket {
+    pub session: [u8; 16],
+    pub seq: u64,
+    writer: Arc<Mutex<TcpStream>>,
+}
+
+impl std::fmt::Debug for AckTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AckTicket({})", self.seq)
+    }
+}
+
+impl AckTicket {
+    /// Sends the acknowledgement; a sender that has gone will send again.
+    pub fn acknowledge(&self) {
+        use std::io::Write;
+        let mut msg = [0u8; 9];
+        msg[0] = ACK;
+        msg[1..].copy_from_slice(&self.seq.to_be_bytes());
+        if let Ok(mut w) = self.writer.lock() {
+            let _ = w.write_all(&msg);
+        }
+    }
+}
+
+const ACKED_FRAME: u8 = 0xA2;
+const ACK: u8 = 0xA3;
+
 #[derive(Debug)]
 pub enum Event {
-    Record { input: Input, peer: SocketAddr, record: Map<String, Json> },
+    Record { input: Input, peer: SocketAddr, record: Map<String, Json>, ack: Option<AckTicket> },
     Rejected { input: Input, peer: SocketAddr, reason: String },
 }
 
@@ -132,6 +162,7 @@ fn serve_pickle_stream(
     check: &FrameCheck,
     tx: &Sender<Event>,
 ) -> Result<()> {
+    let writer = Arc::new(Mutex::new(stream.try_clone()?));
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let mut frame = Vec::new();
     loop {
@@ -161,8 +192,25 @@ fn serve_pickle_stream(
             })?;
             return Ok(());
         }
+        if frame.first() == Some(&ACKED_FRAME) && frame.len() >= 25 {
+            let mut session = [0u8; 16];
+            session.copy_from_slice(&frame[1..17]);
+            let mut seq = [0u8; 8];
+            seq.copy_from_slice(&frame[17..25]);
+            let ticket = AckTicket { session, seq: u64::from_be_bytes(seq), writer: writer.clone() };
+            tx.send(match unpickle::record_from_pickle(&frame[25..]) {
+                Ok(record) => Event::Record { input: Input::Tcp, peer, record, ack: Some(ticket) },
+                Err(refusal) => {
+                    // A refused record is acknowledged too: sending it
+                    // again would not make it acceptable.
+                    ticket.acknowledge();
+                    Event::Rejected { input: Input::Tcp, peer, reason: refusal.to_string() }
+                }
+            })?;
+            continue;
+        }
         tx.send(match check.decode(&frame) {
-            Ok(record) => Event::Record { input: Input::Tcp, peer, record },
+            Ok(record) => Event::Record { input: Input::Tcp, peer, record, ack: None },
             Err(reason) => Event::Rejected { input: Input::Tcp, peer, reason },
         })?;
     }
@@ -202,7 +250,7 @@ fn serve_syslog_stream(mut stream: TcpStream, peer: SocketAddr, max_frame: usize
 
 fn send_syslog(message: &[u8], input: Input, peer: SocketAddr, tx: &Sender<Event>) -> Result<()> {
     tx.send(match syslog_parse::record_from_message(message, now(), &peer.to_string()) {
-        Ok(record) => Event::Record { input, peer, record },
+        Ok(record) => Event::Record { input, peer, record, ack: None },
         Err(reason) => Event::Rejected { input, peer, reason: reason.to_string() },
     })?;
     Ok(())
@@ -217,12 +265,12 @@ fn datagram_loop(socket: UdpSocket, input: Input, max_frame: usize, check: Frame
         let datagram = &buf[..n];
         let event = match input {
             Input::SyslogUdp => match syslog_parse::record_from_message(datagram, now(), &peer.to_string()) {
-                Ok(record) => Event::Record { input, peer, record },
+                Ok(record) => Event::Record { input, peer, record, ack: None },
                 Err(reason) => Event::Rejected { input, peer, reason: reason.to_string() },
             },
             _ => decode_datagram(datagram, max_frame, &check).map_or_else(
                 |reason| Event::Rejected { input, peer, reason },
-                |record| Event::Record { input, peer, record },
+                |record| Event::Record { input, peer, record, ack: None },
             ),
         };
         if tx.send(event).is_err() {

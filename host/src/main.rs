@@ -248,19 +248,33 @@ fn serve(
     let ready: Vec<String> = listener.bound.iter().map(|(i, a)| format!("{}={a}", i.label())).collect();
     eprintln!("pylog listen: ready {}", ready.join(" "));
     let mut stdout = std::io::stdout().lock();
-    let (mut received, mut rejected) = (0u64, 0u64);
+    let (mut received, mut rejected, mut duplicates) = (0u64, 0u64, 0u64);
+    // Acknowledged-mode frames already printed, by session: a sender sends
+    // again what it saw no acknowledgement for.
+    let mut seen: std::collections::HashMap<[u8; 16], std::collections::HashSet<u64>> = Default::default();
     while count.is_none_or(|c| received < c) {
         let Ok(event) = listener.events.recv() else {
             break;
         };
         match event {
-            Event::Record { record, .. } => {
+            Event::Record { record, ack, .. } => {
+                if let Some(ticket) = &ack {
+                    if !seen.entry(ticket.session).or_default().insert(ticket.seq) {
+                        duplicates += 1;
+                        ticket.acknowledge();
+                        continue;
+                    }
+                }
                 received += 1;
                 match format {
                     Format::Json => writeln!(stdout, "{}", serde_json::Value::Object(record))?,
                     Format::Text => writeln!(stdout, "{}", records::text_line(&record))?,
                 }
                 stdout.flush()?;
+                // Only now is the record handled: acknowledge it.
+                if let Some(ticket) = ack {
+                    ticket.acknowledge();
+                }
             }
             Event::Rejected { input, peer, reason } => {
                 rejected += 1;
@@ -268,6 +282,6 @@ fn serve(
             }
         }
     }
-    eprintln!("pylog listen: {received} records, {rejected} rejected");
+    eprintln!("pylog listen: {received} records, {rejected} rejected, {duplicates} duplicates dropped");
     Ok(ExitCode::SUCCESS)
 }

@@ -29,6 +29,7 @@ pub struct State {
     table: ResourceTable,
     limits: PeakTracking,
     unix: UnixCapability,
+    stderr: wasmtime_wasi::p2::pipe::MemoryOutputPipe,
 }
 
 /// `StoreLimits`, remembering the largest linear memory the instance asked
@@ -170,9 +171,12 @@ impl Plugin {
     }
 
     fn instantiate(&self, grants: &Grants, denials: Arc<Denials>) -> Result<(Store<State>, PluginWorld)> {
+        // Enough for a panic message and its location.
+        let stderr = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(16 << 10);
         let state = State {
             unix: UnixCapability::new(grants.unix.clone(), denials.clone()),
-            ctx: wasi_ctx(grants, denials),
+            ctx: wasi_ctx(grants, denials, stderr.clone()),
+            stderr,
             table: ResourceTable::new(),
             limits: PeakTracking {
                 limits: StoreLimitsBuilder::new()
@@ -208,6 +212,15 @@ impl Plugin {
 
     /// As `open`, with grants the caller chose (`--allow` widens them).
     pub fn open_with(&self, config: &HandlerConfig, grants: Grants) -> Result<Handler, PluginError> {
+        // The spool lives in the instance's memory, next to the plugin's own.
+        let room = (self.limits.memory_bytes / 2) as u64;
+        if config.spool.max_records > 0 && config.spool.max_bytes > room {
+            return Err(PluginError::Handler(HandlerError::BadConfig(format!(
+                "spool_bytes {} is more than half the plugin's memory limit ({} bytes); lower spool_bytes or give the \
+                 plugin more memory (Limits::memory_bytes)",
+                config.spool.max_bytes, self.limits.memory_bytes
+            ))));
+        }
         let denials = Arc::new(Denials::default());
         let mut handler = Handler {
             plugin: self.clone(),
@@ -322,8 +335,13 @@ impl Handler {
         let ticks = self.plugin.deadline_ticks() + (spool_wait * 1000.0) as u64 / EPOCH_TICK.as_millis() as u64;
         let Some(live) = self.live.as_mut() else { return Err(PluginError::Handler(HandlerError::Closed)) };
         live.store.set_epoch_deadline(ticks);
-        let result = flatten(f(live));
-        if let Err(PluginError::Trap(_)) = &result {
+        let mut result = flatten(f(live));
+        if let Err(PluginError::Trap(e)) = &mut result {
+            let said = live.store.data().stderr.contents();
+            if !said.is_empty() {
+                let said = String::from_utf8_lossy(&said).trim().to_string();
+                *e = std::mem::replace(e, anyhow::anyhow!("")).context(format!("the plugin said: {said}"));
+            }
             self.traps += 1;
             // The trapped instance's own counters are gone with it.
             self.live = None;

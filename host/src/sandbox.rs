@@ -142,9 +142,12 @@ impl Denials {
 }
 
 /// A WASI context that grants the sockets in `grants` and nothing else: no
-/// environment, no arguments, no files, no inherited stdio.
-pub fn wasi_ctx(grants: &Grants, denials: Arc<Denials>) -> WasiCtx {
+/// environment, no arguments, no files, no inherited stdio. The plugin's
+/// stderr goes to `stderr` (bounded), so that a panic message can be shown
+/// with the trap it causes.
+pub fn wasi_ctx(grants: &Grants, denials: Arc<Denials>, stderr: wasmtime_wasi::p2::pipe::MemoryOutputPipe) -> WasiCtx {
     let mut b = WasiCtxBuilder::new();
+    b.stderr(stderr);
     let any_socket = !grants.tcp.is_empty() || !grants.udp.is_empty();
     b.allow_tcp(!grants.tcp.is_empty())
         .allow_udp(!grants.udp.is_empty())

@@ -257,6 +257,7 @@ pub fn socket_options() -> pylog_host::bindings::SocketOptions {
         retry_max: 30.0,
         close_on_error: false,
         hmac_key: None,
+        ack_window: 0,
     }
 }
 
