@@ -132,3 +132,40 @@ fn acknowledged_mode_delivers_every_record_at_least_once_across_a_receiver_kill(
     plain.dedup();
     println!("plain mode, same scenario: {} of {N} arrived, {} lost in flight", plain.len(), N - plain.len());
 }
+
+/// `examples/ack_receiver.py`, a few lines of stdlib Python, speaks the
+/// protocol: every record arrives, and every one is acknowledged.
+#[test]
+fn the_python_ack_receiver_example_interoperates() {
+    let example = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/ack_receiver.py");
+    let mut child = common::python()
+        .arg(&example)
+        .args(["--connections", "1"])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("ack_receiver.py");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let _guard = common::Peer(child);
+    let mut ready = String::new();
+    out.read_line(&mut ready).expect("ready");
+    let port: u16 = ready.trim().strip_prefix("ready ").and_then(|p| p.parse().ok()).expect("port");
+    let options = SocketOptions { ack_window: 64, ..common::socket_options() };
+    let config = common::socket_config(Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port }), options, false);
+    let mut h = plugin().open(&config).expect("open");
+    let defaults = Defaults::default();
+    for i in 0..1000 {
+        let r = records::from_json_line(&serde_json::json!({"msg": "py %d", "args": [i]}).to_string(), &defaults)
+            .expect("record");
+        h.emit(&r).expect("emit");
+    }
+    h.close().expect("every record acknowledged");
+    let s = h.stats().expect("stats");
+    assert_eq!((s.sent, s.spooled, s.dropped), (1000, 0, 0), "{s:?}");
+    let got: Vec<String> = out
+        .lines()
+        .map_while(Result::ok)
+        .map(|l| serde_json::from_str::<serde_json::Value>(&l).expect("json")["msg"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(got, (0..1000).map(|i| format!("py {i}")).collect::<Vec<_>>());
+}
