@@ -6,8 +6,9 @@
 //! unpickler's stack with only each item's nesting depth, and refuses:
 //! nesting deeper than `MAX_DEPTH`, every opcode that builds objects or
 //! calls code (INST, OBJ, NEWOBJ, BUILD, EXT*, PERSID, out-of-band buffers),
-//! and every global except the few CPython itself uses for plain data
-//! (`_codecs.encode` for bytes in protocols 0-2, `set`, `frozenset`, ...).
+//! sets (a LogRecord has none, and decoding one with NaN panicked), and
+//! every global except the few CPython itself uses for plain data
+//! (`_codecs.encode` for bytes in protocols 0-2, `bytearray`, `list`).
 
 /// A LogRecord is a flat dict of scalars; 32 leaves room for any honest use.
 pub const MAX_DEPTH: usize = 32;
@@ -39,10 +40,6 @@ impl std::fmt::Display for ScanError {
 /// The globals serde-pickle turns into plain data.
 const DATA_GLOBALS: &[(&str, &str)] = &[
     ("_codecs", "encode"),
-    ("__builtin__", "set"),
-    ("builtins", "set"),
-    ("__builtin__", "frozenset"),
-    ("builtins", "frozenset"),
     ("__builtin__", "bytearray"),
     ("builtins", "bytearray"),
     ("__builtin__", "list"),
@@ -186,8 +183,11 @@ impl<'a> Scanner<'a> {
                     let n = self.len_le(8)?;
                     self.scalar(n)?;
                 }
-                b']' | b'}' | b')' | 0x8f => self.push(1)?,
-                b'l' | b'd' | b't' | 0x91 => {
+                b']' | b'}' | b')' => self.push(1)?,
+                // A LogRecord holds no sets, and serde-pickle sorts set
+                // members, which panics on NaN (found by fuzzing).
+                0x8f | 0x90 | 0x91 => return Err(ScanError::Forbidden("sets")),
+                b'l' | b'd' | b't' => {
                     let d = self.pop_mark()?;
                     self.push(d + 1)?;
                 }
@@ -208,7 +208,7 @@ impl<'a> Scanner<'a> {
                     let k = self.pop_item()?;
                     self.grow_top(k.max(v))?;
                 }
-                b'e' | b'u' | 0x90 => {
+                b'e' | b'u' => {
                     let d = self.pop_mark()?;
                     self.grow_top(d)?;
                 }
@@ -299,6 +299,10 @@ mod tests {
         assert_eq!(scan(b"cposix\nsystem\n(S'true'\ntR."), Err(ScanError::Global("posix.system".into())));
         assert_eq!(scan(b"(S'ls'\nios\nsystem\n."), Err(ScanError::Forbidden("INST")));
         assert_eq!(scan(b"\x80\x05\x97."), Err(ScanError::Forbidden("out-of-band buffers (protocol 5)")));
+        // Found by `make fuzz`: a set holding NaN made serde-pickle panic.
+        let crash = include_bytes!("../../tests/regressions/frame_decoder-set-with-nan.pickle");
+        assert!(scan(crash).is_err());
+        assert!(crate::unpickle::record_from_pickle(crash).is_err());
         // CPython's protocol 1 dict with bytes via _codecs.encode is data.
         assert_eq!(
             scan(b"}q\x00X\x01\x00\x00\x00bq\x01c_codecs\nencode\nq\x02(X\x02\x00\x00\x00\xc3\xbfq\x03X\x06\x00\x00\x00latin1q\x04tq\x05Rq\x06s."),

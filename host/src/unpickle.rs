@@ -40,7 +40,11 @@ pub fn record_from_pickle(payload: &[u8]) -> Result<Map<String, Json>, Refusal> 
         crate::pickle_scan::ScanError::Malformed(m) => Refusal::Malformed(m),
         refused => Refusal::Code(refused.to_string()),
     })?;
-    let value = serde_pickle::value_from_slice(payload, DeOptions::new()).map_err(|e| {
+    // Defence in depth: a decoder panic on input nobody foresaw is one
+    // refused frame, not a lost connection thread.
+    let decoded = std::panic::catch_unwind(|| serde_pickle::value_from_slice(payload, DeOptions::new()))
+        .map_err(|_| Refusal::Malformed("the decoder could not handle this pickle".into()))?;
+    let value = decoded.map_err(|e| {
         let text = e.to_string();
         if text.contains("global") {
             Refusal::Global
