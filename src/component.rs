@@ -172,6 +172,7 @@ fn config(c: wc::HandlerConfig) -> Result<HandlerConfig, Error> {
         },
         block_timeout: seconds("block_timeout", c.spool.block_timeout)?,
         flush_timeout: seconds("flush_timeout", c.spool.flush_timeout)?,
+        directory: c.spool.directory,
     };
     Ok(HandlerConfig { name: c.name, kind, destination, level: c.level, formatter: formatter(c.formatter)?, spool })
 }
@@ -195,6 +196,8 @@ fn stats(s: handler::Stats) -> wh::HandlerStats {
         dropped_spool_full: s.dropped_spool_full,
         dropped_invalid: s.dropped_invalid,
         dropped_unsent: s.dropped_unsent,
+        recovered: s.recovered,
+        corrupt: s.corrupt,
     }
 }
 

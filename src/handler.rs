@@ -3,6 +3,7 @@
 
 use crate::ack::AckState;
 use crate::backoff::RetryPolicy;
+use crate::durable::DurableLog;
 use crate::error::{Error, Result};
 use crate::formatter::Formatter;
 use crate::pickle;
@@ -87,6 +88,11 @@ pub struct Stats {
     /// Dropped because sending failed with no spool to keep it (datagrams),
     /// or because it was still spooled when the handler closed.
     pub dropped_unsent: u64,
+    /// Records an earlier run left in the durable spool, reloaded at open
+    /// (also counted in `emitted`).
+    pub recovered: u64,
+    /// Durable spool entries that failed their checksum at open and were cut off.
+    pub corrupt: u64,
 }
 
 pub struct Handler {
@@ -146,8 +152,24 @@ impl Handler {
             _ => Some(Transport::open(&config.destination, retry, unix)?),
         };
         check_spool(&config.spool)?;
+        let mut recovered = 0;
+        let mut corrupt = 0;
         let spool = match &transport {
-            Some(t) if t.is_stream() && config.spool.max_records > 0 => Some(Spool::new(config.spool.clone())),
+            Some(t) if t.is_stream() && config.spool.max_records > 0 => match &config.spool.directory {
+                None => Some(Spool::new(config.spool.clone())),
+                Some(dir) => {
+                    let (log, found) = DurableLog::open(dir, &config.name)?;
+                    recovered = found.frames.len() as u64;
+                    corrupt = found.corrupt;
+                    Some(Spool::durable(config.spool.clone(), log, found.frames))
+                }
+            },
+            _ if config.spool.directory.is_some() => {
+                return Err(Error::BadConfig(
+                    "a durable spool (spool_dir) needs a stream destination (TCP or a unix stream) and spool_records above 0"
+                        .into(),
+                ))
+            }
             _ => None,
         };
         let ack = match &config.kind {
@@ -171,10 +193,13 @@ impl Handler {
             }
             _ => None,
         };
+        // Records an earlier run left in the durable spool count as emitted
+        // now, so that the accounting identity holds from the start.
+        let stats = Stats { emitted: recovered, spooled: recovered, recovered, corrupt, ..Stats::default() };
         Ok(Handler {
             config,
             transport,
-            stats: Stats::default(),
+            stats,
             buf: Vec::with_capacity(1024),
             closed_output: Vec::new(),
             signer,
@@ -286,6 +311,16 @@ impl Handler {
             return Ok(());
         }
         let flushed = self.flush();
+        if let Some(spool) = self.spool.as_mut().filter(|s| s.is_durable() && !s.is_empty()) {
+            let kept = spool.len();
+            spool.clear();
+            if let Some(mut t) = self.transport.take() {
+                t.close();
+            }
+            return Err(Error::Io(format!(
+                "{kept} records could not be delivered before close; they stay in the durable spool for the next start"
+            )));
+        }
         let abandoned = self.spool.as_mut().map_or(0, Spool::clear) as u64;
         self.stats.spooled = 0;
         self.stats.dropped += abandoned;
@@ -442,9 +477,9 @@ fn enqueue(
             }
         }
     }
-    spool.push_back(frame);
+    let kept = spool.push_back(frame);
     stats.spooled = spool.len() as u64;
-    Ok(())
+    kept
 }
 
 /// Sleeps until the next connection attempt is allowed, in short steps so

@@ -25,6 +25,8 @@ pub struct SpoolLimits {
     pub block_timeout: Duration,
     /// How long `flush` and `close` try to deliver what is spooled.
     pub flush_timeout: Duration,
+    /// The durable spool's directory (as the plugin sees it), if any.
+    pub directory: Option<String>,
 }
 
 impl Default for SpoolLimits {
@@ -37,11 +39,14 @@ impl Default for SpoolLimits {
             overflow: Overflow::DropOldest,
             block_timeout: Duration::from_secs(1),
             flush_timeout: Duration::from_secs(5),
+            directory: None,
         }
     }
 }
 
 pub struct Spool {
+    /// Also on disk, when the user asked for a durable spool.
+    durable: Option<crate::durable::DurableLog>,
     frames: VecDeque<Vec<u8>>,
     bytes: usize,
     /// In acknowledged mode, the first `in_flight` frames were written and
@@ -52,7 +57,17 @@ pub struct Spool {
 
 impl Spool {
     pub fn new(limits: SpoolLimits) -> Spool {
-        Spool { frames: VecDeque::new(), bytes: 0, in_flight: 0, limits }
+        Spool { durable: None, frames: VecDeque::new(), bytes: 0, in_flight: 0, limits }
+    }
+
+    /// A spool backed by `log`, holding what an earlier run left in it.
+    pub fn durable(limits: SpoolLimits, log: crate::durable::DurableLog, recovered: Vec<Vec<u8>>) -> Spool {
+        let bytes = recovered.iter().map(Vec::len).sum();
+        Spool { durable: Some(log), frames: recovered.into(), bytes, in_flight: 0, limits }
+    }
+
+    pub fn is_durable(&self) -> bool {
+        self.durable.is_some()
     }
 
     pub fn len(&self) -> usize {
@@ -77,9 +92,16 @@ impl Spool {
         self.limits.max_records > 0 && len <= self.limits.max_bytes
     }
 
-    pub fn push_back(&mut self, frame: Vec<u8>) {
+    /// Keeps `frame`; with a durable spool it is written to disk first. If
+    /// that fails the frame is still kept in memory, and the error says so.
+    pub fn push_back(&mut self, frame: Vec<u8>) -> crate::error::Result<()> {
+        let written = match self.durable.as_mut() {
+            Some(log) => log.append(&frame),
+            None => Ok(()),
+        };
         self.bytes += frame.len();
         self.frames.push_back(frame);
+        written.map_err(|e| crate::error::Error::Io(format!("{e}; the record is kept in memory only")))
     }
 
     pub fn front(&self) -> Option<&[u8]> {
@@ -90,6 +112,10 @@ impl Spool {
         let f = self.frames.pop_front()?;
         self.bytes -= f.len();
         self.in_flight = self.in_flight.saturating_sub(1);
+        if let Some(log) = self.durable.as_mut() {
+            // A failed checkpoint only means more duplicates after a crash.
+            let _ = log.consumed(f.len(), self.frames.is_empty());
+        }
         Some(f)
     }
 
@@ -124,7 +150,8 @@ impl Spool {
         (n, bytes)
     }
 
-    /// Empties the spool, returning how many records it held.
+    /// Empties the memory spool, returning how many records it held. A
+    /// durable spool's file keeps them for the next start.
     pub fn clear(&mut self) -> usize {
         let n = self.frames.len();
         self.frames.clear();
@@ -142,9 +169,9 @@ mod tests {
     fn bounds_by_records_and_bytes() {
         let mut s = Spool::new(SpoolLimits { max_records: 2, max_bytes: 10, ..Default::default() });
         assert!(s.has_room(10) && !s.has_room(11));
-        s.push_back(vec![0; 6]);
+        s.push_back(vec![0; 6]).unwrap();
         assert!(!s.has_room(5) && s.has_room(4));
-        s.push_back(vec![1; 4]);
+        s.push_back(vec![1; 4]).unwrap();
         assert!(!s.has_room(0), "record bound");
         assert_eq!(s.pop_front(), Some(vec![0; 6]));
         assert_eq!((s.len(), s.bytes()), (1, 4));

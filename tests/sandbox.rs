@@ -22,7 +22,7 @@ fn hostile() -> Plugin {
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run `make test`, which builds it)", path.display()));
     Plugin::from_bytes(&bytes, Some(&target_dir().join("pylog-cache")))
         .expect("load hostile plugin")
-        .with_limits(Limits { memory_bytes: 16 << 20, call_deadline: Duration::from_millis(300) })
+        .with_limits(Limits { memory_bytes: 40 << 20, call_deadline: Duration::from_millis(300) })
 }
 
 fn config(port: u16) -> HandlerConfig {

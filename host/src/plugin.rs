@@ -211,7 +211,15 @@ impl Plugin {
     }
 
     /// As `open`, with grants the caller chose (`--allow` widens them).
-    pub fn open_with(&self, config: &HandlerConfig, grants: Grants) -> Result<Handler, PluginError> {
+    pub fn open_with(&self, config: &HandlerConfig, mut grants: Grants) -> Result<Handler, PluginError> {
+        // A durable spool's directory is the one filesystem path a plugin
+        // gets: preopened as /spool, and only for this handler.
+        let mut config = config.clone();
+        if let Some(dir) = config.spool.directory.take() {
+            grants.spool_dir = Some(std::path::PathBuf::from(dir));
+            config.spool.directory = Some(crate::sandbox::SPOOL_DIR.into());
+        }
+        let config = &config;
         // The spool lives in the instance's memory, next to the plugin's own.
         let room = (self.limits.memory_bytes / 2) as u64;
         if config.spool.max_records > 0 && config.spool.max_bytes > room {
@@ -250,6 +258,8 @@ fn zero_stats() -> HandlerStats {
         dropped_spool_full: 0,
         dropped_invalid: 0,
         dropped_unsent: 0,
+        recovered: 0,
+        corrupt: 0,
     }
 }
 
@@ -399,6 +409,8 @@ impl Handler {
             dropped_spool_full: c.dropped_spool_full + live.dropped_spool_full,
             dropped_invalid: c.dropped_invalid + live.dropped_invalid,
             dropped_unsent: c.dropped_unsent + live.dropped_unsent,
+            recovered: c.recovered + live.recovered,
+            corrupt: c.corrupt + live.corrupt,
         })
     }
 

@@ -23,7 +23,12 @@ pub struct Grants {
     pub name_lookup: bool,
     /// Unix socket paths; None when the host offers no unix capability.
     pub unix: Option<HashSet<String>>,
+    /// The host directory of a durable spool, preopened as `SPOOL_DIR`.
+    pub spool_dir: Option<std::path::PathBuf>,
 }
+
+/// Where the plugin sees a durable spool's directory.
+pub const SPOOL_DIR: &str = "/spool";
 
 impl Grants {
     /// The grants one handler needs: its destination's addresses, resolved
@@ -152,6 +157,11 @@ pub fn wasi_ctx(grants: &Grants, denials: Arc<Denials>, stderr: wasmtime_wasi::p
     b.allow_tcp(!grants.tcp.is_empty())
         .allow_udp(!grants.udp.is_empty())
         .allow_ip_name_lookup(grants.name_lookup && any_socket);
+    if let Some(dir) = &grants.spool_dir {
+        // Failing here would hide the cause; the plugin then reports that it
+        // cannot open its spool file, naming the path.
+        let _ = b.preopened_dir(dir, SPOOL_DIR, wasmtime_wasi::FsPerms::ReadWrite);
+    }
     let grants = Arc::new(grants.clone());
     b.socket_addr_check(move |addr, use_| {
         let ok = grants.permits(addr, use_);

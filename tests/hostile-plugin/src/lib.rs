@@ -107,6 +107,8 @@ impl wh::GuestHandler for HostileHandler {
             dropped_spool_full: 0,
             dropped_invalid: 0,
             dropped_unsent: 0,
+            recovered: 0,
+            corrupt: 0,
         }
     }
     fn take_output(&self) -> Vec<u8> {
