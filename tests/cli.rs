@@ -69,7 +69,11 @@ fn malformed_json_line_names_its_line_and_the_rest_still_ship() {
     );
     assert_one_line_error(&out, "line 2: not JSON");
     assert_eq!(out.stdout, b"<14>one\0<14>three\0");
-    assert!(out.stderr.contains("3 records read; across 1 handlers: 2 sent"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("3 records read (0 more recovered from durable spools); across 1 handlers: 2 sent"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -186,7 +186,15 @@ fn emit(
         // Records are shipped as they are read, so a pipe from `tail -f` flows.
         stdout.flush()?;
     }
+    let mut waiting = 0;
+    for h in &mut handlers {
+        waiting += h.stats()?.spooled;
+    }
+    if waiting > 0 {
+        eprintln!("pylog emit: input ended; delivering {waiting} spooled records (up to each handler's flush_timeout)");
+    }
     let (mut sent, mut dropped, mut skipped, mut denied, mut replayed) = (0, 0, 0, 0, 0);
+    let (mut reconnects, mut bytes, mut recovered) = (0, 0, 0);
     for h in &mut handlers {
         if let Err(e) = h.close() {
             eprintln!("pylog: handler {:?}: close: {e}", h.name());
@@ -199,6 +207,12 @@ fn emit(
         sent += s.sent;
         dropped += s.dropped;
         replayed += s.replayed;
+        reconnects += s.reconnects;
+        bytes += s.bytes;
+        recovered += s.recovered;
+        if s.corrupt > 0 {
+            eprintln!("pylog emit: handler {:?}: {} corrupt durable spool entries were cut off", h.name(), s.corrupt);
+        }
         if s.dropped > 0 {
             eprintln!(
                 "pylog emit: handler {:?} dropped {} records: {} spool full, {} unencodable, {} undeliverable",
@@ -229,8 +243,9 @@ fn emit(
     }
     stdout.flush()?;
     eprintln!(
-        "pylog emit: {read} records read; across {} handlers: {sent} sent ({replayed} after waiting in the spool), \
-         {dropped} dropped, {skipped} below level; {bad_lines} bad lines, {denied} denied by sandbox{}",
+        "pylog emit: {read} records read ({recovered} more recovered from durable spools); across {} handlers: \
+         {sent} sent ({replayed} after waiting in the spool), {dropped} dropped, {skipped} below level, {bytes} bytes, \
+         {reconnects} reconnects; {bad_lines} bad lines, {denied} denied by sandbox{}",
         handlers.len(),
         if dry_run { " (dry run: bytes written to stdout)" } else { "" }
     );
