@@ -268,7 +268,7 @@ impl Handler {
                 }
             },
             Some(spool) => match self.ack.as_mut() {
-                None => deliver_or_spool(transport, spool, &mut self.buf, &mut self.stats),
+                None => deliver_or_spool(transport, spool, &self.buf, &mut self.stats),
                 Some(ack) => {
                     let queued = enqueue(transport, spool, self.buf.to_vec(), &mut self.stats, Some(ack));
                     pump_acked(transport, spool, &mut self.stats, ack);
@@ -358,7 +358,7 @@ impl Handler {
 
 /// Sends spooled records in order, then this one; whatever cannot go now
 /// joins the spool behind them, so order is kept across an outage.
-fn deliver_or_spool(transport: &mut Transport, spool: &mut Spool, buf: &mut Vec<u8>, stats: &mut Stats) -> Result<()> {
+fn deliver_or_spool(transport: &mut Transport, spool: &mut Spool, buf: &[u8], stats: &mut Stats) -> Result<()> {
     if pump(transport, spool, stats) && transport.send(buf).is_ok() {
         stats.sent += 1;
         stats.bytes += buf.len() as u64;

@@ -10,7 +10,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use common::{plugin, pylog_listen_logged, read_records};
-use pylog_host::bindings::{Destination, Formatter};
+use pylog_host::bindings::Destination;
 use pylog_host::dictconfig::{self, LocalTime};
 use pylog_host::records::{self, Defaults};
 use pylog_host::PluginError;

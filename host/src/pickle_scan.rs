@@ -186,7 +186,7 @@ impl<'a> Scanner<'a> {
                 b']' | b'}' | b')' => self.push(1)?,
                 // A LogRecord holds no sets, and serde-pickle sorts set
                 // members, which panics on NaN (found by fuzzing).
-                0x8f | 0x90 | 0x91 => return Err(ScanError::Forbidden("sets")),
+                0x8f..=0x91 => return Err(ScanError::Forbidden("sets")),
                 b'l' | b'd' | b't' => {
                     let d = self.pop_mark()?;
                     self.push(d + 1)?;
