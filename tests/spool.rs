@@ -231,16 +231,19 @@ fn close_with_the_receiver_gone_reports_what_it_could_not_deliver() {
         h.emit(&record(&format!("spooled {i}"))).expect("spooled, not an error");
     }
     let start = Instant::now();
-    match h.close() {
-        Err(PluginError::Handler(pylog_host::HandlerError::Dropped(m))) => {
-            assert!(m.contains("5 spooled records"), "{m}")
-        }
+    let said = match h.close() {
+        Err(PluginError::Handler(pylog_host::HandlerError::Dropped(m))) => m,
         other => panic!("{other:?}"),
-    }
+    };
     assert!(start.elapsed() < Duration::from_secs(5), "close waited {:?}", start.elapsed());
     let s = h.stats().expect("stats");
     identity(&s);
-    assert_eq!((s.sent, s.dropped_unsent, s.spooled), (1, 5, 0));
+    // The closed peer is found before a write once the kernel has surfaced
+    // the close; a record written in the instant before that counts as
+    // sent (acknowledged mode exists for that instant). Close reports
+    // exactly what it could not deliver.
+    assert!(said.contains(&format!("{} spooled records", s.dropped_unsent)), "{said} vs {s:?}");
+    assert!(s.dropped_unsent >= 4 && s.sent + s.dropped_unsent == 6 && s.spooled == 0, "{s:?}");
 }
 
 /// A receiver that reads one record per millisecond: TCP's backpressure
