@@ -74,6 +74,7 @@ impl Transport {
                 reconnects: 0,
                 connected_once: false,
                 inbox: Vec::new(),
+                last_write: None,
             })),
             Destination::Udp { host, port } => {
                 Ok(Transport::Udp(UdpTransport { host: host.clone(), port: *port, socket: None }))
@@ -201,7 +202,12 @@ pub struct TcpTransport {
     connected_once: bool,
     /// What the receiver sent back (acknowledgements), not yet consumed.
     inbox: Vec<u8>,
+    last_write: Option<Instant>,
 }
+
+/// After this long without a write, a peer that closed meanwhile is likely;
+/// see `TcpTransport::send`.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Reads whatever the receiver has sent, without waiting, into `inbox`;
 /// true when the peer has closed (or reset) the connection. A plain log
@@ -270,7 +276,15 @@ impl TcpTransport {
         // Checked before every write: a record written after the peer has
         // gone would be accepted by the kernel and never read. (Records
         // already in flight when it dies are what acknowledged mode is for.)
-        if self.stream.as_mut().is_some_and(|s| drain_peer(s, &mut self.inbox)) {
+        let mut closed = self.stream.as_mut().is_some_and(|s| drain_peer(s, &mut self.inbox));
+        if !closed && self.last_write.is_some_and(|t| t.elapsed() >= IDLE) {
+            // wasmtime answers a read from its I/O reactor's view of the
+            // socket, which can lag the kernel by a moment after a peer's
+            // close. After an idle spell, give it that moment once.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            closed = self.stream.as_mut().is_some_and(|s| drain_peer(s, &mut self.inbox));
+        }
+        if closed {
             // Writing now would put the record into a dead connection,
             // where the kernel accepts it and nobody reads it.
             self.stream = None;
@@ -282,7 +296,10 @@ impl TcpTransport {
             return Err(Error::Io("no connection".into()));
         };
         match stream.write_all(bytes) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.last_write = Some(Instant::now());
+                Ok(())
+            }
             Err(e) => {
                 // CPython closes the socket and lets the next emit reconnect;
                 // so do we, and report this record as not sent.
