@@ -78,9 +78,13 @@ fn every_escape_is_refused_or_cut_off_and_the_legitimate_plugin_keeps_shipping()
     );
     ship(&mut good);
 
-    // Name lookup is not granted (the destination is an IP literal); no query leaves the host.
+    // Name lookup is not granted (the destination is an IP literal); no
+    // query leaves the host, and the attempt is counted with the name.
+    let before = bad.denials().count();
     let e = handler_error(bad.emit(&record("resolve example.com")));
     assert!(!format!("{e:?}").contains("resolved"), "{e:?}");
+    assert_eq!(bad.denials().count(), before + 1, "{:?}", bad.denials().recent());
+    assert!(bad.denials().recent().iter().any(|d| d.contains("example.com")), "{:?}", bad.denials().recent());
     // No preopened directory, no environment.
     let e = handler_error(bad.emit(&record("read /etc/passwd")));
     assert!(matches!(e, HandlerError::Io(_)), "{e:?}");

@@ -14,6 +14,7 @@ pub mod bindings;
 pub mod cache;
 pub mod dictconfig;
 pub mod listen;
+pub mod name_lookup;
 pub mod pickle_scan;
 pub mod plugin;
 pub mod records;

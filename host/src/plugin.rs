@@ -30,6 +30,9 @@ pub struct State {
     limits: PeakTracking,
     unix: UnixCapability,
     stderr: wasmtime_wasi::p2::pipe::MemoryOutputPipe,
+    /// Whether this instance may resolve names (its destination is a name).
+    pub(crate) lookup_allowed: bool,
+    pub(crate) denials: Arc<Denials>,
 }
 
 /// `StoreLimits`, remembering the largest linear memory the instance asked
@@ -157,6 +160,7 @@ impl Plugin {
         let component = cache::load(&engine, bytes, cache_dir)?;
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        crate::name_lookup::add_to_linker(&mut linker)?;
         crate::bindings::pylog::handlers::unix_sockets::add_to_linker::<State, HasSelf<UnixCapability>>(
             &mut linker,
             |s| &mut s.unix,
@@ -174,6 +178,8 @@ impl Plugin {
         // Enough for a panic message and its location.
         let stderr = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(16 << 10);
         let state = State {
+            lookup_allowed: grants.name_lookup,
+            denials: denials.clone(),
             unix: UnixCapability::new(grants.unix.clone(), denials.clone()),
             ctx: wasi_ctx(grants, denials, stderr.clone()),
             stderr,

@@ -131,6 +131,10 @@ impl Denials {
         self.remember(format!("{use_:?} {addr}"));
     }
 
+    pub(crate) fn record_name(&self, name: &str) {
+        self.remember(format!("NameLookup {name:?}"));
+    }
+
     pub(crate) fn record_path(&self, path: &str) {
         self.remember(format!("Unix {path}"));
     }
