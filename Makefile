@@ -66,8 +66,10 @@ test: lint build fixtures deps
 demo: build
 	@bash examples/demo.sh "$(PYLOG)" "$(COMPONENT)"
 
-bench:
-	@echo "make bench arrives with the performance issue; nothing is measured yet."
+## Side-by-side throughput (CPython, component, native core, wire) and
+## rewrites BENCHMARKS.md. Separate from `test`: numbers are measured, never asserted.
+bench: build
+	$(CARGO) bench --bench throughput
 
 ## Fuzz the receiver's frame decoder, the syslog parser, the % formatter and
 ## the dictConfig loader, FUZZ_SECONDS each. Separate from `test` because it
