@@ -109,6 +109,8 @@ pub struct Handler {
     scratch: Vec<u8>,
     spool: Option<Spool>,
     ack: Option<AckState>,
+    /// Reused by `emit_batch` for the coalesced frames.
+    batch: Vec<u8>,
 }
 
 impl Handler {
@@ -206,25 +208,15 @@ impl Handler {
             scratch: Vec::new(),
             spool,
             ack,
+            batch: Vec::new(),
         })
     }
 
-    pub fn emit(&mut self, record: &LogRecord) -> Result<()> {
-        let Some(transport) = self.transport.as_mut() else {
-            if matches!(self.config.kind, Kind::Null) {
-                self.stats.emitted += 1;
-                self.stats.skipped_by_level += 1;
-                return Ok(());
-            }
-            return Err(Error::Closed);
-        };
-        self.stats.emitted += 1;
-        if record.levelno < self.config.level {
-            self.stats.skipped_by_level += 1;
-            return Ok(());
-        }
+    /// Encodes `record` into `self.buf`: a pickle frame (signed or
+    /// sequenced as configured) or a syslog message.
+    fn encode(&mut self, record: &LogRecord) -> Result<()> {
         self.buf.clear();
-        let encoded = match &self.config.kind {
+        match &self.config.kind {
             Kind::Socket(o) | Kind::Datagram(o) => match (self.signer.as_mut(), self.ack.as_mut()) {
                 (None, Some(ack)) => {
                     self.scratch.clear();
@@ -242,7 +234,25 @@ impl Handler {
                 self.stats.truncated += u64::from(cut);
             }),
             Kind::Null => Ok(()),
-        };
+        }
+    }
+
+    pub fn emit(&mut self, record: &LogRecord) -> Result<()> {
+        if self.transport.is_none() {
+            if matches!(self.config.kind, Kind::Null) {
+                self.stats.emitted += 1;
+                self.stats.skipped_by_level += 1;
+                return Ok(());
+            }
+            return Err(Error::Closed);
+        }
+        self.stats.emitted += 1;
+        if record.levelno < self.config.level {
+            self.stats.skipped_by_level += 1;
+            return Ok(());
+        }
+        let encoded = self.encode(record);
+        let Some(transport) = self.transport.as_mut() else { return Err(Error::Closed) };
         if let Err(e) = encoded {
             self.stats.dropped += 1;
             self.stats.dropped_invalid += 1;
@@ -278,6 +288,75 @@ impl Handler {
         };
         self.stats.reconnects = transport.reconnects();
         result
+    }
+
+    /// Emits several records with as few writes as possible: on a stream
+    /// with nothing spooled (and not in acknowledged mode) their frames go
+    /// out in one write; if that write fails, each frame joins the spool.
+    /// Returns one result per record, as `emit` would.
+    pub fn emit_batch(&mut self, records: &[LogRecord]) -> Vec<Result<()>> {
+        let coalesce = self.ack.is_none()
+            && self.transport.as_ref().is_some_and(Transport::is_stream)
+            && self.spool.as_ref().is_none_or(Spool::is_empty);
+        if !coalesce {
+            return records.iter().map(|r| self.emit(r)).collect();
+        }
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        // (result index, frame start, frame end) for each encoded record.
+        let mut frames: Vec<(usize, usize, usize)> = Vec::with_capacity(records.len());
+        let mut results: Vec<Result<()>> = Vec::with_capacity(records.len());
+        for record in records {
+            self.stats.emitted += 1;
+            if record.levelno < self.config.level {
+                self.stats.skipped_by_level += 1;
+                results.push(Ok(()));
+                continue;
+            }
+            match self.encode(record) {
+                Ok(()) => {
+                    frames.push((results.len(), batch.len(), batch.len() + self.buf.len()));
+                    batch.extend_from_slice(&self.buf);
+                    results.push(Ok(()));
+                }
+                Err(e) => {
+                    self.stats.dropped += 1;
+                    self.stats.dropped_invalid += 1;
+                    results.push(Err(e));
+                }
+            }
+        }
+        if let (Some(transport), false) = (self.transport.as_mut(), frames.is_empty()) {
+            match transport.send(&batch) {
+                Ok(()) => {
+                    self.stats.sent += frames.len() as u64;
+                    self.stats.bytes += batch.len() as u64;
+                }
+                // Some frames may have left before the failure: spooling all
+                // of them is at-least-once, as a single emit's retry is.
+                Err(e) => match self.spool.as_mut() {
+                    Some(spool) => {
+                        for &(i, start, end) in &frames {
+                            if let Err(err) =
+                                enqueue(transport, spool, batch[start..end].to_vec(), &mut self.stats, None)
+                            {
+                                results[i] = Err(err);
+                            }
+                        }
+                    }
+                    None => {
+                        self.stats.dropped += frames.len() as u64;
+                        self.stats.dropped_unsent += frames.len() as u64;
+                        for &(i, _, _) in &frames {
+                            results[i] = Err(e.clone());
+                        }
+                    }
+                },
+            }
+            self.stats.reconnects = transport.reconnects();
+        }
+        self.batch = batch;
+        results
     }
 
     /// Delivers what is spooled, trying for up to the spool's

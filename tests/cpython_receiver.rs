@@ -79,3 +79,34 @@ fn ten_thousand_records_over_udp_arrive_uncorrupted_with_loss_reported() {
     assert_eq!(summary["corrupt"], 0, "{summary}");
     assert_eq!(summary["mismatches"], serde_json::json!([]), "{summary}");
 }
+
+#[test]
+fn batches_coalesce_writes_and_still_arrive_equal_and_in_order() {
+    let records = varied(N);
+    let expected = expected_file("batch", &to_jsonl(&records));
+    let receiver = script("stream_receiver.py");
+    let (peer, port, out) = python_peer(&[receiver.to_str().expect("path"), "tcp", &expected]);
+    let plugin = common::plugin();
+    let config = common::socket_config(
+        Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port }),
+        common::socket_options(),
+        false,
+    );
+    let mut handler = plugin.open(&config).expect("open");
+    for chunk in records.chunks(64) {
+        let results = handler.emit_batch(chunk).expect("no trap");
+        assert_eq!(results.len(), chunk.len());
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+    }
+    // A record CPython would refuse gets its own error, in its place.
+    let bad = pylog_host::records::from_json_line(r#"{"msg": "%d", "args": ["x"]}"#, &Default::default()).expect("r");
+    let results = handler.emit_batch(&[bad]).expect("no trap");
+    assert!(matches!(results.as_slice(), [Err(pylog_host::HandlerError::BadRecord(_))]), "{results:?}");
+    handler.close().expect("close");
+    let s = handler.stats().expect("stats");
+    assert_eq!((s.emitted, s.sent, s.dropped_invalid), (N as u64 + 1, N as u64, 1));
+    let summary = finish_peer(peer, out, Duration::from_secs(120));
+    assert_eq!(summary["received"], N, "{summary}");
+    assert_eq!(summary["mismatches"], serde_json::json!([]), "{summary}");
+    assert_eq!(summary["in_order"], true, "{summary}");
+}

@@ -380,6 +380,21 @@ impl Handler {
         result
     }
 
+    /// `emit` for several records with as few writes as possible; one
+    /// result per record.
+    pub fn emit_batch(&mut self, records: &[LogRecord]) -> Result<Vec<Result<(), HandlerError>>, PluginError> {
+        let result = self.call(|l| {
+            l.world.pylog_handlers_handlers().handler().call_emit_batch(&mut l.store, l.resource, records).map(Ok)
+        });
+        if let Err(PluginError::Trap(_)) = &result {
+            let n = records.len() as u64;
+            self.carried.emitted += n;
+            self.carried.dropped += n;
+            self.carried.dropped_unsent += n;
+        }
+        result
+    }
+
     pub fn flush(&mut self) -> Result<(), PluginError> {
         self.call(|l| l.world.pylog_handlers_handlers().handler().call_flush(&mut l.store, l.resource))
     }

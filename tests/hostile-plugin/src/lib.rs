@@ -87,6 +87,10 @@ impl wh::GuestHandler for HostileHandler {
         }
     }
 
+    fn emit_batch(&self, recs: Vec<wt::LogRecord>) -> Vec<Result<(), wt::HandlerError>> {
+        recs.into_iter().map(|r| self.emit(r)).collect()
+    }
+
     fn flush(&self) -> Result<(), wt::HandlerError> {
         Ok(())
     }
