@@ -8,6 +8,7 @@
 pub mod ack;
 pub mod backoff;
 pub mod civil_time;
+pub mod delivery;
 pub mod durable;
 pub mod error;
 pub mod formatter;
