@@ -186,7 +186,7 @@ fn stats(s: handler::Stats) -> wh::HandlerStats {
     wh::HandlerStats {
         emitted: s.emitted,
         sent: s.sent,
-        dropped: s.dropped,
+        dropped: s.dropped(),
         skipped_by_level: s.skipped_by_level,
         bytes: s.bytes,
         reconnects: s.reconnects,

@@ -109,7 +109,6 @@ pub(crate) fn enqueue(
 ) -> Result<()> {
     let len = frame.len();
     if !spool.could_hold(len) {
-        stats.dropped += 1;
         stats.dropped_spool_full += 1;
         return Err(Error::Dropped(format!(
             "the receiver is unreachable and a {len}-byte record cannot fit the spool (spool_bytes {})",
@@ -121,7 +120,6 @@ pub(crate) fn enqueue(
         match spool.limits.overflow {
             Overflow::DropOldest => {
                 spool.pop_front();
-                stats.dropped += 1;
                 stats.dropped_spool_full += 1;
             }
             Overflow::Block if Instant::now() < deadline => {
@@ -129,7 +127,6 @@ pub(crate) fn enqueue(
                 pump_any(transport, spool, stats, ack.as_deref_mut());
             }
             Overflow::DropNewest | Overflow::Block => {
-                stats.dropped += 1;
                 stats.dropped_spool_full += 1;
                 stats.spooled = spool.len() as u64;
                 return Err(Error::Dropped(format!(

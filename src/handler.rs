@@ -67,13 +67,12 @@ pub struct HandlerConfig {
 }
 
 /// Every emitted record is in exactly one of sent, spooled (now), dropped
-/// or skipped: `emitted == sent + spooled + dropped + skipped_by_level`
+/// or skipped: `emitted == sent + spooled + dropped() + skipped_by_level`
 /// after every call.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Stats {
     pub emitted: u64,
     pub sent: u64,
-    pub dropped: u64,
     pub skipped_by_level: u64,
     pub bytes: u64,
     pub reconnects: u64,
@@ -94,6 +93,13 @@ pub struct Stats {
     pub recovered: u64,
     /// Durable spool entries that failed their checksum at open and were cut off.
     pub corrupt: u64,
+}
+
+impl Stats {
+    /// Every drop has exactly one reason, so the total is their sum.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_spool_full + self.dropped_invalid + self.dropped_unsent
+    }
 }
 
 pub struct Handler {
@@ -255,7 +261,6 @@ impl Handler {
         let encoded = self.encode(record);
         let Some(transport) = self.transport.as_mut() else { return Err(Error::Closed) };
         if let Err(e) = encoded {
-            self.stats.dropped += 1;
             self.stats.dropped_invalid += 1;
             if let Kind::Socket(SocketOptions { close_on_error: true, .. }) = self.config.kind {
                 transport.close();
@@ -270,7 +275,6 @@ impl Handler {
                     Ok(())
                 }
                 Err(e) => {
-                    self.stats.dropped += 1;
                     self.stats.dropped_unsent += 1;
                     if let Kind::Socket(SocketOptions { close_on_error: true, .. }) = self.config.kind {
                         transport.close();
@@ -321,7 +325,6 @@ impl Handler {
                     results.push(Ok(()));
                 }
                 Err(e) => {
-                    self.stats.dropped += 1;
                     self.stats.dropped_invalid += 1;
                     results.push(Err(e));
                 }
@@ -346,7 +349,6 @@ impl Handler {
                         }
                     }
                     None => {
-                        self.stats.dropped += frames.len() as u64;
                         self.stats.dropped_unsent += frames.len() as u64;
                         for &(i, _, _) in &frames {
                             results[i] = Err(e.clone());
@@ -403,7 +405,6 @@ impl Handler {
         }
         let abandoned = self.spool.as_mut().map_or(0, Spool::clear) as u64;
         self.stats.spooled = 0;
-        self.stats.dropped += abandoned;
         self.stats.dropped_unsent += abandoned;
         if let Some(mut t) = self.transport.take() {
             t.close();
@@ -429,10 +430,6 @@ impl Handler {
             Some(t) => t.take_output(),
             None => std::mem::take(&mut self.closed_output),
         }
-    }
-
-    pub fn config(&self) -> &HandlerConfig {
-        &self.config
     }
 }
 

@@ -110,20 +110,6 @@ pub fn level_name(levelno: i64) -> String {
     }
 }
 
-/// The inverse of `level_name` for names CPython knows (`WARN` and `FATAL`
-/// are its aliases).
-pub fn level_number(name: &str) -> Option<i64> {
-    match name {
-        "CRITICAL" | "FATAL" => Some(50),
-        "ERROR" => Some(40),
-        "WARNING" | "WARN" => Some(30),
-        "INFO" => Some(20),
-        "DEBUG" => Some(10),
-        "NOTSET" => Some(0),
-        _ => None,
-    }
-}
-
 /// `LogRecord.msecs` as CPython 3.11 computes it from `created`.
 pub fn msecs_of(created: f64) -> f64 {
     ((created - created.trunc()) * 1000.0).trunc()

@@ -159,16 +159,6 @@ impl Transport {
         }
     }
 
-    /// Whether a connection is open now (a datagram or memory transport
-    /// always counts as connected).
-    pub fn is_connected(&self) -> bool {
-        match self {
-            Transport::Tcp(t) => t.stream.is_some(),
-            Transport::UnixStream { connection, .. } => connection.is_some(),
-            _ => true,
-        }
-    }
-
     pub fn reconnects(&self) -> u64 {
         match self {
             Transport::Tcp(t) => t.reconnects,

@@ -244,6 +244,11 @@ impl Plugin {
             live: None,
             carried: zero_stats(),
             traps: 0,
+            // A call may legitimately wait for the spool (flush, close, a
+            // blocking overflow); its deadline allows for that on top.
+            call_ticks: self.deadline_ticks()
+                + (config.spool.flush_timeout.max(config.spool.block_timeout) * 1000.0) as u64
+                    / EPOCH_TICK.as_millis() as u64,
         };
         handler.start()?;
         Ok(handler)
@@ -327,6 +332,8 @@ pub struct Handler {
     live: Option<Live>,
     carried: HandlerStats,
     traps: u64,
+    /// The epoch deadline of each call, fixed at open.
+    call_ticks: u64,
 }
 
 impl Handler {
@@ -345,10 +352,7 @@ impl Handler {
         if self.live.is_none() {
             self.start()?;
         }
-        // A call may legitimately wait for the spool (flush, close, a
-        // blocking overflow); the deadline allows for that on top.
-        let spool_wait = self.config.spool.flush_timeout.max(self.config.spool.block_timeout);
-        let ticks = self.plugin.deadline_ticks() + (spool_wait * 1000.0) as u64 / EPOCH_TICK.as_millis() as u64;
+        let ticks = self.call_ticks;
         let Some(live) = self.live.as_mut() else { return Err(PluginError::Handler(HandlerError::Closed)) };
         live.store.set_epoch_deadline(ticks);
         let mut result = flatten(f(live));
