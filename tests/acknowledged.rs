@@ -7,11 +7,11 @@
 mod common;
 
 use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{plugin, pylog_bin};
+use common::{plugin, Peer};
 use pylog_host::bindings::{Destination, Endpoint, Overflow, SocketOptions};
 use pylog_host::records::{self, Defaults};
 
@@ -21,39 +21,28 @@ const WINDOW: u32 = 1024;
 
 /// `pylog listen` on `port` (0: any); its msgs are pushed into `sink`, and
 /// when `kill_at` lines have been read the process is SIGKILLed.
-fn listen(port: u16, sink: Arc<Mutex<Vec<String>>>, kill_at: Option<usize>) -> (Arc<Mutex<Child>>, u16) {
-    let mut child = Command::new(pylog_bin())
-        .args(["listen", "--tcp", &format!("127.0.0.1:{port}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("pylog listen");
-    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    let mut ready = String::new();
-    err.read_line(&mut ready).expect("ready");
-    let port = ready.trim().rsplit(':').next().and_then(|p| p.parse().ok()).expect("ready line with the port");
-    std::thread::spawn(move || for _ in err.lines() {});
-    let out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    let child = Arc::new(Mutex::new(child));
-    let killer = child.clone();
+fn listen(port: u16, sink: Arc<Mutex<Vec<String>>>, kill_at: Option<usize>) -> (Arc<Mutex<Peer>>, u16) {
+    let (peer, addrs, out, _log) = common::pylog_listen_logged(&["--tcp", &format!("127.0.0.1:{port}")]);
+    let port = addrs[0].1.port();
+    let peer = Arc::new(Mutex::new(peer));
+    let killer = peer.clone();
     std::thread::spawn(move || {
         for line in out.lines().map_while(Result::ok) {
             let v: serde_json::Value = serde_json::from_str(&line).expect("json");
             let mut s = sink.lock().expect("sink");
             s.push(v["msg"].as_str().unwrap_or("").to_string());
             if Some(s.len()) == kill_at {
-                let _ = killer.lock().expect("child").kill();
+                let _ = killer.lock().expect("child").0.kill();
             }
         }
     });
-    (child, port)
+    (peer, port)
 }
 
-fn stop(child: &Arc<Mutex<Child>>) {
-    let mut c = child.lock().expect("child");
-    let _ = c.kill();
-    let _ = c.wait();
+fn stop(peer: &Arc<Mutex<Peer>>) {
+    let mut p = peer.lock().expect("child");
+    let _ = p.0.kill();
+    let _ = p.0.wait();
 }
 
 /// Runs the scenario; returns (records from the first receiver, from the second).
@@ -76,12 +65,12 @@ fn scenario(ack_window: u32) -> (Vec<String>, Vec<String>, pylog_host::bindings:
             .expect("record");
         h.emit(&r).expect("accepted");
         // Restart the receiver as soon as the first one is dead.
-        if b.is_none() && a.lock().expect("child").try_wait().ok().flatten().is_some() {
+        if b.is_none() && a.lock().expect("child").0.try_wait().ok().flatten().is_some() {
             b = Some(listen(port, second.clone(), None).0);
         }
     }
     if b.is_none() {
-        let _ = a.lock().expect("child").wait();
+        let _ = a.lock().expect("child").0.wait();
         b = Some(listen(port, second.clone(), None).0);
     }
     h.close().expect("everything acknowledged or, in plain mode, written");

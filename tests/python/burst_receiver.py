@@ -7,9 +7,10 @@ Prints "ready PORT", then serves connections one after another until killed.
 import logging
 import pickle
 import socket
-import struct
 import sys
 import time
+
+from pyrecord import stream_frames
 
 port, out_path = int(sys.argv[1]), sys.argv[2]
 delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
@@ -21,13 +22,7 @@ print("ready", server.getsockname()[1], flush=True)
 with open(out_path, "a", buffering=1) as out:
     while True:
         conn, _ = server.accept()
-        f = conn.makefile("rb")
-        while True:
-            head = f.read(4)
-            if len(head) < 4:
-                break
-            (n,) = struct.unpack(">L", head)
-            body = f.read(n)
+        for body, n in stream_frames(conn.makefile("rb")):
             if len(body) < n:
                 break
             out.write(logging.makeLogRecord(pickle.loads(body)).msg + "\n")

@@ -4,6 +4,7 @@ Keys are LogRecord attribute names; bytes travel as {"$bytes": hex} and
 non-finite floats as {"$float": "nan"|"inf"|"-inf"}, as in pylog's records.
 """
 import logging
+import struct
 
 
 def value(v):
@@ -41,3 +42,15 @@ def same(a, b):
     if isinstance(a, float) and a != a:
         return b != b
     return a == b
+
+
+def stream_frames(f):
+    """(payload, declared length) for each length-prefixed frame on a
+    binary file `f`, until the stream ends; a short last payload is
+    yielded as it is, for the caller to judge."""
+    while True:
+        head = f.read(4)
+        if len(head) < 4:
+            return
+        (n,) = struct.unpack(">L", head)
+        yield f.read(n), n

@@ -15,7 +15,7 @@ import socket
 import struct
 import sys
 
-from pyrecord import record, same
+from pyrecord import record, same, stream_frames
 
 mode, expected_path = sys.argv[1], sys.argv[2]
 maker = logging.handlers.SocketHandler("127.0.0.1", 9)
@@ -40,13 +40,7 @@ def frames():
         sock.settimeout(60)
         conn, _ = sock.accept()
         conn.settimeout(60)
-        f = conn.makefile("rb")
-        while True:
-            head = f.read(4)
-            if len(head) < 4:
-                return
-            (n,) = struct.unpack(">L", head)
-            yield f.read(n), n
+        yield from stream_frames(conn.makefile("rb"))
     else:
         sock.settimeout(3)
         while True:
