@@ -23,11 +23,19 @@ struct Rsyslog {
 }
 
 fn free_port() -> u16 {
-    // Both protocols on one number, so the port is free for each.
+    // Tests here run in parallel and each port is released before rsyslogd
+    // binds it, so a port handed out once is never handed out again.
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     loop {
         let t = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = t.local_addr().expect("addr").port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+        // Both protocols on one number, so the port is free for each.
+        if UdpSocket::bind(("127.0.0.1", port)).is_err() {
+            continue;
+        }
+        let mut given = GIVEN.lock().expect("ports");
+        if !given.contains(&port) {
+            given.push(port);
             return port;
         }
     }
@@ -101,15 +109,13 @@ template(name="fields" type="string" string="%pri%|%syslogfacility-text%|%syslog
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(15);
         let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
-        let mut tcp_sent = false;
         loop {
             assert!(Instant::now() < deadline, "rsyslogd did not come up; output so far: {:?}", self.out());
             let _ = udp.send_to(b"<14>probe-udp", ("127.0.0.1", self.udp));
-            if !tcp_sent {
-                if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.tcp)) {
-                    use std::io::Write;
-                    tcp_sent = s.write_all(b"<14>probe-tcp\n").is_ok();
-                }
+            // Each round probes both inputs, until each has shown up once.
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.tcp)) {
+                use std::io::Write;
+                let _ = s.write_all(b"<14>probe-tcp\n");
             }
             let out = self.out();
             if out.contains("probe-udp") && out.contains("probe-tcp") {
