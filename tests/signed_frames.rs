@@ -15,8 +15,10 @@ use pylog_host::records::{self, Defaults};
 
 const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
 
-fn key_file() -> std::path::PathBuf {
-    let p = std::env::temp_dir().join(format!("pylog-hmac-{}.key", std::process::id()));
+/// One file per test: the tests run in parallel, and rewriting a shared
+/// file would let a receiver read it half-written.
+fn key_file(test: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("pylog-hmac-{}-{test}.key", std::process::id()));
     std::fs::write(&p, KEY).expect("key");
     p
 }
@@ -66,7 +68,7 @@ fn tampered(frame: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
 #[test]
 fn pylog_listen_accepts_only_untampered_fresh_signed_frames() {
     let (first, second, unsigned) = frames();
-    let key = key_file();
+    let key = key_file("listen");
     let (_listen, addrs, out, log) =
         pylog_listen_logged(&["--tcp", "127.0.0.1:0", "--hmac-key-file", key.to_str().expect("path")]);
     let addr = addrs[0].1;
@@ -97,7 +99,7 @@ fn pylog_listen_accepts_only_untampered_fresh_signed_frames() {
 #[test]
 fn secure_receiver_example_agrees() {
     let (first, second, unsigned) = frames();
-    let key = key_file();
+    let key = key_file("example");
     let example = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/secure_receiver.py");
     let attacks: Vec<Vec<u8>> = tampered(&first).collect();
     let connections = attacks.len() + 4;
@@ -134,7 +136,7 @@ fn secure_receiver_example_agrees() {
 
 #[test]
 fn datagram_handler_signs_too() {
-    let key = key_file();
+    let key = key_file("datagram");
     let (_listen, addrs, out, _log) =
         pylog_listen_logged(&["--udp", "127.0.0.1:0", "--hmac-key-file", key.to_str().expect("path")]);
     let port = addrs[0].1.port();
