@@ -4,15 +4,22 @@
 use std::cell::RefCell;
 
 use crate::backoff::RetryPolicy;
+use crate::buffer::BufferOptions;
 use crate::error::Error;
+use crate::file_sink::{FileOptions, Rotation};
 use crate::formatter::Formatter;
 use crate::handler::{Handler, HandlerConfig, Kind, SocketOptions};
+use crate::http_body::urlencoded_record;
+use crate::http_client::HttpOptions;
 use crate::priority::{self, NameOrNumber};
 use crate::record::{Args, LogRecord, Value};
+use crate::smtp::SmtpOptions;
 use crate::spool::{Overflow, SpoolLimits};
 use crate::syslog::{Framing, SyslogFormat, SyslogOptions};
-use crate::transport::{Destination, UnixSockets};
-use crate::{handler, pickle};
+use crate::text_encoding::TextEncoding;
+use crate::timed_rollover::TimedRollover;
+use crate::transport::{Console, Destination, UnixSockets};
+use crate::{handler, pickle, prepare};
 
 mod wit {
     wit_bindgen::generate!({ path: "wit", world: "plugin" });
@@ -109,6 +116,50 @@ fn record(r: wt::LogRecord) -> LogRecord {
     }
 }
 
+fn wit_value(v: Value) -> wt::Value {
+    match v {
+        Value::None => wt::Value::None,
+        Value::Bool(b) => wt::Value::Boolean(b),
+        Value::Int(i) => wt::Value::Int(i),
+        Value::Float(f) => wt::Value::Float(f),
+        Value::Str(s) => wt::Value::Str(s),
+        Value::Bytes(b) => wt::Value::Bytes(b),
+    }
+}
+
+fn wit_pairs(items: Vec<(String, Value)>) -> Vec<(String, wt::Value)> {
+    items.into_iter().map(|(k, v)| (k, wit_value(v))).collect()
+}
+
+fn wit_record(r: LogRecord) -> wt::LogRecord {
+    wt::LogRecord {
+        name: r.name,
+        msg: r.msg,
+        args: r.args.map(|a| match a {
+            Args::Tuple(items) => wt::Args::Positional(items.into_iter().map(wit_value).collect()),
+            Args::Mapping(items) => wt::Args::Mapping(wit_pairs(items)),
+        }),
+        levelname: r.levelname,
+        levelno: r.levelno,
+        pathname: r.pathname,
+        filename: r.filename,
+        module: r.module,
+        exc_text: r.exc_text,
+        stack_info: r.stack_info,
+        lineno: r.lineno,
+        func_name: r.func_name,
+        created: r.created,
+        msecs: r.msecs,
+        relative_created: r.relative_created,
+        thread: r.thread,
+        thread_name: r.thread_name,
+        process_name: r.process_name,
+        process: r.process,
+        task_name: r.task_name,
+        extra: wit_pairs(r.extra),
+    }
+}
+
 fn name_or_number(n: wc::NameOrNumber) -> NameOrNumber {
     match n {
         wc::NameOrNumber::Name(s) => NameOrNumber::Name(s),
@@ -154,6 +205,53 @@ fn config(c: wc::HandlerConfig) -> Result<HandlerConfig, Error> {
             max_message_bytes: o.max_message_bytes,
         }),
         wc::HandlerKind::Null => Kind::Null,
+        wc::HandlerKind::Stream(t) => Kind::Stream(match t {
+            wc::StreamTarget::Stderr => Console::Stderr,
+            wc::StreamTarget::Stdout => Console::Stdout,
+        }),
+        wc::HandlerKind::File(o) => Kind::File {
+            encoding: TextEncoding::parse(&o.encoding, &o.errors)?,
+            options: FileOptions {
+                append: match o.mode.as_str() {
+                    "a" => true,
+                    "w" => false,
+                    other => {
+                        return Err(Error::BadConfig(format!("mode {other:?} must be \"a\" or \"w\" for a log file")))
+                    }
+                },
+                path: o.path,
+                delay: o.delay,
+                rotation: match o.rotation {
+                    wc::Rotation::None => Rotation::None,
+                    wc::Rotation::Watched => Rotation::Watched,
+                    wc::Rotation::Size(r) => Rotation::Size { max_bytes: r.max_bytes, backup_count: r.backup_count },
+                    wc::Rotation::Timed(t) => Rotation::Timed(TimedRollover::new(
+                        &t.when,
+                        t.interval,
+                        t.backup_count,
+                        t.utc,
+                        t.at_time,
+                        c.formatter.utc_offset_seconds,
+                    )?),
+                },
+            },
+        },
+        wc::HandlerKind::Http(o) => Kind::Http(HttpOptions {
+            host: o.host,
+            url: o.url,
+            method: o.method,
+            secure: o.secure,
+            credentials: o.credentials.map(|c| (c.username, c.password)),
+        }),
+        wc::HandlerKind::Smtp(o) => Kind::Smtp(SmtpOptions {
+            fromaddr: o.fromaddr,
+            toaddrs: o.toaddrs,
+            subject: o.subject,
+            credentials: o.credentials.map(|c| (c.username, c.password)),
+            secure: o.secure,
+            timeout: o.timeout,
+            local_hostname: o.local_hostname,
+        }),
     };
     let destination = match c.destination {
         wc::Destination::Memory => Destination::Memory,
@@ -161,6 +259,7 @@ fn config(c: wc::HandlerConfig) -> Result<HandlerConfig, Error> {
         wc::Destination::Udp(e) => Destination::Udp { host: e.host, port: e.port },
         wc::Destination::UnixStream(p) => Destination::UnixStream(p),
         wc::Destination::UnixDatagram(p) => Destination::UnixDatagram(p),
+        wc::Destination::Configured => Destination::Configured,
     };
     let spool = SpoolLimits {
         max_records: c.spool.max_records as usize,
@@ -174,7 +273,21 @@ fn config(c: wc::HandlerConfig) -> Result<HandlerConfig, Error> {
         flush_timeout: seconds("flush_timeout", c.spool.flush_timeout)?,
         directory: c.spool.directory,
     };
-    Ok(HandlerConfig { name: c.name, kind, destination, level: c.level, formatter: formatter(c.formatter)?, spool })
+    let buffer = c.buffer.map(|b| BufferOptions {
+        capacity: b.capacity,
+        flush_level: b.flush_level,
+        flush_on_close: b.flush_on_close,
+        level: b.level,
+    });
+    Ok(HandlerConfig {
+        name: c.name,
+        kind,
+        destination,
+        level: c.level,
+        formatter: formatter(c.formatter)?,
+        spool,
+        buffer,
+    })
 }
 
 fn seconds(name: &str, s: f64) -> Result<std::time::Duration, Error> {
@@ -198,6 +311,7 @@ fn stats(s: handler::Stats) -> wh::HandlerStats {
         dropped_unsent: s.dropped_unsent,
         recovered: s.recovered,
         corrupt: s.corrupt,
+        buffered: s.buffered,
     }
 }
 
@@ -218,6 +332,14 @@ impl wh::Guest for Plugin {
 
     fn format_record(rec: wt::LogRecord, fmt: wc::Formatter) -> Result<String, wt::HandlerError> {
         formatter(fmt).and_then(|f| f.format(&record(rec))).map_err(error)
+    }
+
+    fn prepare_record(rec: wt::LogRecord, fmt: wc::Formatter) -> Result<wt::LogRecord, wt::HandlerError> {
+        formatter(fmt).and_then(|f| prepare::prepare(&record(rec), &f)).map(wit_record).map_err(error)
+    }
+
+    fn http_body(rec: wt::LogRecord) -> String {
+        urlencoded_record(&record(rec))
     }
 }
 

@@ -3,16 +3,23 @@
 
 use crate::ack::AckState;
 use crate::backoff::RetryPolicy;
+use crate::buffer::{Buffer, BufferOptions};
 use crate::delivery::{deliver_or_spool, enqueue, pump_acked, pump_any, wait_for};
 use crate::durable::DurableLog;
+use crate::email_message::{self, Envelope};
 use crate::error::{Error, Result};
+use crate::file_sink::{FileOptions, FileSink};
 use crate::formatter::Formatter;
+use crate::http_body::urlencoded_record;
+use crate::http_client::{HttpOptions, HttpTarget};
 use crate::pickle;
 use crate::record::LogRecord;
 use crate::signing::Signer;
+use crate::smtp::{SmtpOptions, SmtpTarget};
 use crate::spool::{Spool, SpoolLimits};
 use crate::syslog::{self, Framing, SyslogOptions};
-use crate::transport::{Destination, NoUnixSockets, Transport, UnixSockets};
+use crate::text_encoding::{Encoding, Errors, TextEncoding};
+use crate::transport::{Console, Destination, NoUnixSockets, Transport, UnixSockets};
 use std::time::Instant;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +60,10 @@ pub enum Kind {
     Datagram(SocketOptions),
     Syslog(SyslogOptions),
     Null,
+    Stream(Console),
+    File { options: FileOptions, encoding: TextEncoding },
+    Http(HttpOptions),
+    Smtp(SmtpOptions),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,10 +75,13 @@ pub struct HandlerConfig {
     pub formatter: Formatter,
     /// For stream destinations (TCP, unix stream); 0 records turns it off.
     pub spool: SpoolLimits,
+    /// A MemoryHandler in front of this handler.
+    pub buffer: Option<BufferOptions>,
 }
 
-/// Every emitted record is in exactly one of sent, spooled (now), dropped
-/// or skipped: `emitted == sent + spooled + dropped() + skipped_by_level`
+/// Every emitted record is in exactly one of sent, spooled (now), buffered
+/// (now), dropped or skipped:
+/// `emitted == sent + spooled + buffered + dropped() + skipped_by_level`
 /// after every call.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Stats {
@@ -93,6 +107,8 @@ pub struct Stats {
     pub recovered: u64,
     /// Durable spool entries that failed their checksum at open and were cut off.
     pub corrupt: u64,
+    /// Waiting in a MemoryHandler buffer now.
+    pub buffered: u64,
 }
 
 impl Stats {
@@ -118,6 +134,10 @@ pub struct Handler {
     ack: Option<AckState>,
     /// Reused by `emit_batch` for the coalesced frames.
     batch: Vec<u8>,
+    buffer: Option<Buffer>,
+    /// Characters in the last encoded line (RotatingFileHandler compares
+    /// them with the file's size, as CPython does).
+    line_chars: u64,
 }
 
 impl Handler {
@@ -149,15 +169,26 @@ impl Handler {
                 }
                 RetryPolicy::default()
             }
-            Kind::Null => RetryPolicy::default(),
+            _ => RetryPolicy::default(),
         };
         let signer = match &config.kind {
             Kind::Socket(SocketOptions { hmac_key: Some(key), .. })
             | Kind::Datagram(SocketOptions { hmac_key: Some(key), .. }) => Some(Signer::new(&key.0)?),
             _ => None,
         };
-        let transport = match config.kind {
-            Kind::Null => None,
+        let transport = match (&config.kind, &config.destination) {
+            (Kind::Null, _) => None,
+            // A dry run shows every kind's bytes.
+            (_, Destination::Memory) => Some(Transport::Memory(Vec::new())),
+            (Kind::Stream(console), _) => Some(Transport::Console(*console)),
+            (Kind::File { options, .. }, _) => Some(Transport::File(FileSink::open(options.clone())?)),
+            (Kind::Http(o), _) => Some(Transport::Http(HttpTarget::new(o.clone())?)),
+            (Kind::Smtp(o), Destination::Tcp { host, port }) => {
+                Some(Transport::Smtp(SmtpTarget::new(o.clone(), host.clone(), *port)?))
+            }
+            (Kind::Smtp(_), _) => {
+                return Err(Error::BadConfig("SMTPHandler's mailhost must be a TCP destination".into()))
+            }
             _ => Some(Transport::open(&config.destination, retry, unix)?),
         };
         check_spool(&config.spool)?;
@@ -205,7 +236,14 @@ impl Handler {
         // Records an earlier run left in the durable spool count as emitted
         // now, so that the accounting identity holds from the start.
         let stats = Stats { emitted: recovered, spooled: recovered, recovered, corrupt, ..Stats::default() };
+        if let Some(b) = &config.buffer {
+            if b.capacity == 0 {
+                return Err(Error::BadConfig("MemoryHandler capacity must be at least 1".into()));
+            }
+        }
         Ok(Handler {
+            buffer: config.buffer.clone().map(Buffer::new),
+            line_chars: 0,
             config,
             transport,
             stats,
@@ -241,19 +279,80 @@ impl Handler {
                 self.stats.truncated += u64::from(cut);
             }),
             Kind::Null => Ok(()),
+            Kind::Stream(_) => {
+                let utf8 = TextEncoding { encoding: Encoding::Utf8, errors: Errors::Strict };
+                self.write_line(record, utf8)
+            }
+            Kind::File { encoding, .. } => {
+                let encoding = *encoding;
+                self.write_line(record, encoding)
+            }
+            Kind::Http(_) => {
+                self.buf.extend_from_slice(urlencoded_record(record).as_bytes());
+                Ok(())
+            }
+            Kind::Smtp(o) => {
+                let body = self.config.formatter.format(record)?;
+                let envelope = Envelope {
+                    fromaddr: &o.fromaddr,
+                    toaddrs: &o.toaddrs,
+                    subject: &o.subject,
+                    now: now_us() as f64 / 1e6,
+                    utc_offset_seconds: self.config.formatter.utc_offset_seconds,
+                };
+                self.buf = email_message::build(&envelope, &body);
+                Ok(())
+            }
         }
     }
 
+    /// `StreamHandler.emit`: the formatted record and its terminator.
+    fn write_line(&mut self, record: &LogRecord, encoding: TextEncoding) -> Result<()> {
+        let mut line = self.config.formatter.format(record)?;
+        line.push('\n');
+        self.line_chars = line.chars().count() as u64;
+        encoding.encode(&line, &mut self.buf)
+    }
+
+    fn is_open(&self) -> bool {
+        self.transport.is_some() || matches!(self.config.kind, Kind::Null)
+    }
+
     pub fn emit(&mut self, record: &LogRecord) -> Result<()> {
-        if self.transport.is_none() {
-            if matches!(self.config.kind, Kind::Null) {
-                self.stats.emitted += 1;
-                self.stats.skipped_by_level += 1;
-                return Ok(());
-            }
+        if !self.is_open() {
             return Err(Error::Closed);
         }
         self.stats.emitted += 1;
+        if let Some(buffer) = self.buffer.as_mut() {
+            if record.levelno < buffer.options.level {
+                self.stats.skipped_by_level += 1;
+                return Ok(());
+            }
+            self.stats.buffered += 1;
+            if buffer.push(record) {
+                return self.flush_buffer();
+            }
+            return Ok(());
+        }
+        self.deliver(record)
+    }
+
+    /// `MemoryHandler.flush`: the buffered records go to the target as one
+    /// batch. The first failure is returned; each is counted in stats.
+    fn flush_buffer(&mut self) -> Result<()> {
+        let Some(buffer) = self.buffer.as_mut() else { return Ok(()) };
+        let records = buffer.take();
+        self.stats.buffered -= records.len() as u64;
+        self.deliver_batch(&records).into_iter().find(Result::is_err).unwrap_or(Ok(()))
+    }
+
+    /// `Handler.handle` on the target: its level, then encode and send.
+    fn deliver(&mut self, record: &LogRecord) -> Result<()> {
+        if matches!(self.config.kind, Kind::Null) {
+            // NullHandler discards by design; its records count as skipped.
+            self.stats.skipped_by_level += 1;
+            return Ok(());
+        }
         if record.levelno < self.config.level {
             self.stats.skipped_by_level += 1;
             return Ok(());
@@ -268,7 +367,7 @@ impl Handler {
             return Err(e);
         }
         let result = match self.spool.as_mut() {
-            None => match transport.send(&self.buf) {
+            None => match transport.send_record(&self.buf, self.line_chars, record.created) {
                 Ok(()) => {
                     self.stats.sent += 1;
                     self.stats.bytes += self.buf.len() as u64;
@@ -300,11 +399,19 @@ impl Handler {
     /// out in one write; if that write fails, each frame joins the spool.
     /// Returns one result per record, as `emit` would.
     pub fn emit_batch(&mut self, records: &[LogRecord]) -> Vec<Result<()>> {
+        if self.buffer.is_some() || !self.is_open() {
+            return records.iter().map(|r| self.emit(r)).collect();
+        }
+        self.stats.emitted += records.len() as u64;
+        self.deliver_batch(records)
+    }
+
+    fn deliver_batch(&mut self, records: &[LogRecord]) -> Vec<Result<()>> {
         let coalesce = self.ack.is_none()
-            && self.transport.as_ref().is_some_and(Transport::is_stream)
+            && self.transport.as_ref().is_some_and(Transport::coalesces)
             && self.spool.as_ref().is_none_or(Spool::is_empty);
         if !coalesce {
-            return records.iter().map(|r| self.emit(r)).collect();
+            return records.iter().map(|r| self.deliver(r)).collect();
         }
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
@@ -312,7 +419,6 @@ impl Handler {
         let mut frames: Vec<(usize, usize, usize)> = Vec::with_capacity(records.len());
         let mut results: Vec<Result<()>> = Vec::with_capacity(records.len());
         for record in records {
-            self.stats.emitted += 1;
             if record.levelno < self.config.level {
                 self.stats.skipped_by_level += 1;
                 results.push(Ok(()));
@@ -365,6 +471,11 @@ impl Handler {
     /// Delivers what is spooled, trying for up to the spool's
     /// `flush_timeout`; what is still spooled then stays spooled.
     pub fn flush(&mut self) -> Result<()> {
+        let buffered = if self.buffer.as_ref().is_some_and(|b| !b.is_empty()) { self.flush_buffer() } else { Ok(()) };
+        self.flush_transport().and(buffered)
+    }
+
+    fn flush_transport(&mut self) -> Result<()> {
         let Some(transport) = self.transport.as_mut() else {
             return if matches!(self.config.kind, Kind::Null) { Ok(()) } else { Err(Error::Closed) };
         };
@@ -389,10 +500,22 @@ impl Handler {
     /// are dropped and counted, and the error says how many. Closing twice
     /// is harmless, as in CPython.
     pub fn close(&mut self) -> Result<()> {
+        // MemoryHandler.close: flush only with flushOnClose; otherwise the
+        // buffered records are discarded, and counted.
+        let mut discarded = 0;
+        if let Some(buffer) = self.buffer.as_mut() {
+            if buffer.options.flush_on_close {
+                let _ = self.flush_buffer();
+            } else {
+                discarded = buffer.take().len() as u64;
+                self.stats.buffered -= discarded;
+                self.stats.dropped_unsent += discarded;
+            }
+        }
         if self.transport.is_none() {
             return Ok(());
         }
-        let flushed = self.flush();
+        let flushed = self.flush_transport();
         if let Some(spool) = self.spool.as_mut().filter(|s| s.is_durable() && !s.is_empty()) {
             let kept = spool.len();
             spool.clear();
@@ -416,6 +539,11 @@ impl Handler {
         if abandoned > 0 {
             return Err(Error::Dropped(format!(
                 "{abandoned} spooled records could not be delivered before close: the receiver stayed unreachable"
+            )));
+        }
+        if discarded > 0 {
+            return Err(Error::Dropped(format!(
+                "{discarded} buffered records were discarded at close (flushOnClose is false)"
             )));
         }
         flushed

@@ -7,20 +7,29 @@
 
 pub mod ack;
 pub mod backoff;
+pub mod buffer;
 pub mod civil_time;
 pub mod delivery;
 pub mod durable;
+pub mod email_message;
 pub mod error;
+pub mod file_sink;
 pub mod formatter;
 pub mod handler;
+pub mod http_body;
+pub mod http_client;
 pub mod percent;
 pub mod pickle;
+pub mod prepare;
 pub mod priority;
 pub mod pyrepr;
 pub mod record;
 pub mod signing;
+pub mod smtp;
 pub mod spool;
 pub mod syslog;
+pub mod text_encoding;
+pub mod timed_rollover;
 pub mod transport;
 
 #[cfg(target_arch = "wasm32")]

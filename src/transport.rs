@@ -7,14 +7,32 @@ use std::time::{Duration, Instant};
 
 use crate::backoff::{Backoff, RetryPolicy};
 use crate::error::{Error, Result};
+use crate::file_sink::FileSink;
+use crate::http_client::HttpTarget;
+use crate::smtp::SmtpTarget;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Destination {
     Memory,
-    Tcp { host: String, port: u16 },
-    Udp { host: String, port: u16 },
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    Udp {
+        host: String,
+        port: u16,
+    },
     UnixStream(String),
     UnixDatagram(String),
+    /// The handler kind names its own target: a file, a URL, a console stream.
+    Configured,
+}
+
+/// `StreamHandler`'s stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Console {
+    Stderr,
+    Stdout,
 }
 
 /// The largest UDP payload IPv4 can carry (65535 - 8 UDP - 20 IP header).
@@ -60,6 +78,10 @@ pub enum Transport {
     Udp(UdpTransport),
     UnixStream { path: String, connection: Option<u32>, unix: Box<dyn UnixSockets> },
     UnixDatagram { path: String, unix: Box<dyn UnixSockets> },
+    Console(Console),
+    File(FileSink),
+    Http(HttpTarget),
+    Smtp(SmtpTarget),
 }
 
 impl Transport {
@@ -81,6 +103,9 @@ impl Transport {
             }
             Destination::UnixStream(path) => Ok(Transport::UnixStream { path: path.clone(), connection: None, unix }),
             Destination::UnixDatagram(path) => Ok(Transport::UnixDatagram { path: path.clone(), unix }),
+            Destination::Configured => Err(Error::BadConfig(
+                "this handler kind needs a network destination (tcp, udp or a unix socket)".into(),
+            )),
         }
     }
 
@@ -105,12 +130,32 @@ impl Transport {
                 })
             }
             Transport::UnixDatagram { path, unix } => unix.send_datagram(path, bytes),
+            Transport::Console(c) => {
+                let written = match c {
+                    Console::Stderr => std::io::stderr().write_all(bytes),
+                    Console::Stdout => std::io::stdout().write_all(bytes),
+                };
+                written.map_err(|e| Error::from_io("write to the host's console", &e))
+            }
+            Transport::File(f) => f.write_lines(bytes),
+            Transport::Http(h) => h.send(bytes),
+            Transport::Smtp(s) => s.send(bytes),
+        }
+    }
+
+    /// Sends one record's bytes; rotating files need its length in
+    /// characters and its creation time to decide on a rollover first.
+    pub fn send_record(&mut self, bytes: &[u8], chars: u64, created: f64) -> Result<()> {
+        match self {
+            Transport::File(f) => f.write_record(bytes, chars, created),
+            other => other.send(bytes),
         }
     }
 
     pub fn flush(&mut self) -> Result<()> {
         match self {
             Transport::Tcp(TcpTransport { stream: Some(s), .. }) => s.flush().map_err(|e| Error::from_io("flush", &e)),
+            Transport::File(f) => f.flush(),
             _ => Ok(()),
         }
     }
@@ -124,7 +169,21 @@ impl Transport {
                     unix.close_stream(c);
                 }
             }
-            Transport::Memory(_) | Transport::UnixDatagram { .. } => {}
+            Transport::File(f) => f.close(),
+            Transport::Memory(_)
+            | Transport::UnixDatagram { .. }
+            | Transport::Console(_)
+            | Transport::Http(_)
+            | Transport::Smtp(_) => {}
+        }
+    }
+
+    /// Whether several records' bytes may go out in one write.
+    pub fn coalesces(&self) -> bool {
+        match self {
+            Transport::File(f) => f.coalesces(),
+            Transport::Console(_) => true,
+            other => other.is_stream(),
         }
     }
 

@@ -7,8 +7,9 @@ wasmtime::component::bindgen!({ path: "../wit", world: "plugin" });
 pub use self::Plugin as PluginWorld;
 pub use self::PluginPre as PluginWorldPre;
 pub use exports::pylog::handlers::config::{
-    Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, Overflow, SocketOptions, SpoolOptions,
-    SyslogFormat, SyslogFraming, SyslogOptions,
+    BufferOptions, Credentials, Destination, Endpoint, FileOptions, Formatter, HandlerConfig, HandlerKind, HttpOptions,
+    NameOrNumber, Overflow, Rotation, SizeRotation, SmtpOptions, SocketOptions, SpoolOptions, StreamTarget,
+    SyslogFormat, SyslogFraming, SyslogOptions, TimedRotation,
 };
 pub use exports::pylog::handlers::handlers::HandlerStats;
 pub use exports::pylog::handlers::types::{Args, HandlerError, LogRecord, Value};

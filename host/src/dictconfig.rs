@@ -11,14 +11,35 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value as Json};
 
 use crate::bindings::{
-    Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, Overflow, SocketOptions, SpoolOptions,
-    SyslogFormat, SyslogFraming, SyslogOptions,
+    BufferOptions, Credentials, Destination, Endpoint, FileOptions, Formatter, HandlerConfig, HandlerKind, HttpOptions,
+    NameOrNumber, Overflow, Rotation, SizeRotation, SmtpOptions, SocketOptions, SpoolOptions, StreamTarget,
+    SyslogFormat, SyslogFraming, SyslogOptions, TimedRotation,
 };
 
 /// The handlers a document configures, in the order records reach them.
 #[derive(Debug, Clone)]
 pub struct Document {
+    /// Handlers records reach directly (a MemoryHandler is its target with
+    /// `buffer` set).
     pub handlers: Vec<HandlerConfig>,
+    /// QueueHandlers: records reach their targets through a host thread.
+    pub queues: Vec<QueueConfig>,
+}
+
+/// `QueueHandler` with the `handlers` of its `QueueListener` (the form
+/// Python 3.12's dictConfig accepts).
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    pub name: String,
+    pub level: i64,
+    /// The QueueHandler's formatter, which `prepare` applies.
+    pub formatter: Formatter,
+    pub targets: Vec<HandlerConfig>,
+    /// QueueListener's `respect_handler_level` (False in CPython: the
+    /// targets' levels are ignored unless it is set).
+    pub respect_handler_level: bool,
+    /// Records the queue holds before `emit` drops (and counts) new ones.
+    pub capacity: usize,
 }
 
 /// Local-time facts for formatters: the guest cannot read the host's zone.
@@ -76,29 +97,179 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
         Some(list) => list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
         None => handlers.keys().cloned().collect(),
     };
-    let mut out = Vec::new();
-    for name in chosen {
-        let entry = handlers.get(&name).ok_or_else(|| anyhow!("root names handler {name:?}, which is not defined"))?;
-        let entry = entry.as_object().ok_or_else(|| anyhow!("handler {name:?} must be a mapping"))?;
-        out.push(handler(&name, entry, formatters, local).with_context(|| format!("handler {name:?}"))?);
+    let ctx = Resolver { handlers, formatters, local, chosen: &chosen };
+    let mut doc = Document { handlers: Vec::new(), queues: Vec::new() };
+    for name in &chosen {
+        let entry = ctx.entry(name).with_context(|| format!("root names handler {name:?}"))?;
+        match short_class(class_of(entry)?) {
+            "QueueHandler" => doc.queues.push(ctx.queue(name, entry).with_context(|| format!("handler {name:?}"))?),
+            _ => doc.handlers.push(ctx.buffered(name, entry).with_context(|| format!("handler {name:?}"))?),
+        }
     }
-    Ok(Document { handlers: out })
+    Ok(doc)
 }
 
-/// CPython's `logging.handlers` and `logging` classes we know by name but do
-/// not implement yet, with what to use meanwhile.
-const NOT_YET: &[&str] = &[
-    "StreamHandler",
-    "FileHandler",
-    "WatchedFileHandler",
-    "RotatingFileHandler",
-    "TimedRotatingFileHandler",
-    "HTTPHandler",
-    "SMTPHandler",
-    "MemoryHandler",
-    "BufferingHandler",
-    "QueueHandler",
-];
+struct Resolver<'a> {
+    handlers: &'a Map<String, Json>,
+    formatters: &'a Map<String, Json>,
+    local: &'a LocalTime,
+    chosen: &'a [String],
+}
+
+fn class_of(e: &Map<String, Json>) -> Result<&str> {
+    e.get("class").and_then(Json::as_str).ok_or_else(|| anyhow!("has no \"class\""))
+}
+
+impl Resolver<'_> {
+    fn entry(&self, name: &str) -> Result<&Map<String, Json>> {
+        let entry = self.handlers.get(name).ok_or_else(|| anyhow!("handler {name:?} is not defined"))?;
+        entry.as_object().ok_or_else(|| anyhow!("handler {name:?} must be a mapping"))
+    }
+
+    /// A handler that records reach directly; a MemoryHandler becomes its
+    /// target with a buffer in front.
+    fn buffered(&self, name: &str, e: &Map<String, Json>) -> Result<HandlerConfig> {
+        let short = short_class(class_of(e)?);
+        if short != "MemoryHandler" && short != "BufferingHandler" {
+            return handler(name, e, self.formatters, self.local);
+        }
+        let own_level = match e.get("level") {
+            None => 0,
+            Some(v) => level(v)?,
+        };
+        let capacity = e
+            .get("capacity")
+            .ok_or_else(|| anyhow!("{short} needs \"capacity\" (records held before a flush)"))?
+            .as_u64()
+            .and_then(|c| u32::try_from(c).ok())
+            .filter(|c| *c > 0)
+            .ok_or_else(|| anyhow!("capacity must be a count above 0"))?;
+        let allowed: &[&str] = if short == "MemoryHandler" {
+            &["class", "level", "capacity", "flushLevel", "target", "flushOnClose", "formatter"]
+        } else {
+            &["class", "level", "capacity", "formatter"]
+        };
+        for key in e.keys() {
+            if !allowed.contains(&key.as_str()) {
+                bail!("{short} has no constructor argument {key:?}");
+            }
+        }
+        if short == "BufferingHandler" {
+            // BufferingHandler.flush empties the buffer without sending it
+            // anywhere; records end at a NullHandler, counted as skipped.
+            let mut null = handler(
+                name,
+                &Map::from_iter([("class".into(), "logging.NullHandler".into())]),
+                self.formatters,
+                self.local,
+            )?;
+            null.buffer =
+                Some(BufferOptions { capacity, flush_level: i64::MAX, flush_on_close: true, level: own_level });
+            return Ok(null);
+        }
+        let target = match e.get("target") {
+            Some(Json::String(t)) => t,
+            None | Some(Json::Null) => bail!(
+                "MemoryHandler needs \"target\" (the name of another handler): without one CPython keeps every \
+                 record until setTarget is called, which a configuration cannot do"
+            ),
+            Some(other) => bail!("target must be the name of another handler, not {other}"),
+        };
+        if self.chosen.contains(target) {
+            bail!(
+                "handler {target:?} is both this MemoryHandler's target and a root handler; CPython would share one \
+                 instance, pylog gives each its own, so list only the MemoryHandler (records at flushLevel still \
+                 reach the target at once)"
+            );
+        }
+        let target_entry = self.entry(target)?;
+        let target_class = short_class(class_of(target_entry)?);
+        if ["MemoryHandler", "BufferingHandler", "QueueHandler"].contains(&target_class) {
+            bail!("a MemoryHandler's target must be a handler that sends ({target_class} cannot be a target here)");
+        }
+        let mut config =
+            handler(target, target_entry, self.formatters, self.local).with_context(|| format!("target {target:?}"))?;
+        config.name = name.to_string();
+        config.buffer = Some(BufferOptions {
+            capacity,
+            flush_level: match e.get("flushLevel") {
+                None => 40,
+                Some(v) => level(v)?,
+            },
+            flush_on_close: attr_bool(e, "flushOnClose", true)?,
+            level: own_level,
+        });
+        Ok(config)
+    }
+
+    fn queue(&self, name: &str, e: &Map<String, Json>) -> Result<QueueConfig> {
+        for key in e.keys() {
+            if !["class", "level", "formatter", "handlers", "respect_handler_level", "queue", "listener", "."]
+                .contains(&key.as_str())
+            {
+                bail!("QueueHandler has no argument {key:?}");
+            }
+        }
+        match e.get("queue") {
+            None | Some(Json::Null) => {}
+            Some(_) => bail!(
+                "\"queue\" names a Python queue object, which cannot cross into pylog; leave it out (the host \
+                 keeps a bounded queue: \".\" queue_size)"
+            ),
+        }
+        match e.get("listener").and_then(Json::as_str) {
+            None | Some("logging.handlers.QueueListener") => {}
+            Some(other) => bail!("listener {other:?} is Python code; only logging.handlers.QueueListener is available"),
+        }
+        let names = e
+            .get("handlers")
+            .and_then(Json::as_array)
+            .ok_or_else(|| anyhow!("QueueHandler needs \"handlers\": the names of the handlers its listener feeds"))?;
+        let mut targets = Vec::new();
+        for t in names {
+            let t = t.as_str().ok_or_else(|| anyhow!("handlers must be handler names"))?;
+            let entry = self.entry(t)?;
+            if short_class(class_of(entry)?) == "QueueHandler" {
+                bail!("a QueueHandler cannot feed another QueueHandler ({t:?})");
+            }
+            targets.push(self.buffered(t, entry).with_context(|| format!("listener handler {t:?}"))?);
+        }
+        let attrs = match e.get(".") {
+            None => Map::new(),
+            Some(Json::Object(m)) => m.clone(),
+            Some(_) => bail!("\".\" must be a mapping"),
+        };
+        let capacity = match attrs.get("queue_size") {
+            None => 10_000,
+            Some(v) => {
+                v.as_u64().filter(|n| *n > 0).ok_or_else(|| anyhow!("\".\" queue_size must be a count above 0"))?
+                    as usize
+            }
+        };
+        Ok(QueueConfig {
+            name: name.into(),
+            level: match e.get("level") {
+                None => 0,
+                Some(v) => level(v)?,
+            },
+            formatter: formatter_of(e, self.formatters, self.local)?,
+            targets,
+            respect_handler_level: attr_bool(e, "respect_handler_level", false)?,
+            capacity,
+        })
+    }
+}
+
+fn formatter_of(e: &Map<String, Json>, formatters: &Map<String, Json>, local: &LocalTime) -> Result<Formatter> {
+    match e.get("formatter") {
+        None => Ok(default_formatter(local)),
+        Some(Json::String(f)) => {
+            let spec = formatters.get(f).ok_or_else(|| anyhow!("formatter {f:?} is not defined in \"formatters\""))?;
+            formatter(f, spec, local)
+        }
+        Some(other) => bail!("formatter must be the name of an entry in \"formatters\", not {other}"),
+    }
+}
 
 fn short_class(class: &str) -> &str {
     class.rsplit('.').next().unwrap_or(class)
@@ -121,16 +292,7 @@ fn handler(
         None => 0,
         Some(v) => level(v)?,
     };
-    let formatter = match e.get("formatter") {
-        None => default_formatter(local),
-        Some(Json::String(f)) => {
-            let spec = formatters.get(f).ok_or_else(|| anyhow!("formatter {f:?} is not defined in \"formatters\""))?;
-            formatter(f, spec, local)?
-        }
-        Some(other) => {
-            bail!("formatter must be the name of an entry in \"formatters\", not {other}")
-        }
-    };
+    let formatter = formatter_of(e, formatters, local)?;
     let common = ["class", "level", "formatter", ".", "filters"];
     if e.contains_key("filters") {
         bail!("filters are Python callables and cannot run in the plugin; filter by \"level\" or before pylog");
@@ -184,13 +346,83 @@ fn handler(
             (HandlerKind::Syslog(syslog_options(facility, &attrs)?), destination, &["address", "facility", "socktype"])
         }
         "NullHandler" => (HandlerKind::Null, Destination::Memory, &[]),
+        "StreamHandler" => {
+            let target = match e.get("stream").and_then(Json::as_str) {
+                None | Some("ext://sys.stderr") => StreamTarget::Stderr,
+                Some("ext://sys.stdout") => StreamTarget::Stdout,
+                Some(other) => bail!("stream {other:?} must be ext://sys.stderr or ext://sys.stdout"),
+            };
+            check_attrs_none(&attrs)?;
+            (HandlerKind::Stream(target), Destination::Configured, &["stream"])
+        }
+        "FileHandler" | "WatchedFileHandler" | "RotatingFileHandler" | "TimedRotatingFileHandler" => {
+            check_attrs_none(&attrs)?;
+            (HandlerKind::File(file_options(short, e)?), Destination::Configured, FILE_KEYS)
+        }
+        "HTTPHandler" => {
+            check_attrs_none(&attrs)?;
+            let host =
+                str_key(e, "host")?.filter(|h| !h.is_empty()).ok_or_else(|| anyhow!("HTTPHandler needs \"host\""))?;
+            let url = str_key(e, "url")?.ok_or_else(|| anyhow!("HTTPHandler needs \"url\""))?;
+            let method = str_key(e, "method")?.unwrap_or_else(|| "GET".into()).to_uppercase();
+            if method != "GET" && method != "POST" {
+                bail!("method must be 'GET' or 'POST'");
+            }
+            let options =
+                HttpOptions { host, url, method, secure: attr_bool(e, "secure", false)?, credentials: credentials(e)? };
+            (
+                HandlerKind::Http(options),
+                Destination::Configured,
+                &["host", "url", "method", "secure", "credentials", "context"],
+            )
+        }
+        "SMTPHandler" => {
+            check_attrs(&attrs, &["local_hostname"])?;
+            let (host, port) = match e.get("mailhost") {
+                Some(Json::String(h)) => (h.clone(), 25),
+                Some(Json::Array(pair)) if pair.len() == 2 => (
+                    pair[0].as_str().ok_or_else(|| anyhow!("mailhost[0] must be a host name"))?.to_string(),
+                    port_number(&pair[1])?,
+                ),
+                _ => bail!("SMTPHandler needs \"mailhost\": a host name or [host, port]"),
+            };
+            let toaddrs = match e.get("toaddrs") {
+                Some(Json::String(t)) => vec![t.clone()],
+                Some(Json::Array(list)) => list
+                    .iter()
+                    .map(|t| t.as_str().map(str::to_string).ok_or_else(|| anyhow!("toaddrs must be addresses")))
+                    .collect::<Result<_>>()?,
+                _ => bail!("SMTPHandler needs \"toaddrs\": an address or a list of them"),
+            };
+            let secure = match e.get("secure") {
+                None | Some(Json::Null) => false,
+                Some(Json::Array(_)) => true,
+                Some(other) => bail!("secure must be null or a list (keyfile, certfile), not {other}"),
+            };
+            let options = SmtpOptions {
+                fromaddr: str_key(e, "fromaddr")?.ok_or_else(|| anyhow!("SMTPHandler needs \"fromaddr\""))?,
+                toaddrs,
+                subject: str_key(e, "subject")?.ok_or_else(|| anyhow!("SMTPHandler needs \"subject\""))?,
+                credentials: credentials(e)?,
+                secure,
+                timeout: attr_f64(e, "timeout", 5.0)?,
+                local_hostname: match str_key(&attrs, "local_hostname")? {
+                    Some(h) => h,
+                    None => host_name(),
+                },
+            };
+            (
+                HandlerKind::Smtp(options),
+                Destination::Tcp(Endpoint { host, port }),
+                &["mailhost", "fromaddr", "toaddrs", "subject", "credentials", "secure", "timeout"],
+            )
+        }
+        "QueueHandler" | "MemoryHandler" | "BufferingHandler" => {
+            bail!("{short} wraps other handlers and cannot be used as a target here")
+        }
         "NTEventLogHandler" => {
             bail!("NTEventLogHandler writes the Windows event log, which a WASI plugin cannot reach")
         }
-        s if NOT_YET.contains(&s) => bail!(
-            "{class} is not implemented in pylog-handlers yet (see the README's handler table); \
-             SocketHandler, DatagramHandler, SysLogHandler and NullHandler work today"
-        ),
         _ => bail!(
             "unknown handler class {class:?}; use a class from logging.handlers such as \
              logging.handlers.SocketHandler, DatagramHandler or SysLogHandler"
@@ -202,7 +434,123 @@ fn handler(
         }
     }
     let spool = spool_options(&attrs)?;
-    Ok(HandlerConfig { name: name.into(), kind, destination, level, formatter, spool })
+    Ok(HandlerConfig { name: name.into(), kind, destination, level, formatter, spool, buffer: None })
+}
+
+/// The file handlers' constructor arguments, across the four classes.
+const FILE_KEYS: &[&str] = &[
+    "filename",
+    "mode",
+    "encoding",
+    "delay",
+    "errors",
+    "maxBytes",
+    "backupCount",
+    "when",
+    "interval",
+    "utc",
+    "atTime",
+];
+
+fn file_options(class: &str, e: &Map<String, Json>) -> Result<FileOptions> {
+    let own: &[&str] = match class {
+        "RotatingFileHandler" => &["maxBytes", "backupCount"],
+        "TimedRotatingFileHandler" => &["when", "interval", "backupCount", "utc", "atTime"],
+        _ => &[],
+    };
+    for key in e.keys() {
+        if FILE_KEYS.contains(&key.as_str())
+            && !["filename", "mode", "encoding", "delay", "errors"].contains(&key.as_str())
+            && !own.contains(&key.as_str())
+        {
+            bail!("{class} has no constructor argument {key:?}");
+        }
+    }
+    let count = |key: &str| -> Result<u64> {
+        match e.get(key) {
+            None => Ok(0),
+            Some(v) => v.as_u64().ok_or_else(|| anyhow!("{key} must be a count, 0 or more, not {v}")),
+        }
+    };
+    let backup_count = u32::try_from(count("backupCount")?).map_err(|_| anyhow!("backupCount is too large"))?;
+    let rotation = match class {
+        "WatchedFileHandler" => Rotation::Watched,
+        "RotatingFileHandler" => Rotation::Size(SizeRotation { max_bytes: count("maxBytes")?, backup_count }),
+        "TimedRotatingFileHandler" => Rotation::Timed(TimedRotation {
+            when: str_key(e, "when")?.unwrap_or_else(|| "h".into()),
+            interval: match e.get("interval") {
+                None => 1,
+                Some(v) => v
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| anyhow!("interval must be a count above 0, not {v}"))?,
+            },
+            backup_count,
+            utc: attr_bool(e, "utc", false)?,
+            at_time: match str_key(e, "atTime")? {
+                None => None,
+                Some(t) => Some(time_of_day(&t)?),
+            },
+        }),
+        _ => Rotation::None,
+    };
+    let mode = str_key(e, "mode")?.unwrap_or_else(|| "a".into());
+    if mode != "a" && mode != "w" {
+        bail!("mode {mode:?} must be \"a\" or \"w\" (a log file is written as text)");
+    }
+    Ok(FileOptions {
+        path: str_key(e, "filename")?.filter(|f| !f.is_empty()).ok_or_else(|| anyhow!("{class} needs \"filename\""))?,
+        mode,
+        encoding: str_key(e, "encoding")?.unwrap_or_default(),
+        errors: str_key(e, "errors")?.unwrap_or_default(),
+        delay: attr_bool(e, "delay", false)?,
+        rotation,
+    })
+}
+
+/// `atTime` as "HH:MM" or "HH:MM:SS" (dictConfig cannot carry a
+/// `datetime.time`), in seconds after midnight.
+fn time_of_day(t: &str) -> Result<u32> {
+    let parts: Vec<u32> = t
+        .split(':')
+        .map(|p| p.parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow!("atTime {t:?} must be HH:MM or HH:MM:SS"))?;
+    match parts.as_slice() {
+        [h, m] if *h < 24 && *m < 60 => Ok(h * 3600 + m * 60),
+        [h, m, s] if *h < 24 && *m < 60 && *s < 60 => Ok(h * 3600 + m * 60 + s),
+        _ => bail!("atTime {t:?} must be HH:MM or HH:MM:SS"),
+    }
+}
+
+/// `credentials`: a (username, password) pair.
+fn credentials(e: &Map<String, Json>) -> Result<Option<Credentials>> {
+    match e.get("credentials") {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Array(pair)) if pair.len() == 2 => match (pair[0].as_str(), pair[1].as_str()) {
+            (Some(u), Some(p)) => Ok(Some(Credentials { username: u.into(), password: p.into() })),
+            _ => bail!("credentials must be [username, password] strings"),
+        },
+        Some(_) => bail!("credentials must be [username, password]"),
+    }
+}
+
+/// The name this host gives in SMTP's EHLO (CPython sends `socket.getfqdn()`).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The handlers that have none of our `"."` options.
+fn check_attrs_none(attrs: &Map<String, Json>) -> Result<()> {
+    match attrs.keys().next() {
+        None => Ok(()),
+        Some(key) => bail!("\".\" has {key:?}, which this handler does not use"),
+    }
 }
 
 fn udp_or_tcp(stream: bool, host: String, port: u16) -> Destination {

@@ -13,10 +13,12 @@
 pub mod bindings;
 pub mod cache;
 pub mod dictconfig;
+pub mod http_gate;
 pub mod listen;
 pub mod name_lookup;
 pub mod pickle_scan;
 pub mod plugin;
+pub mod queue;
 pub mod records;
 pub mod sandbox;
 pub mod signing;

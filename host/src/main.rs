@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use pylog_host::bindings::describe;
 use pylog_host::bindings::Destination;
 use pylog_host::listen::{self, Event, Input};
+use pylog_host::queue::QueueHandler;
 use pylog_host::records::{self, Defaults};
 use pylog_host::sandbox::Grants;
 use pylog_host::{dictconfig, Plugin};
@@ -129,19 +130,30 @@ fn emit(
 ) -> Result<ExitCode> {
     let mut doc = dictconfig::parse_file(config)?;
     if dry_run {
+        // A dry run shows each queue target's bytes as if it were attached directly.
+        for q in doc.queues.drain(..) {
+            doc.handlers.extend(q.targets);
+        }
         for h in &mut doc.handlers {
             h.destination = Destination::Memory;
         }
     }
     let plugin = Plugin::load(&plugin)?;
-    let mut handlers = Vec::new();
-    for h in &doc.handlers {
+    let grants_for = |h: &pylog_host::HandlerConfig| -> Result<Grants> {
         let mut grants =
             Grants::for_handler(h).map_err(|e| anyhow::anyhow!("handler {:?}: {}", h.name, describe(&e)))?;
         for addr in allow {
             grants.allow(*addr, true, true);
         }
-        handlers.push(plugin.open_with(h, grants).with_context(|| format!("open handler {:?}", h.name))?);
+        Ok(grants)
+    };
+    let mut handlers = Vec::new();
+    for h in &doc.handlers {
+        handlers.push(plugin.open_with(h, grants_for(h)?).with_context(|| format!("open handler {:?}", h.name))?);
+    }
+    let mut queues = Vec::new();
+    for q in &doc.queues {
+        queues.push(QueueHandler::open(&plugin, q, grants_for).with_context(|| format!("open queue {:?}", q.name))?);
     }
     let input: Box<dyn BufRead> = match records.as_deref() {
         None => Box::new(std::io::stdin().lock()),
@@ -174,6 +186,12 @@ fn emit(
                 continue;
             }
         };
+        for q in &queues {
+            if let Err(e) = q.emit(&record) {
+                eprintln!("pylog: line {}: handler {:?}: {}", index + 1, q.name(), describe(&e));
+                failed += 1;
+            }
+        }
         for h in &mut handlers {
             if let Err(e) = h.emit(&record) {
                 eprintln!("pylog: line {}: handler {:?}: {e}", index + 1, h.name());
@@ -195,6 +213,44 @@ fn emit(
     }
     let (mut sent, mut dropped, mut skipped, mut denied, mut replayed) = (0, 0, 0, 0, 0);
     let (mut reconnects, mut bytes, mut recovered) = (0, 0, 0);
+    for q in &mut queues {
+        let reports = q.close();
+        let s = q.stats();
+        let full = s.dropped_full.load(std::sync::atomic::Ordering::Relaxed);
+        let invalid = s.dropped_invalid.load(std::sync::atomic::Ordering::Relaxed);
+        dropped += full + invalid;
+        skipped += s.skipped_by_level.load(std::sync::atomic::Ordering::Relaxed);
+        if full + invalid > 0 {
+            eprintln!(
+                "pylog emit: queue {:?} dropped {} records: {full} queue full, {invalid} unformattable",
+                q.name(),
+                full + invalid
+            );
+        }
+        for r in reports {
+            if let Some(e) = &r.close_error {
+                eprintln!("pylog: handler {:?} (behind queue {:?}): close: {e}", r.name, q.name());
+                failed += 1;
+            }
+            sent += r.stats.sent;
+            dropped += r.stats.dropped;
+            bytes += r.stats.bytes;
+            reconnects += r.stats.reconnects;
+            replayed += r.stats.replayed;
+            denied += r.denied.len() as u64;
+            if r.stats.dropped > 0 {
+                eprintln!(
+                    "pylog emit: handler {:?} (behind queue {:?}) dropped {} records",
+                    r.name,
+                    q.name(),
+                    r.stats.dropped
+                );
+            }
+            if !r.denied.is_empty() {
+                eprintln!("pylog emit: handler {:?}: the sandbox refused: {}", r.name, r.denied.join(", "));
+            }
+        }
+    }
     for h in &mut handlers {
         if let Err(e) = h.close() {
             eprintln!("pylog: handler {:?}: close: {e}", h.name());
@@ -246,7 +302,7 @@ fn emit(
         "pylog emit: {read} records read ({recovered} more recovered from durable spools); across {} handlers: \
          {sent} sent ({replayed} after waiting in the spool), {dropped} dropped, {skipped} below level, {bytes} bytes, \
          {reconnects} reconnects; {bad_lines} bad lines, {denied} denied by sandbox{}",
-        handlers.len(),
+        handlers.len() + queues.len(),
         if dry_run { " (dry run: bytes written to stdout)" } else { "" }
     );
     Ok(if bad_lines + failed + dropped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })

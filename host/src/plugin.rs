@@ -17,11 +17,14 @@ use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{
-    Formatter, HandlerConfig, HandlerError, HandlerStats, LogRecord, NameOrNumber, PluginWorld, PluginWorldPre,
+    Destination, Formatter, HandlerConfig, HandlerError, HandlerKind, HandlerStats, LogRecord, NameOrNumber,
+    PluginWorld, PluginWorldPre,
 };
 use crate::cache;
+use crate::http_gate::HttpGate;
 use crate::sandbox::{wasi_ctx, Denials, Grants};
 use crate::unix_sockets::UnixCapability;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// What the store holds for one instance.
 pub struct State {
@@ -33,6 +36,14 @@ pub struct State {
     /// Whether this instance may resolve names (its destination is a name).
     pub(crate) lookup_allowed: bool,
     pub(crate) denials: Arc<Denials>,
+    http: WasiHttpCtx,
+    http_gate: HttpGate,
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.http_gate }
+    }
 }
 
 /// `StoreLimits`, remembering the largest linear memory the instance asked
@@ -160,6 +171,7 @@ impl Plugin {
         let component = cache::load(&engine, bytes, cache_dir)?;
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
         crate::name_lookup::add_to_linker(&mut linker)?;
         crate::bindings::pylog::handlers::unix_sockets::add_to_linker::<State, HasSelf<UnixCapability>>(
             &mut linker,
@@ -180,6 +192,8 @@ impl Plugin {
         let state = State {
             lookup_allowed: grants.name_lookup,
             denials: denials.clone(),
+            http: WasiHttpCtx::new(),
+            http_gate: HttpGate { allowed: grants.http_authority.clone(), denials: denials.clone() },
             unix: UnixCapability::new(grants.unix.clone(), denials.clone()),
             ctx: wasi_ctx(grants, denials, stderr.clone()),
             stderr,
@@ -225,6 +239,15 @@ impl Plugin {
             grants.spool_dir = Some(std::path::PathBuf::from(dir));
             config.spool.directory = Some(crate::sandbox::SPOOL_DIR.into());
         }
+        // A file handler's directory likewise, preopened as /logs.
+        if let (HandlerKind::File(o), Destination::Configured) = (&mut config.kind, &config.destination) {
+            let file_name =
+                std::path::Path::new(&o.path).file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(
+                    || PluginError::Handler(HandlerError::BadConfig(format!("filename {:?} names no file", o.path))),
+                )?;
+            grants.log_dir = Some(crate::sandbox::log_dir_of(&o.path));
+            o.path = format!("{}/{file_name}", crate::sandbox::LOG_DIR);
+        }
         let config = &config;
         // The spool lives in the instance's memory, next to the plugin's own.
         let room = (self.limits.memory_bytes / 2) as u64;
@@ -255,7 +278,7 @@ impl Plugin {
     }
 }
 
-fn zero_stats() -> HandlerStats {
+pub(crate) fn zero_stats() -> HandlerStats {
     HandlerStats {
         emitted: 0,
         sent: 0,
@@ -271,6 +294,7 @@ fn zero_stats() -> HandlerStats {
         dropped_unsent: 0,
         recovered: 0,
         corrupt: 0,
+        buffered: 0,
     }
 }
 
@@ -312,6 +336,18 @@ impl Pure {
     pub fn format_record(&mut self, record: &LogRecord, formatter: &Formatter) -> Result<String, PluginError> {
         self.store.set_epoch_deadline(self.ticks);
         flatten(self.world.pylog_handlers_handlers().call_format_record(&mut self.store, record, formatter))
+    }
+
+    /// `QueueHandler.prepare` with `formatter`.
+    pub fn prepare_record(&mut self, record: &LogRecord, formatter: &Formatter) -> Result<LogRecord, PluginError> {
+        self.store.set_epoch_deadline(self.ticks);
+        flatten(self.world.pylog_handlers_handlers().call_prepare_record(&mut self.store, record, formatter))
+    }
+
+    /// What HTTPHandler sends for `record` (url-encoded `mapLogRecord`).
+    pub fn http_body(&mut self, record: &LogRecord) -> Result<String, PluginError> {
+        self.store.set_epoch_deadline(self.ticks);
+        Ok(self.world.pylog_handlers_handlers().call_http_body(&mut self.store, record)?)
     }
 }
 
@@ -436,6 +472,7 @@ impl Handler {
             dropped_unsent: c.dropped_unsent + live.dropped_unsent,
             recovered: c.recovered + live.recovered,
             corrupt: c.corrupt + live.corrupt,
+            buffered: live.buffered,
         })
     }
 

@@ -13,7 +13,16 @@ use std::sync::{Arc, Mutex};
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
-use crate::bindings::{Destination, HandlerConfig, HandlerError};
+use crate::bindings::{Destination, HandlerConfig, HandlerError, HandlerKind, StreamTarget};
+use crate::http_gate::normal_authority;
+
+/// The directory holding a log file, as the host names it.
+pub fn log_dir_of(path: &str) -> std::path::PathBuf {
+    match std::path::Path::new(path).parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
@@ -25,10 +34,18 @@ pub struct Grants {
     pub unix: Option<HashSet<String>>,
     /// The host directory of a durable spool, preopened as `SPOOL_DIR`.
     pub spool_dir: Option<std::path::PathBuf>,
+    /// The host directory of a file handler's log file, preopened as `LOG_DIR`.
+    pub log_dir: Option<std::path::PathBuf>,
+    /// The one `host:port` an HTTPHandler may send requests to.
+    pub http_authority: Option<String>,
+    /// StreamHandler writes to the host's own stderr or stdout.
+    pub console: Option<StreamTarget>,
 }
 
 /// Where the plugin sees a durable spool's directory.
 pub const SPOOL_DIR: &str = "/spool";
+/// Where the plugin sees a file handler's directory.
+pub const LOG_DIR: &str = "/logs";
 
 impl Grants {
     /// The grants one handler needs: its destination's addresses, resolved
@@ -48,6 +65,12 @@ impl Grants {
                 g.unix = Some(HashSet::from([path.clone()]));
             }
             Destination::Memory => {}
+            Destination::Configured => match &config.kind {
+                HandlerKind::File(o) => g.log_dir = Some(log_dir_of(&o.path)),
+                HandlerKind::Http(o) => g.http_authority = Some(normal_authority(&o.host, o.secure)),
+                HandlerKind::Stream(target) => g.console = Some(*target),
+                _ => {}
+            },
         }
         Ok(g)
     }
@@ -139,6 +162,10 @@ impl Denials {
         self.remember(format!("Unix {path}"));
     }
 
+    pub(crate) fn record_http(&self, authority: &str) {
+        self.remember(format!("HTTP {authority}"));
+    }
+
     fn remember(&self, what: String) {
         self.count.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut recent) = self.recent.lock() {
@@ -156,7 +183,19 @@ impl Denials {
 /// with the trap it causes.
 pub fn wasi_ctx(grants: &Grants, denials: Arc<Denials>, stderr: wasmtime_wasi::p2::pipe::MemoryOutputPipe) -> WasiCtx {
     let mut b = WasiCtxBuilder::new();
-    b.stderr(stderr);
+    match grants.console {
+        // StreamHandler's stream is the host's own; a panic message then
+        // appears there too.
+        Some(StreamTarget::Stderr) => {
+            b.inherit_stderr();
+        }
+        Some(StreamTarget::Stdout) => {
+            b.inherit_stdout().stderr(stderr);
+        }
+        None => {
+            b.stderr(stderr);
+        }
+    }
     let any_socket = !grants.tcp.is_empty() || !grants.udp.is_empty();
     b.allow_tcp(!grants.tcp.is_empty())
         .allow_udp(!grants.udp.is_empty())
@@ -165,6 +204,9 @@ pub fn wasi_ctx(grants: &Grants, denials: Arc<Denials>, stderr: wasmtime_wasi::p
         // Failing here would hide the cause; the plugin then reports that it
         // cannot open its spool file, naming the path.
         let _ = b.preopened_dir(dir, SPOOL_DIR, wasmtime_wasi::FsPerms::ReadWrite);
+    }
+    if let Some(dir) = &grants.log_dir {
+        let _ = b.preopened_dir(dir, LOG_DIR, wasmtime_wasi::FsPerms::ReadWrite);
     }
     let grants = Arc::new(grants.clone());
     b.socket_addr_check(move |addr, use_| {
