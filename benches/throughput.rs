@@ -95,6 +95,7 @@ fn main() {
         level: 0,
         formatter: Default::default(),
         spool: Default::default(),
+        buffer: None,
     };
     let mut native = NativeHandler::open(native_config).expect("native handler");
     let records: Vec<LogRecord> = (0..N).map(native_record).collect();
@@ -134,6 +135,7 @@ fn main() {
             flush_timeout: 5.0,
             directory: None,
         },
+        buffer: None,
     };
     let mut h = plugin.open(&config).expect("open");
     let wit_records: Vec<_> = (0..N).map(wit_record).collect();

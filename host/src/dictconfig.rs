@@ -190,6 +190,9 @@ impl Resolver<'_> {
         let mut config =
             handler(target, target_entry, self.formatters, self.local).with_context(|| format!("target {target:?}"))?;
         config.name = name.to_string();
+        // MemoryHandler.flush calls target.handle(), which has no level
+        // check (Logger.callHandlers has it): the target's level is moot.
+        config.level = 0;
         config.buffer = Some(BufferOptions {
             capacity,
             flush_level: match e.get("flushLevel") {

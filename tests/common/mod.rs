@@ -286,6 +286,7 @@ pub fn socket_config(
         level: 0,
         formatter: utc_formatter(),
         spool: spool_options(),
+        buffer: None,
     }
 }
 
