@@ -108,19 +108,27 @@ fn send(request: &Request) -> Result<()> {
         .map_err(|()| invalid("scheme"))?;
     outgoing.set_authority(Some(request.authority)).map_err(|()| invalid("host"))?;
     outgoing.set_path_with_query(Some(request.path_with_query)).map_err(|()| invalid("url"))?;
-    let body = outgoing.body().map_err(|()| Error::Io("HTTP request body unavailable".into()))?;
+    // A request with no body (GET) never takes one, so that the host sends
+    // it without Content-Length, as CPython does.
+    let body = if request.body.is_empty() {
+        None
+    } else {
+        Some(outgoing.body().map_err(|()| Error::Io("HTTP request body unavailable".into()))?)
+    };
     let options = RequestOptions::new();
     let _ = options.set_connect_timeout(Some(3_000_000_000));
     let _ = options.set_first_byte_timeout(Some(3_000_000_000));
     let future = outgoing_handler::handle(outgoing, Some(options)).map_err(http_error)?;
-    if !request.body.is_empty() {
-        let stream = body.write().map_err(|()| Error::Io("HTTP request body stream unavailable".into()))?;
-        // wasi:io allows at most 4096 bytes per blocking write.
-        for chunk in request.body.chunks(4096) {
-            stream.blocking_write_and_flush(chunk).map_err(|e| Error::Io(format!("HTTP request body: {e:?}")))?;
+    if let Some(body) = body {
+        {
+            let stream = body.write().map_err(|()| Error::Io("HTTP request body stream unavailable".into()))?;
+            // wasi:io allows at most 4096 bytes per blocking write.
+            for chunk in request.body.chunks(4096) {
+                stream.blocking_write_and_flush(chunk).map_err(|e| Error::Io(format!("HTTP request body: {e:?}")))?;
+            }
         }
+        OutgoingBody::finish(body, None).map_err(http_error)?;
     }
-    OutgoingBody::finish(body, None).map_err(http_error)?;
     future.subscribe().block();
     let response = match future.get() {
         Some(Ok(Ok(response))) => response,
