@@ -107,7 +107,12 @@ impl<S: Read + Write> Session<S> {
         // A reply of more than 100 lines is not a mail server.
         for _ in 0..100 {
             let mut line = String::new();
-            let n = self.stream.read_line(&mut line).map_err(|e| Error::from_io("SMTP read", &e))?;
+            let n = self.stream.read_line(&mut line).map_err(|e| match e.kind() {
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                    Error::Io("SMTP server did not reply within the handler's timeout".into())
+                }
+                _ => Error::from_io("SMTP read", &e),
+            })?;
             if n == 0 {
                 return Err(Error::Io("SMTP server closed the connection".into()));
             }
