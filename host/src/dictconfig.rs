@@ -423,6 +423,10 @@ fn handler(
         "QueueHandler" | "MemoryHandler" | "BufferingHandler" => {
             bail!("{short} wraps other handlers and cannot be used as a target here")
         }
+        "BaseRotatingHandler" => {
+            bail!("BaseRotatingHandler is the abstract base of the rotating handlers; use RotatingFileHandler or TimedRotatingFileHandler")
+        }
+        "Handler" => bail!("logging.Handler is the abstract base class; its emit() raises NotImplementedError"),
         "NTEventLogHandler" => {
             bail!("NTEventLogHandler writes the Windows event log, which a WASI plugin cannot reach")
         }

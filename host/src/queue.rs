@@ -55,9 +55,16 @@ pub struct QueueHandler {
 }
 
 impl QueueHandler {
-    /// Opens every target in its own sandboxed instance (with `grants` for
-    /// each) and starts the listener.
-    pub fn open(
+    /// Opens every target in its own sandboxed instance, granted exactly
+    /// its destination, and starts the listener.
+    pub fn open(plugin: &Plugin, config: &QueueConfig) -> Result<QueueHandler> {
+        QueueHandler::open_with(plugin, config, |t| {
+            Grants::for_handler(t).map_err(|e| anyhow!("handler {:?}: {}", t.name, crate::bindings::describe(&e)))
+        })
+    }
+
+    /// As `open`, with the grants for each target chosen by the caller.
+    pub fn open_with(
         plugin: &Plugin,
         config: &QueueConfig,
         grants: impl Fn(&crate::bindings::HandlerConfig) -> Result<Grants>,
