@@ -62,7 +62,8 @@ pub fn float_repr(f: f64, out: &mut String) {
         Some(m) => (true, m),
         None => (false, mantissa),
     };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    round_half_even(f, &mut digits);
     if negative {
         out.push('-');
     }
@@ -100,6 +101,23 @@ pub fn float_repr(f: f64, out: &mut String) {
             out.push('0');
         }
         out.push_str(&abs.to_string());
+    }
+}
+
+/// When the value lies exactly halfway between two shortest candidates,
+/// CPython's dtoa picks the even last digit and Rust rounds up; keep the
+/// even one. A tie needs the exact expansion to end in 5 right after the
+/// shortest digits, which 120 digits show exactly (doubles need 767 at
+/// most, but a tie at 17 digits ends by the 18th).
+fn round_half_even(f: f64, digits: &mut String) {
+    let exact = format!("{:.120e}", f.abs());
+    let exact: Vec<u8> = exact.split('e').next().unwrap_or("").bytes().filter(|b| *b != b'.').collect();
+    let n = digits.len();
+    let Some((&next, rest)) = exact.get(n..).and_then(|t| t.split_first()) else { return };
+    let truncated = &exact[..n];
+    let tie = next == b'5' && rest.iter().all(|&b| b == b'0');
+    if tie && truncated.last().is_some_and(|d| (d - b'0') % 2 == 0) && digits.as_bytes() != truncated {
+        *digits = String::from_utf8_lossy(truncated).into_owned();
     }
 }
 
@@ -184,6 +202,14 @@ pub fn is_printable(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn float_ties_round_to_even_as_cpython() {
+        // repr(0.0116825103759765625) == '0.011682510375976562' in CPython.
+        let mut s = String::new();
+        float_repr(0.011_682_510_375_976_562_5, &mut s);
+        assert_eq!(s, "0.011682510375976562");
+    }
 
     fn repr(v: Value) -> String {
         let mut s = String::new();

@@ -53,7 +53,8 @@ fn records(start: f64, steps: &[f64]) -> Vec<Value> {
             };
             let mut r = json!({"msg": msg, "levelname": level, "name": "app", "created": t, "msecs": msecs});
             if i % 4 == 2 {
-                r["exc_text"] = json!(format!("Traceback (most recent call last):\n  File \"x.py\", line {i}\nValueError: {i}"));
+                r["exc_text"] =
+                    json!(format!("Traceback (most recent call last):\n  File \"x.py\", line {i}\nValueError: {i}"));
             }
             if i % 4 == 3 {
                 r["args"] = json!([i]);

@@ -112,7 +112,8 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     let mut queue = QueueHandler::open(&plugin, &doc.queues[0]).expect("open queue");
     let mut refused = 0;
     for i in 0..10 {
-        let record = records::from_json_line(&json!({"msg": i.to_string()}).to_string(), &Defaults::default()).expect("record");
+        let record =
+            records::from_json_line(&json!({"msg": i.to_string()}).to_string(), &Defaults::default()).expect("record");
         if queue.emit(&record).is_err() {
             refused += 1;
         }

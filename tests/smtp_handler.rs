@@ -109,7 +109,10 @@ fn messages_match_cpython_without_auth() {
 
 #[test]
 fn messages_match_cpython_with_auth_and_a_unicode_subject() {
-    same_as_cpython("Fehler in der Anwendung: Grüße ✓ — a subject long enough to be folded across header lines", Some(("ann", "p4ss word")));
+    same_as_cpython(
+        "Fehler in der Anwendung: Grüße ✓ — a subject long enough to be folded across header lines",
+        Some(("ann", "p4ss word")),
+    );
 }
 
 #[test]

@@ -153,7 +153,8 @@ fn emit(
     }
     let mut queues = Vec::new();
     for q in &doc.queues {
-        queues.push(QueueHandler::open_with(&plugin, q, grants_for).with_context(|| format!("open queue {:?}", q.name))?);
+        queues
+            .push(QueueHandler::open_with(&plugin, q, grants_for).with_context(|| format!("open queue {:?}", q.name))?);
     }
     let input: Box<dyn BufRead> = match records.as_deref() {
         None => Box::new(std::io::stdin().lock()),

@@ -20,7 +20,9 @@ use crate::plugin::{Handler, Plugin, PluginError};
 use crate::sandbox::Grants;
 
 enum Job {
-    Record(LogRecord),
+    /// Boxed: records are large and flushes rare, and the channel's slots
+    /// are sized by the largest variant.
+    Record(Box<LogRecord>),
     /// Answered once every record before it has reached the targets.
     Flush(mpsc::Sender<()>),
 }
@@ -110,7 +112,7 @@ impl QueueHandler {
             return Ok(());
         }
         let Some(sender) = &self.sender else { return Err(HandlerError::Closed) };
-        match sender.try_send(Job::Record(record.clone())) {
+        match sender.try_send(Job::Record(Box::new(record.clone()))) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
                 self.stats.dropped_full.fetch_add(1, Ordering::Relaxed);

@@ -38,6 +38,12 @@ impl wh::Guest for Hostile {
     fn format_record(_: wt::LogRecord, _: wc::Formatter) -> Result<String, wt::HandlerError> {
         Err(wt::HandlerError::Unsupported("hostile".into()))
     }
+    fn prepare_record(_: wt::LogRecord, _: wc::Formatter) -> Result<wt::LogRecord, wt::HandlerError> {
+        Err(wt::HandlerError::Unsupported("hostile".into()))
+    }
+    fn http_body(_: wt::LogRecord) -> String {
+        String::new()
+    }
 }
 
 struct HostileHandler;
@@ -113,6 +119,7 @@ impl wh::GuestHandler for HostileHandler {
             dropped_unsent: 0,
             recovered: 0,
             corrupt: 0,
+            buffered: 0,
         }
     }
     fn take_output(&self) -> Vec<u8> {
