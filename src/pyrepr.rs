@@ -205,9 +205,9 @@ mod tests {
 
     #[test]
     fn float_ties_round_to_even_as_cpython() {
-        // repr(0.0116825103759765625) == '0.011682510375976562' in CPython.
+        // 6125 / 2**19 is exactly 0.0116825103759765625; CPython prints ...562.
         let mut s = String::new();
-        float_repr(0.011_682_510_375_976_562_5, &mut s);
+        float_repr(6125.0 / 524_288.0, &mut s);
         assert_eq!(s, "0.011682510375976562");
     }
 
