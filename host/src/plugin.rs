@@ -124,6 +124,24 @@ fn flatten<T>(r: wasmtime::Result<Result<T, HandlerError>>) -> Result<T, PluginE
     }
 }
 
+/// Instances one plugin may have alive at once (handlers, queue targets,
+/// pure instances); each reserves address space, not memory.
+pub const POOLED_INSTANCES: u32 = 128;
+
+fn pool() -> wasmtime::PoolingAllocationConfig {
+    let mut p = wasmtime::PoolingAllocationConfig::new();
+    // A component instance holds a few core instances (the module and
+    // wit-component's shims) but one memory.
+    p.total_component_instances(POOLED_INSTANCES)
+        .total_core_instances(POOLED_INSTANCES * 8)
+        .total_memories(POOLED_INSTANCES)
+        .total_tables(POOLED_INSTANCES * 4)
+        .max_memories_per_component(2)
+        .max_tables_per_component(8)
+        .max_core_instances_per_component(16);
+    p
+}
+
 /// What one instance may use. The defaults suit a log handler: it needs
 /// about 1 MiB and answers in microseconds, unless the network blocks.
 #[derive(Debug, Clone)]
@@ -166,7 +184,15 @@ impl Plugin {
     pub fn from_bytes(bytes: &[u8], cache_dir: Option<&Path>) -> Result<Plugin> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
-        let engine = Engine::new(&config)?;
+        // Instances come from a pool of pre-reserved slots: a new handler
+        // instance then costs a slot reset instead of fresh mmaps. Where the
+        // address space cannot be reserved, fall back to allocating on demand.
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool()));
+        let engine = match Engine::new(&pooled) {
+            Ok(engine) => engine,
+            Err(_) => Engine::new(&config)?,
+        };
         spawn_epoch_ticker(&engine);
         let component = cache::load(&engine, bytes, cache_dir)?;
         let mut linker = Linker::<State>::new(&engine);
