@@ -34,6 +34,31 @@ use pylog_host::records;
 use pylog_host::Plugin;
 
 const N: usize = 200_000;
+
+/// What `perf` showed; kept with the table because it explains the ratios.
+/// Reproduce: `PYLOG_PERF_MAP=1 PYLOG_BENCH_PROFILE=400000
+/// [PYLOG_BENCH_PROFILE_KIND=syslog_udp] PYLOG_PLUGIN=<unstripped build>
+/// perf record -g target/release/deps/throughput-* --bench`.
+const PROFILE: &str = "## Where the time goes (perf, 2026-11-22)\n\n\
+- **No hot spot in our code.** In a profile of one-by-one SocketHandler emits through the component, the largest \
+  user-space entries are the host's and the guest's allocators (malloc/free, dlmalloc/dlfree: about 10% together), \
+  wasmtime's lowering of the record (`options_memory_mut`, `realloc`, `lower_string`, `linear_lower_to_memory`: \
+  about 5%), then memmove. Our `%` formatter is 1-2%. The kernel's loopback TCP path is a third of all samples, for \
+  the wire loop as much as for us.\n\
+- **The boundary.** A `log-record` carries about 25 strings and lists; lowering each one is a call into the guest's \
+  `cabi_realloc`, and the guest frees them again after the call. That is most of the difference between make-pickle \
+  through the component and natively, and it is why one `emit` per record cannot reach 5x CPython: the native core \
+  itself does 3.5-5 µs per record, of which the write syscall is 2-3.\n\
+- **wasmtime-wasi's sockets.** Each send is a hand-off to wasmtime's tokio runtime and back. For UDP the profile's \
+  top entry is the kernel's `finish_task_switch` (13%): a thread switch per datagram. That is why DatagramHandler and \
+  SysLogHandler over UDP gain nothing from `emit-batch` (datagrams cannot be coalesced) and why c/d is far below \
+  0.5 for them. Connecting the UDP socket (through wasi-libc or wasi:sockets directly) was tried and made each \
+  datagram about 150 µs of CPU: reverted.\n\
+- **Batches** coalesce frames into one write, so SocketHandler and SysLogHandler over TCP reach 0.4-0.8 of the \
+  native core; 50x CPython would need about 2.7M records/s, above what pickling alone does natively (about 1M/s).\n\
+- **Size.** The handlers of issue 6 (files, HTTP, SMTP, MemoryHandler, queues) took the component from 393 KiB \
+  to about 520 KiB: wasi-libc's filesystem layer, the wasi:http bindings, the mail and rotation code. `opt-level = \
+  \"z\"` saves only 28 KiB.\n";
 /// CPython is about ten times slower; a quarter as many records keeps its
 /// runs as long as ours.
 const N_CPYTHON: usize = N / 4;
@@ -411,12 +436,28 @@ fn main() {
         drain_forever();
     }
     let target = std::env::current_exe().expect("exe").ancestors().nth(3).expect("target").to_path_buf();
-    let component = target.join("wasm32-wasip2/component/pylog_handlers.wasm");
+    // PYLOG_PLUGIN: another build of the component (an unstripped one names
+    // its functions in a profile).
+    let component = std::env::var_os("PYLOG_PLUGIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target.join("wasm32-wasip2/component/pylog_handlers.wasm"));
     let bytes = std::fs::read(&component).expect("component: run `make build` first");
     let drain = start_drain();
     let plugin = Plugin::from_bytes(&bytes, Some(&target.join("pylog-cache"))).expect("plugin");
     let wit_records: Vec<_> = (0..N).map(wit_record).collect();
 
+    // `PYLOG_BENCH_PROFILE=N`: only emit N records one by one through the
+    // component (SocketHandler, or PYLOG_BENCH_PROFILE_KIND as cpython_bench.py
+    // names them), for `perf record` (with PYLOG_PERF_MAP=1).
+    if let Some(n) = std::env::var("PYLOG_BENCH_PROFILE").ok().and_then(|n| n.parse::<usize>().ok()) {
+        let kind = std::env::var("PYLOG_BENCH_PROFILE_KIND").unwrap_or_default();
+        let s = Scenario::ALL.into_iter().find(|s| s.cpython_kind() == kind).unwrap_or(Scenario::SocketTcp);
+        let mut h = plugin.open(&host_config(s, &drain)).expect("open");
+        for r in wit_records.iter().cycle().take(n) {
+            let _ = h.emit(r);
+        }
+        return;
+    }
     let rows: Vec<Row> = Scenario::ALL.iter().map(|&s| run_scenario(s, &plugin, &drain, &wit_records)).collect();
 
     // make-pickle alone.
@@ -521,7 +562,7 @@ fn main() {
          a child process. CPU is this process's user + system time per record (CPython's for CPython), so it includes \
          wasmtime's I/O threads. SysLogHandler uses a ~300-byte format (`{SYSLOG_FORMAT}`). MemoryHandler has capacity \
          100 and flushLevel ERROR; its wire column is 100 frames per write.\n\n{table}\n{others}\n\
-         Micro-benchmarks of the hot functions: `cargo bench --bench core` (criterion).\n",
+         Micro-benchmarks of the hot functions: `cargo bench --bench core` (criterion).\n\n{PROFILE}",
         cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
     );
     std::fs::write(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md"), doc).expect("write BENCHMARKS.md");

@@ -24,9 +24,10 @@ impl Buffer {
 
     /// Adds a record; true when CPython's `MemoryHandler.shouldFlush` would
     /// now flush: the buffer is full or this record is at `flushLevel`.
-    pub fn push(&mut self, record: &LogRecord) -> bool {
-        self.records.push(record.clone());
-        self.records.len() >= self.options.capacity as usize || record.levelno >= self.options.flush_level
+    pub fn push(&mut self, record: LogRecord) -> bool {
+        let flush_now = record.levelno >= self.options.flush_level;
+        self.records.push(record);
+        flush_now || self.records.len() >= self.options.capacity as usize
     }
 
     pub fn take(&mut self) -> Vec<LogRecord> {

@@ -354,12 +354,12 @@ impl wh::GuestHandler for HandlerResource {
     }
 
     fn emit(&self, rec: wt::LogRecord) -> Result<(), wt::HandlerError> {
-        self.0.borrow_mut().emit(&record(rec)).map_err(error)
+        self.0.borrow_mut().emit_owned(record(rec)).map_err(error)
     }
 
     fn emit_batch(&self, recs: Vec<wt::LogRecord>) -> Vec<Result<(), wt::HandlerError>> {
         let recs: Vec<LogRecord> = recs.into_iter().map(record).collect();
-        self.0.borrow_mut().emit_batch(&recs).into_iter().map(|r| r.map_err(error)).collect()
+        self.0.borrow_mut().emit_batch_owned(recs).into_iter().map(|r| r.map_err(error)).collect()
     }
 
     fn flush(&self) -> Result<(), wt::HandlerError> {

@@ -319,22 +319,33 @@ impl Handler {
     }
 
     pub fn emit(&mut self, record: &LogRecord) -> Result<()> {
+        if self.buffer.is_some() {
+            return self.emit_owned(record.clone());
+        }
         if !self.is_open() {
             return Err(Error::Closed);
         }
         self.stats.emitted += 1;
-        if let Some(buffer) = self.buffer.as_mut() {
-            if record.levelno < buffer.options.level {
-                self.stats.skipped_by_level += 1;
-                return Ok(());
-            }
-            self.stats.buffered += 1;
-            if buffer.push(record) {
-                return self.flush_buffer();
-            }
+        self.deliver(record)
+    }
+
+    /// `emit` for a record the caller gives away: a MemoryHandler keeps it
+    /// without copying (the component's records arrive owned).
+    pub fn emit_owned(&mut self, record: LogRecord) -> Result<()> {
+        if !self.is_open() {
+            return Err(Error::Closed);
+        }
+        self.stats.emitted += 1;
+        let Some(buffer) = self.buffer.as_mut() else { return self.deliver(&record) };
+        if record.levelno < buffer.options.level {
+            self.stats.skipped_by_level += 1;
             return Ok(());
         }
-        self.deliver(record)
+        self.stats.buffered += 1;
+        if buffer.push(record) {
+            return self.flush_buffer();
+        }
+        Ok(())
     }
 
     /// `MemoryHandler.flush`: the buffered records go to the target as one
@@ -404,6 +415,15 @@ impl Handler {
         }
         self.stats.emitted += records.len() as u64;
         self.deliver_batch(records)
+    }
+
+    /// `emit_batch` for records the caller gives away (see `emit_owned`).
+    pub fn emit_batch_owned(&mut self, records: Vec<LogRecord>) -> Vec<Result<()>> {
+        if self.buffer.is_some() || !self.is_open() {
+            return records.into_iter().map(|r| self.emit_owned(r)).collect();
+        }
+        self.stats.emitted += records.len() as u64;
+        self.deliver_batch(&records)
     }
 
     fn deliver_batch(&mut self, records: &[LogRecord]) -> Vec<Result<()>> {

@@ -184,6 +184,11 @@ impl Plugin {
     pub fn from_bytes(bytes: &[u8], cache_dir: Option<&Path>) -> Result<Plugin> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
+        // `PYLOG_PERF_MAP=1` names the plugin's compiled functions for
+        // `perf report` (/tmp/perf-PID.map), to profile through the boundary.
+        if std::env::var_os("PYLOG_PERF_MAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         // Instances come from a pool of pre-reserved slots: a new handler
         // instance then costs a slot reset instead of fresh mmaps. Where the
         // address space cannot be reserved, fall back to allocating on demand.
