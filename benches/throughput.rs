@@ -496,13 +496,13 @@ fn main() {
 
     let k = |x: f64| format!("{:.0}k", x / 1000.0);
     let mut table = String::from(
-        "| handler | (a) CPython | (b) component, emit | (c) component, emit-batch(64) | (d) native core | (e) wire | b/a | c/a | c/d | d/e |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| handler | (a) CPython | (b) component, emit | (c) component, emit-batch(64) | (d) native core | (e) wire | b/a | c/a | b/d | c/d | d/e |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in &rows {
         let cell = |(rate, cpu): (f64, f64)| format!("{} rec/s, {:.1} µs CPU", k(rate), cpu);
         table.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} ({} B each) | {:.1}x | {:.1}x | {:.2} | {:.2} |\n",
+            "| {} | {} | {} | {} | {} | {} ({} B each) | {:.1}x | {:.1}x | {:.2} | {:.2} | {:.2} |\n",
             r.scenario.label(),
             cell(r.cpython),
             cell(r.single),
@@ -512,6 +512,7 @@ fn main() {
             r.wire_bytes,
             r.single.0 / r.cpython.0,
             r.batch.0 / r.cpython.0,
+            r.single.0 / r.native.0,
             r.batch.0 / r.native.0,
             r.native.0 / r.wire.0,
         ));

@@ -11,6 +11,7 @@ use crate::formatter::Formatter;
 use crate::handler::{Handler, HandlerConfig, Kind, SocketOptions};
 use crate::http_body::urlencoded_record;
 use crate::http_client::HttpOptions;
+use crate::log_routing::{Level, Router};
 use crate::priority::{self, NameOrNumber};
 use crate::record::{Args, LogRecord, Value};
 use crate::smtp::SmtpOptions;
@@ -27,7 +28,9 @@ mod wit {
 
 use wit::exports::pylog::handlers::config as wc;
 use wit::exports::pylog::handlers::handlers as wh;
+use wit::exports::pylog::handlers::log_routing as wr;
 use wit::exports::pylog::handlers::types as wt;
+use wit::exports::wasi::logging::logging as wl;
 use wit::pylog::handlers::unix_sockets as unix;
 
 /// Unix sockets through the host's `unix-sockets` import.
@@ -376,6 +379,47 @@ impl wh::GuestHandler for HandlerResource {
 
     fn take_output(&self) -> Vec<u8> {
         self.0.borrow_mut().take_output()
+    }
+}
+
+thread_local! {
+    /// The handlers behind wasi:logging; an instance is single-threaded.
+    static ROUTER: RefCell<Router> = RefCell::new(Router::default());
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl wr::Guest for Plugin {
+    fn configure(handlers: Vec<wc::HandlerConfig>) -> Result<(), wt::HandlerError> {
+        let mut opened = Vec::with_capacity(handlers.len());
+        for c in handlers {
+            opened.push(config(c).and_then(|c| Handler::open_with(c, Box::new(ImportedUnixSockets))).map_err(error)?);
+        }
+        ROUTER.with(|r| r.borrow_mut().configure(opened)).map_err(error)
+    }
+
+    fn stats() -> Vec<wh::HandlerStats> {
+        ROUTER.with(|r| r.borrow().stats().into_iter().map(stats).collect())
+    }
+
+    fn close() -> Result<(), wt::HandlerError> {
+        ROUTER.with(|r| r.borrow_mut().close()).map_err(error)
+    }
+}
+
+impl wl::Guest for Plugin {
+    fn log(level: wl::Level, context: String, message: String) {
+        let level = match level {
+            wl::Level::Trace => Level::Trace,
+            wl::Level::Debug => Level::Debug,
+            wl::Level::Info => Level::Info,
+            wl::Level::Warn => Level::Warn,
+            wl::Level::Error => Level::Error,
+            wl::Level::Critical => Level::Critical,
+        };
+        ROUTER.with(|r| r.borrow_mut().log(level, &context, &message, now()));
     }
 }
 

@@ -18,6 +18,7 @@ pub mod formatter;
 pub mod handler;
 pub mod http_body;
 pub mod http_client;
+pub mod log_routing;
 pub mod percent;
 pub mod pickle;
 pub mod prepare;

@@ -25,6 +25,7 @@ pub mod signing;
 pub mod syslog_parse;
 pub mod unix_sockets;
 pub mod unpickle;
+pub mod wasi_logging;
 
 pub use bindings::{HandlerConfig, HandlerError, LogRecord, Value};
 pub use plugin::{Handler, Plugin, PluginError, Pure};

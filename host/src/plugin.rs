@@ -116,7 +116,7 @@ impl From<wasmtime::Error> for PluginError {
     }
 }
 
-fn flatten<T>(r: wasmtime::Result<Result<T, HandlerError>>) -> Result<T, PluginError> {
+pub(crate) fn flatten<T>(r: wasmtime::Result<Result<T, HandlerError>>) -> Result<T, PluginError> {
     match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(PluginError::Handler(e)),
@@ -217,7 +217,7 @@ impl Plugin {
         self
     }
 
-    fn instantiate(&self, grants: &Grants, denials: Arc<Denials>) -> Result<(Store<State>, PluginWorld)> {
+    pub(crate) fn instantiate(&self, grants: &Grants, denials: Arc<Denials>) -> Result<(Store<State>, PluginWorld)> {
         // Enough for a panic message and its location.
         let stderr = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(16 << 10);
         let state = State {
@@ -245,8 +245,15 @@ impl Plugin {
         Ok((store, world))
     }
 
-    fn deadline_ticks(&self) -> u64 {
+    pub(crate) fn deadline_ticks(&self) -> u64 {
         (self.limits.call_deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    }
+
+    /// The names the component exports (interfaces such as
+    /// `wasi:logging/logging@0.1.0-draft`).
+    pub fn exports(&self) -> Vec<String> {
+        let component = self.pre.instance_pre().component();
+        component.component_type().exports(&self.engine).map(|(name, _)| name.to_string()).collect()
     }
 
     /// An instance with no network at all, for the pure exports.
@@ -261,34 +268,50 @@ impl Plugin {
         self.open_with(config, grants)
     }
 
-    /// As `open`, with grants the caller chose (`--allow` widens them).
-    pub fn open_with(&self, config: &HandlerConfig, mut grants: Grants) -> Result<Handler, PluginError> {
-        // A durable spool's directory is the one filesystem path a plugin
-        // gets: preopened as /spool, and only for this handler.
+    /// Rewrites the paths of a handler's configuration to where the plugin
+    /// sees them, and grants their host directories. A durable spool's
+    /// directory and a file handler's directory are the only filesystem
+    /// paths a plugin gets: preopened as /spool and /logs, for that handler.
+    /// The spool must fit in the instance's memory, next to the plugin's own.
+    pub(crate) fn place_in_sandbox(
+        &self,
+        config: &HandlerConfig,
+        grants: &mut Grants,
+    ) -> Result<HandlerConfig, PluginError> {
+        let bad = |m: String| PluginError::Handler(HandlerError::BadConfig(m));
         let mut config = config.clone();
         if let Some(dir) = config.spool.directory.take() {
-            grants.spool_dir = Some(std::path::PathBuf::from(dir));
+            if grants.spool_dir.replace(std::path::PathBuf::from(&dir)).is_some_and(|d| d.as_os_str() != dir.as_str()) {
+                return Err(bad("one plugin instance can hold one durable spool directory".into()));
+            }
             config.spool.directory = Some(crate::sandbox::SPOOL_DIR.into());
         }
-        // A file handler's directory likewise, preopened as /logs.
         if let (HandlerKind::File(o), Destination::Configured) = (&mut config.kind, &config.destination) {
-            let file_name =
-                std::path::Path::new(&o.path).file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(
-                    || PluginError::Handler(HandlerError::BadConfig(format!("filename {:?} names no file", o.path))),
-                )?;
-            grants.log_dir = Some(crate::sandbox::log_dir_of(&o.path));
+            let file_name = std::path::Path::new(&o.path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| bad(format!("filename {:?} names no file", o.path)))?;
+            let dir = crate::sandbox::log_dir_of(&o.path);
+            if grants.log_dir.replace(dir.clone()).is_some_and(|d| d != dir) {
+                return Err(bad("one plugin instance can write log files in one directory".into()));
+            }
             o.path = format!("{}/{file_name}", crate::sandbox::LOG_DIR);
         }
-        let config = &config;
-        // The spool lives in the instance's memory, next to the plugin's own.
         let room = (self.limits.memory_bytes / 2) as u64;
         if config.spool.max_records > 0 && config.spool.max_bytes > room {
-            return Err(PluginError::Handler(HandlerError::BadConfig(format!(
+            return Err(bad(format!(
                 "spool_bytes {} is more than half the plugin's memory limit ({} bytes); lower spool_bytes or give the \
                  plugin more memory (Limits::memory_bytes)",
                 config.spool.max_bytes, self.limits.memory_bytes
-            ))));
+            )));
         }
+        Ok(config)
+    }
+
+    /// As `open`, with grants the caller chose (`--allow` widens them).
+    pub fn open_with(&self, config: &HandlerConfig, mut grants: Grants) -> Result<Handler, PluginError> {
+        let config = self.place_in_sandbox(config, &mut grants)?;
+        let config = &config;
         let denials = Arc::new(Denials::default());
         let mut handler = Handler {
             plugin: self.clone(),

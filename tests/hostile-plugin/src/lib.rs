@@ -133,4 +133,20 @@ fn _unix() -> Result<(), wit::pylog::handlers::unix_sockets::UnixError> {
     wit::pylog::handlers::unix_sockets::send_datagram("/dev/log", b"x")
 }
 
+impl wit::exports::pylog::handlers::log_routing::Guest for Hostile {
+    fn configure(_: Vec<wc::HandlerConfig>) -> Result<(), wt::HandlerError> {
+        Err(wt::HandlerError::Unsupported("hostile".into()))
+    }
+    fn stats() -> Vec<wh::HandlerStats> {
+        Vec::new()
+    }
+    fn close() -> Result<(), wt::HandlerError> {
+        Ok(())
+    }
+}
+
+impl wit::exports::wasi::logging::logging::Guest for Hostile {
+    fn log(_: wit::exports::wasi::logging::logging::Level, _: String, _: String) {}
+}
+
 wit::export!(Hostile with_types_in wit);
