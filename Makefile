@@ -10,7 +10,7 @@ PYLOG := $(TARGET_DIR)/release/pylog
 VENV := .venv
 APT_GET := $(shell command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: all build fixtures test lint demo bench fuzz deps rust-deps py-deps sys-deps clean
+.PHONY: all build fixtures test lint demo bench fuzz deps rust-deps py-deps js-deps sys-deps clean
 
 all: build
 
@@ -26,6 +26,8 @@ sys-deps:
 	  command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || missing="$$missing rsyslog"; \
 	  [ -e /usr/share/zoneinfo/Asia/Kolkata ] || missing="$$missing tzdata"; \
 	  $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	  command -v node >/dev/null || missing="$$missing nodejs"; \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq $$missing >/dev/null; \
@@ -38,7 +40,14 @@ $(VENV)/.installed: requirements-test.txt
 	$(VENV)/bin/pip install -q -r requirements-test.txt
 	touch $@
 
-deps: rust-deps sys-deps py-deps
+## jco and preview2-shim for the JavaScript example, pinned in its package.json and lock file
+## (`npm install`: `npm ci` trips over jco's per-platform optional packages).
+js-deps: sys-deps examples/js/node_modules/.installed
+examples/js/node_modules/.installed: examples/js/package-lock.json
+	cd examples/js && npm install --silent --no-audit --no-fund
+	touch $@
+
+deps: rust-deps sys-deps py-deps js-deps
 
 ## The component (small, LTO) and the host with the `pylog` CLI.
 build: rust-deps
@@ -87,4 +96,4 @@ fuzz: rust-deps
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) examples/js/node_modules examples/js/out

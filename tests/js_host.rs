@@ -1,0 +1,34 @@
+//! The component in Node.js: `examples/js` transpiles it with jco and
+//! ships two records to `pylog listen`: one pickled by `make-pickle` and
+//! sent by Node, one sent by a SocketHandler inside the component through
+//! preview2-shim's wasi:sockets.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{pylog_listen, read_records, run};
+use serde_json::{json, Value};
+
+#[test]
+fn node_runs_the_component_through_jco() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/js");
+    let mut transpile = Command::new("npm");
+    transpile.args(["run", "-s", "transpile"]).current_dir(dir);
+    let t = run(transpile, b"", Duration::from_secs(120));
+    assert!(t.status.success(), "jco transpile (run `make deps` for examples/js/node_modules): {}", t.stderr);
+
+    let (_listen, addrs, out) = pylog_listen(&["--tcp", "127.0.0.1:0"]);
+    let port = addrs[0].1.port();
+    let mut node = Command::new("node");
+    node.arg("ship.mjs").args(["127.0.0.1", &port.to_string()]).current_dir(dir);
+    let ran = run(node, b"", Duration::from_secs(60));
+    assert!(ran.status.success(), "ship.mjs: {}", ran.stderr);
+    let summary: Value = serde_json::from_slice(&ran.stdout).expect("summary");
+    assert_eq!((summary["priority"].clone(), summary["sentByComponent"].clone()), (json!(156), json!(1)));
+    let got = read_records(out, 2, Duration::from_secs(30));
+    let msgs: Vec<&Value> = got.iter().map(|r| &r["msg"]).collect();
+    assert_eq!(msgs, [&json!("disk /var is 91% full"), &json!("sent from inside the component: wasi:sockets")]);
+    assert!(got.iter().all(|r| r["name"] == json!("js.host") && r["levelno"] == json!(30)));
+}
