@@ -26,6 +26,9 @@ fn wasmtime_py_runs_the_pure_exports_and_ships_a_record() {
     assert_eq!(got.len(), 1, "pylog listen received the frame");
     let r = &got[0];
     assert_eq!(r["msg"], json!("disk /var is 91% full"));
-    assert_eq!((r["name"].clone(), r["levelname"].clone(), r["lineno"].clone()), (json!("py.host"), json!("WARNING"), json!(42)));
+    assert_eq!(
+        (r["name"].clone(), r["levelname"].clone(), r["lineno"].clone()),
+        (json!("py.host"), json!("WARNING"), json!(42))
+    );
     assert_eq!((r["host"].clone(), r["ratio"].clone()), (json!("db1"), json!(0.91)));
 }

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod dictconfig;
 pub mod http_gate;
 pub mod listen;
+pub mod log_bridge;
 pub mod name_lookup;
 pub mod pickle_scan;
 pub mod plugin;

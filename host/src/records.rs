@@ -31,7 +31,7 @@ pub fn now() -> f64 {
 }
 
 /// `logging.getLevelName` both ways for the standard levels.
-fn level_name(levelno: i64) -> String {
+pub fn level_name(levelno: i64) -> String {
     match levelno {
         50 => "CRITICAL".into(),
         40 => "ERROR".into(),
