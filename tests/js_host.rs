@@ -32,3 +32,18 @@ fn node_runs_the_component_through_jco() {
     assert_eq!(msgs, [&json!("disk /var is 91% full"), &json!("sent from inside the component: wasi:sockets")]);
     assert!(got.iter().all(|r| r["name"] == json!("js.host") && r["levelno"] == json!(30)));
 }
+
+/// `wasm-tools component wit` (jco bundles wasm-tools as `jco wit`) shows
+/// both our interface and wasi:logging among the component's exports.
+#[test]
+fn wasm_tools_component_wit_lists_both_exports() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/js");
+    let mut wit = Command::new("npx");
+    wit.args(["--no-install", "jco", "wit"]).arg(common::component_path()).current_dir(dir);
+    let out = run(wit, b"", Duration::from_secs(120));
+    assert!(out.status.success(), "jco wit: {}", out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for export in ["export pylog:handlers/handlers@0.1.0;", "export wasi:logging/logging@0.1.0-draft;"] {
+        assert!(text.lines().any(|l| l.trim() == export), "{export} missing from:\n{text}");
+    }
+}
