@@ -10,7 +10,7 @@ PYLOG := $(TARGET_DIR)/release/pylog
 VENV := .venv
 APT_GET := $(shell command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: all build fixtures test lint demo bench fuzz deps rust-deps py-deps js-deps sys-deps clean
+.PHONY: all build fixtures compose wac-dep test lint demo bench fuzz deps rust-deps py-deps js-deps sys-deps clean
 
 all: build
 
@@ -55,6 +55,18 @@ build: rust-deps
 	$(CARGO) build --release -p pylog-host
 	@echo "component: $(COMPONENT) ($$(stat -c %s $(COMPONENT)) bytes)"
 
+## The composition demo: the example extension (imports wasi:logging) with
+## our component plugged into that import by wac (crates.io `wac-cli`).
+WAC := $(shell command -v wac 2>/dev/null || echo $(HOME)/.cargo/bin/wac)
+EXTENSION := $(TARGET_DIR)/wasm32-wasip2/component/example_extension.wasm
+COMPOSED := $(TARGET_DIR)/wasm32-wasip2/component/extension_with_pylog.wasm
+wac-dep:
+	@[ -x "$(WAC)" ] || $(CARGO) install wac-cli --locked --no-default-features
+compose: build wac-dep
+	$(CARGO) build --profile component --target wasm32-wasip2 -p example-extension
+	$(WAC) plug $(EXTENSION) --plug $(COMPONENT) -o $(COMPOSED)
+	@echo "composed: $(COMPOSED) ($$(stat -c %s $(COMPOSED)) bytes)"
+
 ## Test fixtures: a plugin that misbehaves on purpose, for the sandbox tests.
 fixtures: rust-deps
 	$(CARGO) build --profile component --target wasm32-wasip2 -p hostile-plugin
@@ -63,12 +75,12 @@ fixtures: rust-deps
 lint: rust-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --profile component --target wasm32-wasip2 -p pylog-handlers -p hostile-plugin -- -D warnings
+	$(CARGO) clippy --profile component --target wasm32-wasip2 -p pylog-handlers -p hostile-plugin -p example-extension -- -D warnings
 
 ## The whole suite: unit tests of the native core, host tests, and
 ## integration tests against CPython (and, where present, rsyslog).
 ## Release mode, so that wasmtime is compiled once for build and test.
-test: lint build fixtures deps
+test: lint build fixtures compose deps
 	$(CARGO) test --release --workspace
 
 ## Build, then show records through a real handler.

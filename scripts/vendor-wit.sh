@@ -12,19 +12,23 @@ cd "$(dirname "$0")/.."
 PINS=(
   "logging WebAssembly/wasi-logging d31c41d0d9eed81aabe02333d0025d42acf3fb75 logging.wit world.wit"
 )
+# Every WIT tree that needs each package: ours and the example extension's.
+TREES=(wit examples/extension/wit)
 
 for pin in "${PINS[@]}"; do
   read -r name repo commit files <<<"$pin"
-  dest="wit/deps/$name"
-  rm -rf "$dest"
-  mkdir -p "$dest"
-  for f in $files; do
-    if [ -n "${WIT_MIRROR:-}" ]; then
-      git -C "$WIT_MIRROR/${repo/\//+}/repo" show "$commit:wit/$f" >"$dest/$f"
-    else
-      curl -fsSL "https://raw.githubusercontent.com/$repo/$commit/wit/$f" -o "$dest/$f"
-    fi
+  for tree in "${TREES[@]}"; do
+    dest="$tree/deps/$name"
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    for f in $files; do
+      if [ -n "${WIT_MIRROR:-}" ]; then
+        git -C "$WIT_MIRROR/${repo/\//+}/repo" show "$commit:wit/$f" >"$dest/$f"
+      else
+        curl -fsSL "https://raw.githubusercontent.com/$repo/$commit/wit/$f" -o "$dest/$f"
+      fi
+    done
+    echo "$repo@$commit" >"$dest/PIN"
+    echo "vendored $repo@${commit:0:12} into $dest"
   done
-  echo "$repo@$commit" >"$dest/PIN"
-  echo "vendored $repo@${commit:0:12} into $dest"
 done

@@ -26,11 +26,11 @@ mod wit {
     wit_bindgen::generate!({ path: "wit", world: "plugin" });
 }
 
-use wit::exports::pylog::handlers::config as wc;
 use wit::exports::pylog::handlers::handlers as wh;
 use wit::exports::pylog::handlers::log_routing as wr;
-use wit::exports::pylog::handlers::types as wt;
 use wit::exports::wasi::logging::logging as wl;
+use wit::pylog::handlers::config as wc;
+use wit::pylog::handlers::types as wt;
 use wit::pylog::handlers::unix_sockets as unix;
 
 /// Unix sockets through the host's `unix-sockets` import.
@@ -411,6 +411,17 @@ impl wr::Guest for Plugin {
 
 impl wl::Guest for Plugin {
     fn log(level: wl::Level, context: String, message: String) {
+        // Unconfigured: ask the host (the route of a composed component).
+        if !ROUTER.with(|r| r.borrow().is_configured()) {
+            let handlers = wit::pylog::handlers::route_config::handlers();
+            let opened: Vec<Handler> = handlers
+                .into_iter()
+                .filter_map(|c| config(c).and_then(|c| Handler::open_with(c, Box::new(ImportedUnixSockets))).ok())
+                .collect();
+            ROUTER.with(|r| {
+                let _ = r.borrow_mut().configure(opened);
+            });
+        }
         let level = match level {
             wl::Level::Trace => Level::Trace,
             wl::Level::Debug => Level::Debug,

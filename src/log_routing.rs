@@ -52,6 +52,7 @@ pub fn record(level: Level, context: &str, message: &str, now: f64, since_start:
 pub struct Router {
     handlers: Vec<Handler>,
     start: Option<f64>,
+    configured: bool,
 }
 
 impl Router {
@@ -60,6 +61,7 @@ impl Router {
     pub fn configure(&mut self, handlers: Vec<Handler>) -> Result<()> {
         let closed = self.close();
         self.handlers = handlers;
+        self.configured = true;
         closed
     }
 
@@ -70,6 +72,11 @@ impl Router {
             // Counted in the handler's stats; `log` has no way to say more.
             let _ = h.emit(&record);
         }
+    }
+
+    /// Whether `configure` has been called (with any number of handlers).
+    pub fn is_configured(&self) -> bool {
+        self.configured
     }
 
     pub fn stats(&self) -> Vec<Stats> {

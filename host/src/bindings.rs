@@ -6,13 +6,13 @@ wasmtime::component::bindgen!({ path: "../wit", world: "plugin" });
 /// The generated world; `Plugin` is the host's name for the loaded component.
 pub use self::Plugin as PluginWorld;
 pub use self::PluginPre as PluginWorldPre;
-pub use exports::pylog::handlers::config::{
+pub use exports::pylog::handlers::handlers::HandlerStats;
+pub use pylog::handlers::config::{
     BufferOptions, Credentials, Destination, Endpoint, FileOptions, Formatter, HandlerConfig, HandlerKind, HttpOptions,
     NameOrNumber, Overflow, Rotation, SizeRotation, SmtpOptions, SocketOptions, SpoolOptions, StreamTarget,
     SyslogFormat, SyslogFraming, SyslogOptions, TimedRotation,
 };
-pub use exports::pylog::handlers::handlers::HandlerStats;
-pub use exports::pylog::handlers::types::{Args, HandlerError, LogRecord, Value};
+pub use pylog::handlers::types::{Args, HandlerError, LogRecord, Value};
 
 /// One line saying what went wrong and what to do. (The `Display` that
 /// bindgen derives prints the variant's Rust spelling.)

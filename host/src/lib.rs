@@ -12,6 +12,7 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod composed;
 pub mod dictconfig;
 pub mod http_gate;
 pub mod listen;

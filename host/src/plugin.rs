@@ -38,7 +38,19 @@ pub struct State {
     pub(crate) denials: Arc<Denials>,
     http: WasiHttpCtx,
     http_gate: HttpGate,
+    /// What `route-config.handlers` answers: where the wasi:logging route
+    /// of this instance sends messages.
+    pub(crate) route: Vec<HandlerConfig>,
 }
+
+impl crate::bindings::pylog::handlers::route_config::Host for State {
+    fn handlers(&mut self) -> Vec<HandlerConfig> {
+        self.route.clone()
+    }
+}
+
+impl crate::bindings::pylog::handlers::types::Host for State {}
+impl crate::bindings::pylog::handlers::config::Host for State {}
 
 impl WasiHttpView for State {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
@@ -167,6 +179,8 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct Plugin {
     engine: Engine,
     pre: PluginWorldPre<State>,
+    /// Kept to instantiate components composed with the plugin.
+    linker: Linker<State>,
     limits: Limits,
 }
 
@@ -208,8 +222,11 @@ impl Plugin {
             &mut linker,
             |s| &mut s.unix,
         )?;
+        crate::bindings::pylog::handlers::route_config::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        crate::bindings::pylog::handlers::types::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        crate::bindings::pylog::handlers::config::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         let pre = PluginWorldPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(Plugin { engine, pre, limits: Limits::default() })
+        Ok(Plugin { engine, pre, linker, limits: Limits::default() })
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Plugin {
@@ -217,7 +234,9 @@ impl Plugin {
         self
     }
 
-    pub(crate) fn instantiate(&self, grants: &Grants, denials: Arc<Denials>) -> Result<(Store<State>, PluginWorld)> {
+    /// A store whose WASI context grants `grants` and nothing else, with
+    /// the memory cap and the call deadline.
+    pub(crate) fn new_store(&self, grants: &Grants, denials: Arc<Denials>, max_instances: usize) -> Store<State> {
         // Enough for a panic message and its location.
         let stderr = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(16 << 10);
         let state = State {
@@ -225,6 +244,7 @@ impl Plugin {
             denials: denials.clone(),
             http: WasiHttpCtx::new(),
             http_gate: HttpGate { allowed: grants.http_authority.clone(), denials: denials.clone() },
+            route: Vec::new(),
             unix: UnixCapability::new(grants.unix.clone(), denials.clone()),
             ctx: wasi_ctx(grants, denials, stderr.clone()),
             stderr,
@@ -232,7 +252,7 @@ impl Plugin {
             limits: PeakTracking {
                 limits: StoreLimitsBuilder::new()
                     .memory_size(self.limits.memory_bytes)
-                    .instances(4)
+                    .instances(max_instances)
                     .trap_on_grow_failure(true)
                     .build(),
                 peak_memory: 0,
@@ -241,8 +261,21 @@ impl Plugin {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(self.deadline_ticks());
+        store
+    }
+
+    pub(crate) fn instantiate(&self, grants: &Grants, denials: Arc<Denials>) -> Result<(Store<State>, PluginWorld)> {
+        let mut store = self.new_store(grants, denials, 4);
         let world = self.pre.instantiate(&mut store)?;
         Ok((store, world))
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub(crate) fn linker(&self) -> &Linker<State> {
+        &self.linker
     }
 
     pub(crate) fn deadline_ticks(&self) -> u64 {

@@ -23,7 +23,7 @@ pub struct WasiLogging {
 }
 
 /// One instance reaches every configured handler's destination.
-fn union(plugin: &Plugin, configs: &[HandlerConfig]) -> Result<(Grants, Vec<HandlerConfig>), PluginError> {
+pub(crate) fn union(plugin: &Plugin, configs: &[HandlerConfig]) -> Result<(Grants, Vec<HandlerConfig>), PluginError> {
     let mut all = Grants::default();
     let mut placed = Vec::with_capacity(configs.len());
     for c in configs {

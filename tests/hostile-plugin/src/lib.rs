@@ -13,9 +13,9 @@ mod wit {
     wit_bindgen::generate!({ path: "../../wit", world: "plugin" });
 }
 
-use wit::exports::pylog::handlers::config as wc;
 use wit::exports::pylog::handlers::handlers as wh;
-use wit::exports::pylog::handlers::types as wt;
+use wit::pylog::handlers::config as wc;
+use wit::pylog::handlers::types as wt;
 
 struct Hostile;
 

@@ -1,0 +1,33 @@
+//! A small "untrusted extension": it does some work and logs through
+//! `wasi:logging`, knowing nothing of where logs go. `make compose` plugs
+//! pylog-handlers into its wasi:logging import, and the host that runs the
+//! composition decides the handlers and what they may reach.
+//!
+//! A wasm-only crate; natively it compiles to nothing.
+
+#![cfg(target_arch = "wasm32")]
+
+mod wit {
+    wit_bindgen::generate!({ path: "wit", world: "extension", generate_all });
+}
+
+use wit::wasi::logging::logging::{log, Level};
+
+struct Extension;
+
+impl wit::exports::example::extension::work::Guest for Extension {
+    fn process(items: u32) -> u32 {
+        log(Level::Info, "extension.work", &format!("processing {items} items"));
+        let mut done = 0;
+        for i in 0..items {
+            if i % 5 == 4 {
+                log(Level::Warn, "extension.work", &format!("item {i} was slow"));
+            }
+            done += 1;
+        }
+        log(Level::Info, "extension.work", &format!("done: {done} of {items}"));
+        done
+    }
+}
+
+wit::export!(Extension with_types_in wit);
