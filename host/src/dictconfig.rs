@@ -15,6 +15,7 @@ use crate::bindings::{
     NameOrNumber, Overflow, Rotation, SizeRotation, SmtpOptions, SocketOptions, SpoolOptions, StreamTarget,
     SyslogFormat, SyslogFraming, SyslogOptions, TimedRotation,
 };
+use crate::routing::{LoggerNode, Routing};
 
 /// The handlers a document configures, in the order records reach them.
 #[derive(Debug, Clone)]
@@ -24,6 +25,8 @@ pub struct Document {
     pub handlers: Vec<HandlerConfig>,
     /// QueueHandlers: records reach their targets through a host thread.
     pub queues: Vec<QueueConfig>,
+    /// Which of them a record reaches, by its logger name and level.
+    pub routing: Routing,
 }
 
 /// `QueueHandler` with the `handlers` of its `QueueListener` (the form
@@ -91,22 +94,150 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
         .get("handlers")
         .and_then(Json::as_object)
         .ok_or_else(|| anyhow!("the document has no \"handlers\" mapping; nothing would receive records"))?;
-    // Root's handler list chooses the handlers when it is given, as in
-    // CPython; otherwise every handler defined receives records.
-    let chosen: Vec<String> = match doc.get("root").and_then(|r| r.get("handlers")).and_then(Json::as_array) {
-        Some(list) => list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-        None => handlers.keys().cloned().collect(),
-    };
-    let ctx = Resolver { handlers, formatters, local, chosen: &chosen };
-    let mut doc = Document { handlers: Vec::new(), queues: Vec::new() };
-    for name in &chosen {
-        let entry = ctx.entry(name).with_context(|| format!("root names handler {name:?}"))?;
-        match short_class(class_of(entry)?) {
-            "QueueHandler" => doc.queues.push(ctx.queue(name, entry).with_context(|| format!("handler {name:?}"))?),
-            _ => doc.handlers.push(ctx.buffered(name, entry).with_context(|| format!("handler {name:?}"))?),
+    match doc.get("incremental") {
+        None | Some(Json::Bool(false)) => {}
+        Some(_) => bail!(
+            "\"incremental\": true changes a running Python's logging; pylog starts from nothing, so leave it out"
+        ),
+    }
+    if let Some(v) = doc.get("disable_existing_loggers") {
+        // pylog has no loggers before the document: nothing to disable.
+        v.as_bool().ok_or_else(|| anyhow!("disable_existing_loggers must be true or false, not {v}"))?;
+    }
+    for key in doc.keys() {
+        if ![
+            "version",
+            "formatters",
+            "filters",
+            "handlers",
+            "loggers",
+            "root",
+            "incremental",
+            "disable_existing_loggers",
+        ]
+        .contains(&key.as_str())
+        {
+            bail!("unknown top-level key {key:?}; dictConfig knows version, formatters, filters, handlers, loggers, root, incremental, disable_existing_loggers");
         }
     }
-    Ok(doc)
+    let filters = filter_prefixes(doc.get("filters"))?;
+    let mut routing = Routing::default();
+    let loggers = match doc.get("loggers") {
+        None => Map::new(),
+        Some(Json::Object(m)) => m.clone(),
+        Some(other) => bail!("\"loggers\" must be a mapping of logger names, not {other}"),
+    };
+    // Without root and loggers, every handler defined receives records
+    // (pylog's shorthand); otherwise only those a logger names, as in CPython.
+    let legacy = !doc.contains_key("root") && loggers.is_empty();
+    routing.root = match doc.get("root") {
+        Some(root) => logger_node("root", root, &filters)?,
+        None if legacy => {
+            // Handlers that others feed (a MemoryHandler's target, a
+            // QueueHandler's listener handlers) are reached through those.
+            let fed: Vec<&str> = handlers
+                .values()
+                .filter_map(Json::as_object)
+                .flat_map(|e| {
+                    let target = e.get("target").and_then(Json::as_str).into_iter();
+                    let listeners =
+                        e.get("handlers").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str);
+                    target.chain(listeners)
+                })
+                .collect();
+            let direct = handlers.keys().filter(|k| !fed.contains(&k.as_str())).cloned().collect();
+            LoggerNode { handlers: direct, propagate: true, ..Default::default() }
+        }
+        None => LoggerNode::default(),
+    };
+    for (name, spec) in &loggers {
+        routing
+            .loggers
+            .insert(name.clone(), logger_node(name, spec, &filters).with_context(|| format!("logger {name:?}"))?);
+    }
+    let mut chosen: Vec<String> = Vec::new();
+    for h in routing.root.handlers.iter().chain(routing.loggers.values().flat_map(|l| l.handlers.iter())) {
+        if !chosen.contains(h) {
+            chosen.push(h.clone());
+        }
+    }
+    let ctx = Resolver { handlers, formatters, local, chosen: &chosen };
+    let mut out = Document { handlers: Vec::new(), queues: Vec::new(), routing: Routing::default() };
+    for name in &chosen {
+        let entry = ctx.entry(name).with_context(|| format!("a logger names handler {name:?}"))?;
+        let mut entry = entry.clone();
+        if let Some(names) = entry.remove("filters") {
+            let prefixes = filter_names(&names, &filters).with_context(|| format!("handler {name:?}"))?;
+            routing.handler_filters.insert(name.clone(), prefixes);
+        }
+        match short_class(class_of(&entry)?) {
+            "QueueHandler" => out.queues.push(ctx.queue(name, &entry).with_context(|| format!("handler {name:?}"))?),
+            _ => out.handlers.push(ctx.buffered(name, &entry).with_context(|| format!("handler {name:?}"))?),
+        }
+    }
+    out.routing = routing;
+    Ok(out)
+}
+
+/// The `filters` section: each entry is `logging.Filter(name)`, written
+/// `{"name": "app.web"}`. Factories are Python code.
+fn filter_prefixes(section: Option<&Json>) -> Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    let Some(section) = section else { return Ok(out) };
+    let section = section.as_object().ok_or_else(|| anyhow!("\"filters\" must be a mapping of filter names"))?;
+    for (id, spec) in section {
+        let spec = spec.as_object().ok_or_else(|| anyhow!("filter {id:?} must be a mapping"))?;
+        if spec.contains_key("()") {
+            bail!("filter {id:?} uses a \"()\" factory, which is Python code; pylog runs logging.Filter(name) filters: {{\"name\": \"app.web\"}}");
+        }
+        for key in spec.keys() {
+            if key != "name" {
+                bail!("filter {id:?} has {key:?}; a logging.Filter takes only \"name\"");
+            }
+        }
+        out.insert(id.clone(), str_key(spec, "name")?.unwrap_or_default());
+    }
+    Ok(out)
+}
+
+fn filter_names(names: &Json, filters: &std::collections::HashMap<String, String>) -> Result<Vec<String>> {
+    let list = names.as_array().ok_or_else(|| anyhow!("filters must be a list of names from \"filters\""))?;
+    list.iter()
+        .map(|n| {
+            let n = n.as_str().ok_or_else(|| anyhow!("filters must be names, not {n}"))?;
+            filters.get(n).cloned().ok_or_else(|| anyhow!("filter {n:?} is not defined in \"filters\""))
+        })
+        .collect()
+}
+
+/// A `loggers` entry or `root`: level, handlers, propagate, filters.
+fn logger_node(name: &str, spec: &Json, filters: &std::collections::HashMap<String, String>) -> Result<LoggerNode> {
+    let spec = spec.as_object().ok_or_else(|| anyhow!("logger {name:?} must be a mapping"))?;
+    for key in spec.keys() {
+        if !["level", "handlers", "propagate", "filters"].contains(&key.as_str()) {
+            bail!("logger {name:?} has {key:?}; a logger takes level, handlers, propagate, filters");
+        }
+    }
+    let handlers = match spec.get("handlers") {
+        None => Vec::new(),
+        Some(Json::Array(list)) => list
+            .iter()
+            .map(|h| h.as_str().map(str::to_string).ok_or_else(|| anyhow!("handlers must be names, not {h}")))
+            .collect::<Result<_>>()?,
+        Some(other) => bail!("handlers must be a list of handler names, not {other}"),
+    };
+    Ok(LoggerNode {
+        level: match spec.get("level") {
+            None => None,
+            Some(v) => Some(level(v)?),
+        },
+        handlers,
+        propagate: attr_bool(spec, "propagate", true)?,
+        filters: match spec.get("filters") {
+            None => Vec::new(),
+            Some(names) => filter_names(names, filters)?,
+        },
+    })
 }
 
 struct Resolver<'a> {
@@ -297,9 +428,6 @@ fn handler(
     };
     let formatter = formatter_of(e, formatters, local)?;
     let common = ["class", "level", "formatter", ".", "filters"];
-    if e.contains_key("filters") {
-        bail!("filters are Python callables and cannot run in the plugin; filter by \"level\" or before pylog");
-    }
     let (kind, destination, allowed): (HandlerKind, Destination, &[&str]) = match short {
         "SocketHandler" | "DatagramHandler" => {
             let host =

@@ -22,6 +22,7 @@ pub mod pickle_scan;
 pub mod plugin;
 pub mod queue;
 pub mod records;
+pub mod routing;
 pub mod sandbox;
 pub mod signing;
 pub mod syslog_parse;

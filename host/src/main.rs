@@ -42,6 +42,11 @@ enum Command {
         /// Records as JSON lines; `-` or absent for stdin.
         records: Option<PathBuf>,
     },
+    /// Check a dictConfig document and print what pylog resolved from it.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Receive records from SocketHandler, DatagramHandler and SysLogHandler senders.
     ///
     /// With no address given, listens on CPython's defaults: TCP 127.0.0.1:9020 and UDP 127.0.0.1:9021.
@@ -73,6 +78,12 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Validate FILE (JSON or TOML) and print its handlers, loggers and filters.
+    Check { file: PathBuf },
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Format {
     Json,
@@ -95,6 +106,7 @@ fn main() -> ExitCode {
         Command::Emit { config, dry_run, allow, records } => {
             emit(plugin_path(cli.plugin), &config, dry_run, &allow, records)
         }
+        Command::Config { action: ConfigAction::Check { file } } => config_check(&file),
         Command::Listen { tcp, udp, syslog_udp, syslog_tcp, format, count, max_frame, hmac_key_file } => {
             let mut requests: Vec<(Input, SocketAddr)> = Vec::new();
             requests.extend(tcp.into_iter().map(|a| (Input::Tcp, a)));
@@ -121,6 +133,81 @@ fn main() -> ExitCode {
     }
 }
 
+/// `pylog config check`: what the document resolves to, one line each.
+fn config_check(file: &std::path::Path) -> Result<ExitCode> {
+    let doc = dictconfig::parse_file(file)?;
+    let level = |l: Option<i64>| l.map_or("NOTSET (inherited)".to_string(), records::level_name);
+    println!("{}: valid", file.display());
+    println!("handlers:");
+    for h in &doc.handlers {
+        let buffer = h.buffer.as_ref().map_or(String::new(), |b| {
+            format!(
+                ", behind a MemoryHandler (capacity {}, flushLevel {})",
+                b.capacity,
+                records::level_name(b.flush_level)
+            )
+        });
+        println!(
+            "  {}: {} to {}, level {}, format {:?}{buffer}",
+            h.name,
+            kind_name(&h.kind),
+            destination_name(&h.destination),
+            records::level_name(h.level),
+            h.formatter.fmt.as_deref().unwrap_or("%(message)s")
+        );
+    }
+    for q in &doc.queues {
+        let targets: Vec<String> = q.targets.iter().map(|t| format!("{} ({})", t.name, kind_name(&t.kind))).collect();
+        println!("  {}: QueueHandler (queue of {}) feeding {}", q.name, q.capacity, targets.join(", "));
+    }
+    let r = &doc.routing;
+    println!("loggers:");
+    println!("  root: level {}, handlers {:?}", level(r.root.level), r.root.handlers);
+    for (name, l) in &r.loggers {
+        println!(
+            "  {name}: level {}, handlers {:?}, propagate {}{}",
+            level(l.level),
+            l.handlers,
+            l.propagate,
+            if l.filters.is_empty() { String::new() } else { format!(", only records of loggers {:?}", l.filters) }
+        );
+    }
+    for (handler, prefixes) in &r.handler_filters {
+        println!("filter: handler {handler} takes only records of loggers {prefixes:?}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn kind_name(kind: &pylog_host::bindings::HandlerKind) -> &'static str {
+    use pylog_host::bindings::{HandlerKind as K, Rotation};
+    match kind {
+        K::Socket(_) => "SocketHandler",
+        K::Datagram(_) => "DatagramHandler",
+        K::Syslog(_) => "SysLogHandler",
+        K::Null => "NullHandler",
+        K::Stream(_) => "StreamHandler",
+        K::File(o) => match o.rotation {
+            Rotation::None => "FileHandler",
+            Rotation::Watched => "WatchedFileHandler",
+            Rotation::Size(_) => "RotatingFileHandler",
+            Rotation::Timed(_) => "TimedRotatingFileHandler",
+        },
+        K::Http(_) => "HTTPHandler",
+        K::Smtp(_) => "SMTPHandler",
+    }
+}
+
+fn destination_name(d: &Destination) -> String {
+    match d {
+        Destination::Memory => "memory".into(),
+        Destination::Tcp(e) => format!("tcp {}:{}", e.host, e.port),
+        Destination::Udp(e) => format!("udp {}:{}", e.host, e.port),
+        Destination::UnixStream(p) => format!("unix stream {p}"),
+        Destination::UnixDatagram(p) => format!("unix datagram {p}"),
+        Destination::Configured => "its own target (file, URL or console)".into(),
+    }
+}
+
 fn emit(
     plugin: PathBuf,
     config: &std::path::Path,
@@ -129,9 +216,14 @@ fn emit(
     records: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let mut doc = dictconfig::parse_file(config)?;
+    // A dry run shows each queue target's bytes as if it were attached
+    // directly; records still go where the queue's routing sends them.
+    let mut behind_queue = std::collections::HashMap::new();
     if dry_run {
-        // A dry run shows each queue target's bytes as if it were attached directly.
         for q in doc.queues.drain(..) {
+            for t in &q.targets {
+                behind_queue.insert(t.name.clone(), q.name.clone());
+            }
             doc.handlers.extend(q.targets);
         }
         for h in &mut doc.handlers {
@@ -165,7 +257,7 @@ fn emit(
     };
     let defaults = Defaults::default();
     let mut stdout = std::io::stdout().lock();
-    let (mut read, mut bad_lines, mut failed) = (0u64, 0u64, 0u64);
+    let (mut read, mut bad_lines, mut failed, mut unrouted) = (0u64, 0u64, 0u64, 0u64);
     for (index, line) in input.split(b'\n').enumerate() {
         let line = line.context("read records")?;
         // A line that is not UTF-8 is one bad record, not the end of the stream.
@@ -187,13 +279,27 @@ fn emit(
                 continue;
             }
         };
+        let targets = doc.routing.targets(&record.name, record.levelno);
+        if targets.is_empty() {
+            unrouted += 1;
+        }
+        let reaches = |name: &str| {
+            let routed = behind_queue.get(name).map_or(name, String::as_str);
+            targets.contains(&routed) && doc.routing.handler_accepts(routed, &record.name)
+        };
         for q in &queues {
+            if !reaches(q.name()) {
+                continue;
+            }
             if let Err(e) = q.emit(&record) {
                 eprintln!("pylog: line {}: handler {:?}: {}", index + 1, q.name(), describe(&e));
                 failed += 1;
             }
         }
         for h in &mut handlers {
+            if !reaches(h.name()) {
+                continue;
+            }
             if let Err(e) = h.emit(&record) {
                 eprintln!("pylog: line {}: handler {:?}: {e}", index + 1, h.name());
                 failed += 1;
@@ -302,7 +408,8 @@ fn emit(
     eprintln!(
         "pylog emit: {read} records read ({recovered} more recovered from durable spools); across {} handlers: \
          {sent} sent ({replayed} after waiting in the spool), {dropped} dropped, {skipped} below level, {bytes} bytes, \
-         {reconnects} reconnects; {bad_lines} bad lines, {denied} denied by sandbox{}",
+         {reconnects} reconnects; {bad_lines} bad lines, {denied} denied by sandbox, {unrouted} below every \
+         logger's level or filtered out{}",
         handlers.len() + queues.len(),
         if dry_run { " (dry run: bytes written to stdout)" } else { "" }
     );
