@@ -414,10 +414,16 @@ impl wl::Guest for Plugin {
         // Unconfigured: ask the host (the route of a composed component).
         if !ROUTER.with(|r| r.borrow().is_configured()) {
             let handlers = wit::pylog::handlers::route_config::handlers();
-            let opened: Vec<Handler> = handlers
-                .into_iter()
-                .filter_map(|c| config(c).and_then(|c| Handler::open_with(c, Box::new(ImportedUnixSockets))).ok())
-                .collect();
+            let mut opened: Vec<Handler> = Vec::new();
+            for c in handlers {
+                let name = c.name.clone();
+                match config(c).and_then(|c| Handler::open_with(c, Box::new(ImportedUnixSockets))) {
+                    Ok(h) => opened.push(h),
+                    // `log` cannot return an error; the host shows the
+                    // plugin's stderr, and the other handlers still work.
+                    Err(e) => eprintln!("pylog: wasi:logging route: handler {name:?} not opened: {e}"),
+                }
+            }
             ROUTER.with(|r| {
                 let _ = r.borrow_mut().configure(opened);
             });

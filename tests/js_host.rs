@@ -14,8 +14,15 @@ use serde_json::{json, Value};
 #[test]
 fn node_runs_the_component_through_jco() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/js");
-    let mut transpile = Command::new("npm");
-    transpile.args(["run", "-s", "transpile"]).current_dir(dir);
+    // `npm run transpile` with the component wherever this build put it
+    // (CARGO_TARGET_DIR may be outside the clone).
+    let mut transpile = Command::new("npx");
+    transpile
+        .args(["--no-install", "jco", "transpile"])
+        .arg(common::component_path())
+        .args(["-o", "out", "--map", "pylog:handlers/unix-sockets=../unix-sockets.js"])
+        .args(["--map", "pylog:handlers/route-config=../route-config.js"])
+        .current_dir(dir);
     let t = run(transpile, b"", Duration::from_secs(120));
     assert!(t.status.success(), "jco transpile (run `make deps` for examples/js/node_modules): {}", t.stderr);
 
