@@ -458,6 +458,14 @@ fn main() {
         }
         return;
     }
+    // `PYLOG_BENCH_PROFILE_OPEN=N`: only open N handler instances, for `perf record`.
+    if let Some(n) = std::env::var("PYLOG_BENCH_PROFILE_OPEN").ok().and_then(|n| n.parse::<usize>().ok()) {
+        let config = host_config(Scenario::SocketTcp, &drain);
+        for _ in 0..n {
+            std::hint::black_box(plugin.open(&config).expect("open"));
+        }
+        return;
+    }
     let rows: Vec<Row> = Scenario::ALL.iter().map(|&s| run_scenario(s, &plugin, &drain, &wit_records)).collect();
 
     // make-pickle alone.
