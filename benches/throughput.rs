@@ -59,9 +59,10 @@ const PROFILE: &str = "## Where the time goes (perf, 2026-11-22)\n\n\
 - **Size.** The handlers of issue 6 (files, HTTP, SMTP, MemoryHandler, queues) and the wasi:logging route took \
   the component from 393 KiB to about 540 KiB: wasi-libc's filesystem layer, the wasi:http bindings, the mail and \
   rotation code. `opt-level = \"z\"` saves only 28 KiB.\n\
-- **Instantiation.** A bare instance takes 40-50 µs; a handler instance with its `open` call 160-200 µs. Earlier \
-  the same day, before the wasi:logging route and the route-config import, the same measurement gave 69-88 µs. The \
-  cause is not found yet. Keeping 2 MiB of linear memory resident in the pool changed nothing.\n";
+- **Instantiation.** `PYLOG_BENCH_PROFILE_OPEN=N` times each step. A bare instance takes 40-50 µs; a handler \
+  instance with its `open` call about 80 µs. When the host started keeping its `Linker` for compositions, every \
+  `open` cloned it (each handler holds a clone of its `Plugin`), and that cost 130 µs. The linker is now shared \
+  behind an `Arc`. Keeping 2 MiB of linear memory resident in the pool was also tried: no change.\n";
 /// CPython is about ten times slower; a quarter as many records keeps its
 /// runs as long as ours.
 const N_CPYTHON: usize = N / 4;
@@ -464,9 +465,27 @@ fn main() {
     // `PYLOG_BENCH_PROFILE_OPEN=N`: only open N handler instances, for `perf record`.
     if let Some(n) = std::env::var("PYLOG_BENCH_PROFILE_OPEN").ok().and_then(|n| n.parse::<usize>().ok()) {
         let config = host_config(Scenario::SocketTcp, &drain);
-        for _ in 0..n {
-            std::hint::black_box(plugin.open(&config).expect("open"));
-        }
+        let time = |what: &str, f: &mut dyn FnMut()| {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            eprintln!("{what}: {:.0} µs", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+        };
+        time("bare instance", &mut || drop(std::hint::black_box(plugin.pure().expect("pure"))));
+        time("bare instance + one call", &mut || {
+            let mut p = plugin.pure().expect("pure");
+            std::hint::black_box(p.map_priority("INFO").expect("call"));
+        });
+        let null = HandlerConfig { kind: HandlerKind::Null, ..config.clone() };
+        time("NullHandler open", &mut || drop(std::hint::black_box(plugin.open(&null).expect("open"))));
+        time("SocketHandler open", &mut || drop(std::hint::black_box(plugin.open(&config).expect("open"))));
+        let t = Instant::now();
+        let kept: Vec<_> = (0..100).map(|_| plugin.open(&null).expect("open")).collect();
+        eprintln!("NullHandler open, kept: {:.0} µs", t.elapsed().as_secs_f64() * 1e6 / 100.0);
+        let t = Instant::now();
+        drop(kept);
+        eprintln!("NullHandler drop: {:.0} µs", t.elapsed().as_secs_f64() * 1e6 / 100.0);
         return;
     }
     let rows: Vec<Row> = Scenario::ALL.iter().map(|&s| run_scenario(s, &plugin, &drain, &wit_records)).collect();

@@ -179,8 +179,10 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct Plugin {
     engine: Engine,
     pre: PluginWorldPre<State>,
-    /// Kept to instantiate components composed with the plugin.
-    linker: Linker<State>,
+    /// Kept to instantiate components composed with the plugin. Shared:
+    /// every handler holds a clone of its `Plugin`, and cloning a linker
+    /// (hundreds of WASI functions) cost 130 µs per `open`.
+    linker: Arc<Linker<State>>,
     limits: Limits,
 }
 
@@ -226,7 +228,7 @@ impl Plugin {
         crate::bindings::pylog::handlers::types::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         crate::bindings::pylog::handlers::config::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         let pre = PluginWorldPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(Plugin { engine, pre, linker, limits: Limits::default() })
+        Ok(Plugin { engine, pre, linker: Arc::new(linker), limits: Limits::default() })
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Plugin {
