@@ -293,6 +293,13 @@ fn config(c: wc::HandlerConfig) -> Result<HandlerConfig, Error> {
     })
 }
 
+/// A handler from its WIT configuration, with the host's unix sockets: the
+/// one way `handler.open`, `log-routing.configure` and the wasi:logging
+/// route open handlers.
+fn open_handler(c: wc::HandlerConfig) -> Result<Handler, Error> {
+    config(c).and_then(|c| Handler::open_with(c, Box::new(ImportedUnixSockets)))
+}
+
 fn seconds(name: &str, s: f64) -> Result<std::time::Duration, Error> {
     std::time::Duration::try_from_secs_f64(s)
         .map_err(|_| Error::BadConfig(format!("{name} {s} must be a number of seconds, 0 or more")))
@@ -352,7 +359,7 @@ struct HandlerResource(RefCell<Handler>);
 
 impl wh::GuestHandler for HandlerResource {
     fn open(c: wc::HandlerConfig) -> Result<wh::Handler, wt::HandlerError> {
-        let handler = config(c).and_then(|c| Handler::open_with(c, Box::new(ImportedUnixSockets))).map_err(error)?;
+        let handler = open_handler(c).map_err(error)?;
         Ok(wh::Handler::new(HandlerResource(RefCell::new(handler))))
     }
 
@@ -395,7 +402,7 @@ impl wr::Guest for Plugin {
     fn configure(handlers: Vec<wc::HandlerConfig>) -> Result<(), wt::HandlerError> {
         let mut opened = Vec::with_capacity(handlers.len());
         for c in handlers {
-            opened.push(config(c).and_then(|c| Handler::open_with(c, Box::new(ImportedUnixSockets))).map_err(error)?);
+            opened.push(open_handler(c).map_err(error)?);
         }
         ROUTER.with(|r| r.borrow_mut().configure(opened)).map_err(error)
     }
@@ -417,7 +424,7 @@ impl wl::Guest for Plugin {
             let mut opened: Vec<Handler> = Vec::new();
             for c in handlers {
                 let name = c.name.clone();
-                match config(c).and_then(|c| Handler::open_with(c, Box::new(ImportedUnixSockets))) {
+                match open_handler(c) {
                     Ok(h) => opened.push(h),
                     // `log` cannot return an error; the host shows the
                     // plugin's stderr, and the other handlers still work.

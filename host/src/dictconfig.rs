@@ -264,10 +264,7 @@ impl Resolver<'_> {
         if short != "MemoryHandler" && short != "BufferingHandler" {
             return handler(name, e, self.formatters, self.local);
         }
-        let own_level = match e.get("level") {
-            None => 0,
-            Some(v) => level(v)?,
-        };
+        let own_level = level_of(e)?;
         let capacity = e
             .get("capacity")
             .ok_or_else(|| anyhow!("{short} needs \"capacity\" (records held before a flush)"))?
@@ -382,10 +379,7 @@ impl Resolver<'_> {
         };
         Ok(QueueConfig {
             name: name.into(),
-            level: match e.get("level") {
-                None => 0,
-                Some(v) => level(v)?,
-            },
+            level: level_of(e)?,
             formatter: formatter_of(e, self.formatters, self.local)?,
             targets,
             respect_handler_level: attr_bool(e, "respect_handler_level", false)?,
@@ -422,10 +416,7 @@ fn handler(
         Some(Json::Object(m)) => m.clone(),
         Some(_) => bail!("\".\" must be a mapping of attribute names to values"),
     };
-    let level = match e.get("level") {
-        None => 0,
-        Some(v) => level(v)?,
-    };
+    let level = level_of(e)?;
     let formatter = formatter_of(e, formatters, local)?;
     let common = ["class", "level", "formatter", ".", "filters"];
     let (kind, destination, allowed): (HandlerKind, Destination, &[&str]) = match short {
@@ -711,6 +702,11 @@ fn port_number(v: &Json) -> Result<u16> {
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
         .filter(|p| *p != 0)
         .ok_or_else(|| anyhow!("port {v} must be a number from 1 to 65535"))
+}
+
+/// An entry's `level`, NOTSET (0) when absent.
+fn level_of(e: &Map<String, Json>) -> Result<i64> {
+    e.get("level").map_or(Ok(0), level)
 }
 
 fn level(v: &Json) -> Result<i64> {

@@ -344,7 +344,7 @@ fn emit(
             bytes += r.stats.bytes;
             reconnects += r.stats.reconnects;
             replayed += r.stats.replayed;
-            denied += r.denied.len() as u64;
+            denied += r.denied_count;
             if r.stats.dropped > 0 {
                 eprintln!(
                     "pylog emit: handler {:?} (behind queue {:?}) dropped {} records",
@@ -353,8 +353,13 @@ fn emit(
                     r.stats.dropped
                 );
             }
-            if !r.denied.is_empty() {
-                eprintln!("pylog emit: handler {:?}: the sandbox refused: {}", r.name, r.denied.join(", "));
+            if r.denied_count > 0 {
+                eprintln!(
+                    "pylog emit: handler {:?}: the sandbox refused {} attempts: {}",
+                    r.name,
+                    r.denied_count,
+                    r.denied.join(", ")
+                );
             }
         }
     }

@@ -43,6 +43,8 @@ pub struct QueueStats {
 pub struct TargetReport {
     pub name: String,
     pub stats: HandlerStats,
+    /// Every refused attempt is counted; `denied` keeps the recent ones.
+    pub denied_count: u64,
     pub denied: Vec<String>,
     pub traps: u64,
     pub close_error: Option<PluginError>,
@@ -195,6 +197,7 @@ fn listen(
             TargetReport {
                 name: t.name().to_string(),
                 stats: t.stats().unwrap_or_else(|_| crate::plugin::zero_stats()),
+                denied_count: t.denials().count(),
                 denied: t.denials().recent(),
                 traps: t.traps(),
                 close_error,
