@@ -298,6 +298,7 @@ fn host_config(s: Scenario, d: &Drain) -> HandlerConfig {
             overflow: Overflow::DropOldest,
             block_timeout: 1.0,
             flush_timeout: 5.0,
+            write_timeout: 1.0,
             directory: None,
         },
         buffer: (s == Scenario::MemoryToSocket).then_some(BufferOptions {

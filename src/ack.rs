@@ -2,24 +2,13 @@
 //! that records in flight when a receiver dies are sent again rather than
 //! lost (at-least-once, in the spirit of rsyslog's RELP).
 //!
-//! ```text
-//! frame (sender to receiver):
-//!   length: u32 BE    of everything after it
-//!   version: u8       0xA2: not a pickle opcode, not a signed frame
-//!   session: [u8;16]  random per handler instance
-//!   sequence: u64 BE  1, 2, 3, ...
-//!   pickle: ...       what makePickle puts after its length prefix
-//! acknowledgement (receiver to sender), after the record is safely handled:
-//!   0xA3, sequence: u64 BE   (acknowledges every frame up to it)
-//! ```
-//! A receiver recognises a repeated (session, sequence) and drops it.
+//! The layouts are in `pylog_wire` (0xA2 frames, 0xA3 acknowledgements;
+//! with a key, 0xA4 frames written by `signing`). A receiver recognises a
+//! repeated (session, sequence) and drops it.
+
+use pylog_wire::frame::{ACK, ACKED, ACK_LEN};
 
 use crate::error::{Error, Result};
-
-pub const FRAME_VERSION: u8 = 0xA2;
-pub const ACK: u8 = 0xA3;
-pub const ACK_LEN: usize = 9;
-const SEQ_AT: usize = 4 + 1 + 16;
 
 pub struct AckState {
     session: [u8; 16],
@@ -42,7 +31,7 @@ impl AckState {
         let len = u32::try_from(1 + 16 + 8 + pickle.len())
             .map_err(|_| Error::BadRecord("frame does not fit a 4-byte length".into()))?;
         out.extend_from_slice(&len.to_be_bytes());
-        out.push(FRAME_VERSION);
+        out.push(ACKED);
         out.extend_from_slice(&self.session);
         out.extend_from_slice(&self.next_seq.to_be_bytes());
         out.extend_from_slice(pickle);
@@ -71,13 +60,10 @@ impl AckState {
     }
 }
 
-/// The sequence number of a frame this module wrote.
+/// The sequence number of a spooled frame (length prefix included), signed
+/// or not.
 pub fn seq_of(frame: &[u8]) -> u64 {
-    frame.get(SEQ_AT..SEQ_AT + 8).map_or(0, |b| {
-        let mut seq = [0u8; 8];
-        seq.copy_from_slice(b);
-        u64::from_be_bytes(seq)
-    })
+    frame.get(4..).and_then(pylog_wire::frame::sequence_of).unwrap_or(0)
 }
 
 #[cfg(test)]

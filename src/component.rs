@@ -274,6 +274,7 @@ fn config(c: wc::HandlerConfig) -> Result<HandlerConfig, Error> {
         },
         block_timeout: seconds("block_timeout", c.spool.block_timeout)?,
         flush_timeout: seconds("flush_timeout", c.spool.flush_timeout)?,
+        write_timeout: seconds("timeout", c.spool.write_timeout)?,
         directory: c.spool.directory,
     };
     let buffer = c.buffer.map(|b| BufferOptions {

@@ -119,7 +119,10 @@ pub(crate) fn enqueue(
     while !spool.has_room(len) {
         match spool.limits.overflow {
             Overflow::DropOldest => {
-                spool.pop_front();
+                if spool.pop_front().is_none() {
+                    // Nothing left to drop (could_hold said it fits an empty spool).
+                    break;
+                }
                 stats.dropped_spool_full += 1;
             }
             Overflow::Block if Instant::now() < deadline => {

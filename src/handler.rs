@@ -5,7 +5,6 @@ use crate::ack::AckState;
 use crate::backoff::RetryPolicy;
 use crate::buffer::{Buffer, BufferOptions};
 use crate::delivery::{deliver_or_spool, enqueue, pump_acked, pump_any, wait_for};
-use crate::durable::DurableLog;
 use crate::email_message::{self, Envelope};
 use crate::error::{Error, Result};
 use crate::file_sink::{FileOptions, FileSink};
@@ -172,6 +171,11 @@ impl Handler {
             _ => RetryPolicy::default(),
         };
         let signer = match &config.kind {
+            // Acknowledged and signed: the receiver acknowledges the signed
+            // sequence, so nothing it acknowledges went unverified.
+            Kind::Socket(SocketOptions { hmac_key: Some(key), ack_window, .. }) if *ack_window > 0 => {
+                Some(Signer::acknowledged(&key.0)?)
+            }
             Kind::Socket(SocketOptions { hmac_key: Some(key), .. })
             | Kind::Datagram(SocketOptions { hmac_key: Some(key), .. }) => Some(Signer::new(&key.0)?),
             _ => None,
@@ -189,19 +193,26 @@ impl Handler {
             (Kind::Smtp(_), _) => {
                 return Err(Error::BadConfig("SMTPHandler's mailhost must be a TCP destination".into()))
             }
-            _ => Some(Transport::open(&config.destination, retry, unix)?),
+            _ => Some(Transport::open(&config.destination, retry, config.spool.write_timeout, unix)?),
         };
         check_spool(&config.spool)?;
         let mut recovered = 0;
+        let mut over_limit = 0;
         let mut corrupt = 0;
         let spool = match &transport {
             Some(t) if t.is_stream() && config.spool.max_records > 0 => match &config.spool.directory {
                 None => Some(Spool::new(config.spool.clone())),
                 Some(dir) => {
-                    let (log, found) = DurableLog::open(dir, &config.name)?;
-                    recovered = found.frames.len() as u64;
-                    corrupt = found.corrupt;
-                    Some(Spool::durable(config.spool.clone(), log, found.frames))
+                    let (spool, found) = Spool::open_durable(config.spool.clone(), dir, &config.name)?;
+                    if let Some(why) = &found.quarantined {
+                        // The plugin's stderr reaches the host's; the count
+                        // reaches the summary as a corrupt entry.
+                        eprintln!("handler {:?}: {why}", config.name);
+                    }
+                    recovered = found.frames;
+                    over_limit = found.over_limit;
+                    corrupt = found.corrupt + u64::from(found.quarantined.is_some());
+                    Some(spool)
                 }
             },
             _ if config.spool.directory.is_some() => {
@@ -219,11 +230,6 @@ impl Handler {
                         "acknowledged mode needs a TCP destination and a spool (spool_records above 0)".into(),
                     ));
                 }
-                if signer.is_some() {
-                    return Err(Error::Unsupported(
-                        "acknowledged mode and signed frames together are not implemented yet; choose one".into(),
-                    ));
-                }
                 Some(AckState::new(o.ack_window as usize)?)
             }
             Kind::Datagram(o) if o.ack_window > 0 => {
@@ -235,7 +241,15 @@ impl Handler {
         };
         // Records an earlier run left in the durable spool count as emitted
         // now, so that the accounting identity holds from the start.
-        let stats = Stats { emitted: recovered, spooled: recovered, recovered, corrupt, ..Stats::default() };
+        // Those over the spool's bounds were dropped as a full spool drops.
+        let stats = Stats {
+            emitted: recovered,
+            spooled: recovered - over_limit,
+            recovered,
+            corrupt,
+            dropped_spool_full: over_limit,
+            ..Stats::default()
+        };
         if let Some(b) = &config.buffer {
             if b.capacity == 0 {
                 return Err(Error::BadConfig("MemoryHandler capacity must be at least 1".into()));
@@ -583,11 +597,16 @@ impl Handler {
 
 fn check_spool(s: &SpoolLimits) -> Result<()> {
     let ok = s.block_timeout.as_secs_f64() <= 3600.0 && s.flush_timeout.as_secs_f64() <= 3600.0;
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::BadConfig("block_timeout and flush_timeout must be at most 3600 s".into()))
+    if !ok {
+        return Err(Error::BadConfig("block_timeout and flush_timeout must be at most 3600 s".into()));
     }
+    if s.write_timeout.is_zero() || s.write_timeout.as_secs_f64() > 3600.0 {
+        return Err(Error::BadConfig(format!(
+            "timeout {} must be above 0 and at most 3600 s (CPython's SocketHandler.timeout is 1.0)",
+            s.write_timeout.as_secs_f64()
+        )));
+    }
+    Ok(())
 }
 
 fn now_us() -> u64 {

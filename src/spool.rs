@@ -5,6 +5,21 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use crate::durable::{DurableLog, ENTRY_HEADER};
+
+/// What a durable spool's replay found at open.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    /// Entries read back from disk.
+    pub frames: u64,
+    /// Of those, the oldest that did not fit the spool's bounds (dropped).
+    pub over_limit: u64,
+    /// Corrupt or torn entries skipped.
+    pub corrupt: u64,
+    /// Why the spool folder was moved aside, if it was.
+    pub quarantined: Option<String>,
+}
+
 /// What to do with a new record when the spool is full.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Overflow {
@@ -25,6 +40,8 @@ pub struct SpoolLimits {
     pub block_timeout: Duration,
     /// How long `flush` and `close` try to deliver what is spooled.
     pub flush_timeout: Duration,
+    /// How long one connect or one write may block.
+    pub write_timeout: Duration,
     /// The durable spool's directory (as the plugin sees it), if any.
     pub directory: Option<String>,
 }
@@ -39,6 +56,7 @@ impl Default for SpoolLimits {
             overflow: Overflow::DropOldest,
             block_timeout: Duration::from_secs(1),
             flush_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(1),
             directory: None,
         }
     }
@@ -46,7 +64,7 @@ impl Default for SpoolLimits {
 
 pub struct Spool {
     /// Also on disk, when the user asked for a durable spool.
-    durable: Option<crate::durable::DurableLog>,
+    durable: Option<DurableLog>,
     frames: VecDeque<Vec<u8>>,
     bytes: usize,
     /// In acknowledged mode, the first `in_flight` frames were written and
@@ -60,10 +78,56 @@ impl Spool {
         Spool { durable: None, frames: VecDeque::new(), bytes: 0, in_flight: 0, limits }
     }
 
-    /// A spool backed by `log`, holding what an earlier run left in it.
-    pub fn durable(limits: SpoolLimits, log: crate::durable::DurableLog, recovered: Vec<Vec<u8>>) -> Spool {
-        let bytes = recovered.iter().map(Vec::len).sum();
-        Spool { durable: Some(log), frames: recovered.into(), bytes, in_flight: 0, limits }
+    /// A spool backed by handler `name`'s folder in `dir`, holding what an
+    /// earlier run left there. Replay reads one entry at a time and keeps
+    /// the spool's bounds as it goes: the oldest records beyond them are
+    /// dropped and counted (`Recovered::over_limit`).
+    pub fn open_durable(limits: SpoolLimits, dir: &str, name: &str) -> crate::error::Result<(Spool, Recovered)> {
+        let (log, mut found) = DurableLog::open(dir, name, limits.max_bytes)?;
+        let max_frame = limits.max_bytes;
+        let mut spool = Spool { durable: Some(log), frames: VecDeque::new(), bytes: 0, in_flight: 0, limits };
+        let mut recovered = Recovered::default();
+        while let Some(frame) = spool.log_mut()?.next_recovered(max_frame, &mut found)? {
+            recovered.frames += 1;
+            spool.bytes += frame.len();
+            spool.frames.push_back(frame);
+            while spool.over_bounds() {
+                spool.pop_front();
+                recovered.over_limit += 1;
+            }
+        }
+        if spool.frames.is_empty() && recovered.frames > 0 {
+            // Everything recovered was over the bounds: nothing is left on disk.
+            spool.log_mut()?.consumed(0, true)?;
+        }
+        recovered.corrupt = found.corrupt;
+        recovered.quarantined = found.quarantined;
+        Ok((spool, recovered))
+    }
+
+    fn log_mut(&mut self) -> crate::error::Result<&mut DurableLog> {
+        self.durable.as_mut().ok_or_else(|| crate::error::Error::Io("no durable spool".into()))
+    }
+
+    fn over_bounds(&self) -> bool {
+        !self.frames.is_empty()
+            && (self.frames.len() > self.limits.max_records
+                || self.bytes > self.limits.max_bytes
+                || self.disk_bytes() > self.limits.max_bytes as u64)
+    }
+
+    /// Bytes the durable spool takes on disk (0 without one).
+    pub fn disk_bytes(&self) -> u64 {
+        self.durable.as_ref().map_or(0, DurableLog::disk_bytes)
+    }
+
+    /// What a durable spool's entry adds to its frame on disk (0 without one).
+    fn entry_overhead(&self) -> u64 {
+        if self.durable.is_some() {
+            ENTRY_HEADER as u64
+        } else {
+            0
+        }
     }
 
     pub fn is_durable(&self) -> bool {
@@ -84,12 +148,15 @@ impl Spool {
 
     /// Whether a frame of `len` bytes fits now.
     pub fn has_room(&self, len: usize) -> bool {
-        self.frames.len() < self.limits.max_records && self.bytes + len <= self.limits.max_bytes
+        self.frames.len() < self.limits.max_records
+            && self.bytes + len <= self.limits.max_bytes
+            && (self.durable.is_none()
+                || self.disk_bytes() + self.entry_overhead() + len as u64 <= self.limits.max_bytes as u64)
     }
 
     /// Whether a frame of `len` bytes could ever fit.
     pub fn could_hold(&self, len: usize) -> bool {
-        self.limits.max_records > 0 && len <= self.limits.max_bytes
+        self.limits.max_records > 0 && len as u64 + self.entry_overhead() <= self.limits.max_bytes as u64
     }
 
     /// Keeps `frame`; with a durable spool it is written to disk first. If

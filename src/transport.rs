@@ -85,7 +85,13 @@ pub enum Transport {
 }
 
 impl Transport {
-    pub fn open(destination: &Destination, retry: RetryPolicy, unix: Box<dyn UnixSockets>) -> Result<Transport> {
+    /// `timeout` bounds each connect and each write to a stream receiver.
+    pub fn open(
+        destination: &Destination,
+        retry: RetryPolicy,
+        timeout: Duration,
+        unix: Box<dyn UnixSockets>,
+    ) -> Result<Transport> {
         match destination {
             Destination::Memory => Ok(Transport::Memory(Vec::new())),
             Destination::Tcp { host, port } => Ok(Transport::Tcp(TcpTransport {
@@ -97,6 +103,7 @@ impl Transport {
                 connected_once: false,
                 inbox: Vec::new(),
                 last_write: None,
+                timeout,
             })),
             Destination::Udp { host, port } => {
                 Ok(Transport::Udp(UdpTransport { host: host.clone(), port: *port, socket: None }))
@@ -252,6 +259,9 @@ pub struct TcpTransport {
     /// What the receiver sent back (acknowledgements), not yet consumed.
     inbox: Vec<u8>,
     last_write: Option<Instant>,
+    /// For one connect and one write: a receiver that stops reading costs
+    /// a record this long, then a reconnect, never a hung process.
+    timeout: Duration,
 }
 
 /// A write after a pause this long first checks whether the peer closed.
@@ -298,6 +308,9 @@ impl TcpTransport {
         let attempt = resolve(&self.host, self.port).and_then(|addrs| {
             let mut last = None;
             for addr in addrs {
+                // Not connect_timeout: under wasip2 it returns a socket that
+                // never finished connecting ("Socket not connected" at the
+                // first write, even when the peer refused).
                 match TcpStream::connect(addr) {
                     Ok(s) => return Ok(s),
                     Err(e) => last = Some(Error::from_io(&format!("connect {addr}"), &e)),
@@ -308,6 +321,10 @@ impl TcpTransport {
         match attempt {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
+                if let Err(e) = stream.set_write_timeout(Some(self.timeout)) {
+                    self.backoff.failed(now);
+                    return Err(Error::from_io("set the write timeout", &e));
+                }
                 self.backoff.succeeded();
                 if self.connected_once {
                     self.reconnects += 1;
@@ -357,8 +374,20 @@ impl TcpTransport {
             }
             Err(e) => {
                 // CPython closes the socket and lets the next emit reconnect;
-                // so do we, and report this record as not sent.
+                // so do we, and report this record as not sent. A timed-out
+                // write may have sent part of the frame: the connection
+                // cannot carry another, so it is closed either way.
                 self.stream = None;
+                let timed_out = matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
+                if timed_out {
+                    self.backoff.failed(Instant::now());
+                    return Err(Error::Io(format!(
+                        "send to {}:{} timed out after {:.1} s: the receiver is not reading (timeout)",
+                        self.host,
+                        self.port,
+                        self.timeout.as_secs_f64()
+                    )));
+                }
                 Err(Error::from_io(&format!("send to {}:{}", self.host, self.port), &e))
             }
         }

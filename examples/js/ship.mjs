@@ -41,7 +41,7 @@ const handler = handlers.Handler.open({
   destination: { tag: 'tcp', val: { host, port } },
   level: 0n,
   formatter: { style: '%', utcOffsetSeconds: 0, tzName: 'UTC' },
-  spool: { maxRecords: 1000, maxBytes: 1n << 20n, overflow: 'drop-oldest', blockTimeout: 1, flushTimeout: 5 },
+  spool: { maxRecords: 1000, maxBytes: 1n << 20n, overflow: 'drop-oldest', blockTimeout: 1, flushTimeout: 5, writeTimeout: 1 },
 });
 handler.emit(record('sent from inside the component: %s', ['wasi:sockets']));
 handler.close();

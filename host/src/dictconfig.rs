@@ -807,7 +807,7 @@ fn attr_str(attrs: &Map<String, Json>, key: &str) -> Result<String> {
 
 /// The spool's keys, for every handler with a stream destination.
 const SPOOL_KEYS: &[&str] =
-    &["spool_records", "spool_bytes", "spool_overflow", "block_timeout", "flush_timeout", "spool_dir"];
+    &["spool_records", "spool_bytes", "spool_overflow", "block_timeout", "flush_timeout", "spool_dir", "timeout"];
 
 fn spool_options(attrs: &Map<String, Json>) -> Result<SpoolOptions> {
     let count = |key: &str, default: u64| -> Result<u64> {
@@ -829,6 +829,8 @@ fn spool_options(attrs: &Map<String, Json>) -> Result<SpoolOptions> {
         overflow,
         block_timeout: attr_f64(attrs, "block_timeout", 1.0)?,
         flush_timeout: attr_f64(attrs, "flush_timeout", 5.0)?,
+        // CPython's SocketHandler.timeout, settable through "." there too.
+        write_timeout: attr_f64(attrs, "timeout", 1.0)?,
         directory: str_key(attrs, "spool_dir")?,
     })
 }

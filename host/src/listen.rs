@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use serde_json::{Map, Value as Json};
 
+pub use crate::frame_check::FrameCheck;
+use crate::frame_check::Refused;
 use crate::records::now;
-use crate::signing::{self, Verifier};
 use crate::syslog_parse;
 use crate::unpickle;
 
@@ -46,7 +47,6 @@ impl Input {
 /// What the receiver owes the sender of an acknowledged-mode frame: the
 /// acknowledgement, written once the record has been handled.
 pub struct AckTicket {
-    pub session: [u8; 16],
     pub seq: u64,
     writer: Arc<Mutex<TcpStream>>,
 }
@@ -61,22 +61,27 @@ impl AckTicket {
     /// Sends the acknowledgement; a sender that has gone will send again.
     pub fn acknowledge(&self) {
         use std::io::Write;
-        let mut msg = [0u8; 9];
-        msg[0] = ACK;
-        msg[1..].copy_from_slice(&self.seq.to_be_bytes());
         if let Ok(mut w) = self.writer.lock() {
-            let _ = w.write_all(&msg);
+            let _ = w.write_all(&pylog_wire::frame::ack(self.seq));
         }
     }
 }
 
-const ACKED_FRAME: u8 = 0xA2;
-const ACK: u8 = 0xA3;
-
 #[derive(Debug)]
 pub enum Event {
-    Record { input: Input, peer: SocketAddr, record: Map<String, Json>, ack: Option<AckTicket> },
-    Rejected { input: Input, peer: SocketAddr, reason: String },
+    Record {
+        input: Input,
+        peer: SocketAddr,
+        record: Map<String, Json>,
+        ack: Option<AckTicket>,
+    },
+    Rejected {
+        input: Input,
+        peer: SocketAddr,
+        reason: String,
+    },
+    /// An acknowledged-mode frame received before, acknowledged again.
+    Duplicate,
 }
 
 pub struct Listener {
@@ -85,32 +90,8 @@ pub struct Listener {
     pub events: Receiver<Event>,
 }
 
-/// How frames are checked before they are unpickled.
-#[derive(Clone, Default)]
-pub struct FrameCheck {
-    /// With a key, only signed frames that verify are accepted.
-    verifier: Option<Arc<Mutex<Verifier>>>,
-}
-
-impl FrameCheck {
-    pub fn with_key(key: &[u8]) -> FrameCheck {
-        FrameCheck { verifier: Some(Arc::new(Mutex::new(Verifier::new(key)))) }
-    }
-
-    fn decode(&self, body: &[u8]) -> Result<Map<String, Json>, String> {
-        let pickle = match &self.verifier {
-            Some(v) => {
-                let mut v = v.lock().map_err(|_| "verifier unavailable".to_string())?;
-                let now_us = (now() * 1e6) as u64;
-                v.verify(body, now_us)?.to_vec()
-            }
-            None if signing::is_signed(body) => {
-                return Err("signed frame, but this receiver has no key: start it with --hmac-key-file".into())
-            }
-            None => body.to_vec(),
-        };
-        unpickle::record_from_pickle(&pickle).map_err(|r| r.to_string())
-    }
+fn now_us() -> u64 {
+    (now() * 1e6) as u64
 }
 
 /// Binds every requested address, then serves each on its own thread.
@@ -192,26 +173,36 @@ fn serve_pickle_stream(
             })?;
             return Ok(());
         }
-        if frame.first() == Some(&ACKED_FRAME) && frame.len() >= 25 {
-            let mut session = [0u8; 16];
-            session.copy_from_slice(&frame[1..17]);
-            let mut seq = [0u8; 8];
-            seq.copy_from_slice(&frame[17..25]);
-            let ticket = AckTicket { session, seq: u64::from_be_bytes(seq), writer: writer.clone() };
-            tx.send(match unpickle::record_from_pickle(&frame[25..]) {
-                Ok(record) => Event::Record { input: Input::Tcp, peer, record, ack: Some(ticket) },
-                Err(refusal) => {
-                    // A refused record is acknowledged too: sending it
-                    // again would not make it acceptable.
-                    ticket.acknowledge();
-                    Event::Rejected { input: Input::Tcp, peer, reason: refusal.to_string() }
-                }
-            })?;
+        let accepted = match check.accept(&frame, now_us()) {
+            Ok(accepted) => accepted,
+            Err(Refused::Replayed(reason)) => {
+                tx.send(Event::Rejected { input: Input::Tcp, peer, reason })?;
+                continue;
+            }
+            Err(Refused::Unauthentic(reason)) => {
+                // Nothing after an unauthentic frame can be trusted either.
+                tx.send(Event::Rejected { input: Input::Tcp, peer, reason: format!("{reason}; connection closed") })?;
+                return Ok(());
+            }
+        };
+        let ticket = accepted.ack.map(|seq| AckTicket { seq, writer: writer.clone() });
+        if accepted.repeated {
+            if let Some(ticket) = ticket {
+                ticket.acknowledge();
+            }
+            tx.send(Event::Duplicate)?;
             continue;
         }
-        tx.send(match check.decode(&frame) {
-            Ok(record) => Event::Record { input: Input::Tcp, peer, record, ack: None },
-            Err(reason) => Event::Rejected { input: Input::Tcp, peer, reason },
+        tx.send(match unpickle::record_from_pickle(accepted.pickle) {
+            Ok(record) => Event::Record { input: Input::Tcp, peer, record, ack: ticket },
+            Err(refusal) => {
+                // An authentic record that is refused is acknowledged too:
+                // sending it again would not make it acceptable.
+                if let Some(ticket) = ticket {
+                    ticket.acknowledge();
+                }
+                Event::Rejected { input: Input::Tcp, peer, reason: refusal.to_string() }
+            }
         })?;
     }
 }
@@ -290,5 +281,9 @@ fn decode_datagram(datagram: &[u8], max_frame: usize, check: &FrameCheck) -> Res
     if len > max_frame {
         return Err(format!("frame of {len} bytes is over the {max_frame}-byte limit (--max-frame)"));
     }
-    check.decode(&datagram[4..])
+    let accepted = check.accept(&datagram[4..], now_us()).map_err(|r| r.to_string())?;
+    if accepted.repeated {
+        return Err("repeated frame (its session and sequence were already accepted)".into());
+    }
+    unpickle::record_from_pickle(accepted.pickle).map_err(|r| r.to_string())
 }

@@ -39,6 +39,10 @@ enum Command {
         /// what its configuration names. Repeatable.
         #[arg(long, value_name = "IP:PORT")]
         allow: Vec<SocketAddr>,
+        /// Refuse records whose text and bytes exceed this many bytes, before
+        /// they enter the plugin (each is reported and counted as dropped).
+        #[arg(long, default_value_t = pylog_host::plugin::DEFAULT_MAX_RECORD_BYTES)]
+        max_record_bytes: usize,
         /// Records as JSON lines; `-` or absent for stdin.
         records: Option<PathBuf>,
     },
@@ -103,8 +107,8 @@ fn plugin_path(explicit: Option<PathBuf>) -> PathBuf {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Emit { config, dry_run, allow, records } => {
-            emit(plugin_path(cli.plugin), &config, dry_run, &allow, records)
+        Command::Emit { config, dry_run, allow, max_record_bytes, records } => {
+            emit(plugin_path(cli.plugin), &config, dry_run, &allow, max_record_bytes, records)
         }
         Command::Config { action: ConfigAction::Check { file } } => config_check(&file),
         Command::Listen { tcp, udp, syslog_udp, syslog_tcp, format, count, max_frame, hmac_key_file } => {
@@ -213,6 +217,7 @@ fn emit(
     config: &std::path::Path,
     dry_run: bool,
     allow: &[SocketAddr],
+    max_record_bytes: usize,
     records: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let mut doc = dictconfig::parse_file(config)?;
@@ -231,6 +236,8 @@ fn emit(
         }
     }
     let plugin = Plugin::load(&plugin)?;
+    let limits = pylog_host::plugin::Limits { max_record_bytes, ..plugin.limits().clone() };
+    let plugin = plugin.with_limits(limits);
     let grants_for = |h: &pylog_host::HandlerConfig| -> Result<Grants> {
         let mut grants =
             Grants::for_handler(h).map_err(|e| anyhow::anyhow!("handler {:?}: {}", h.name, describe(&e)))?;
@@ -403,9 +410,11 @@ fn emit(
         }
         if h.traps() > 0 {
             eprintln!(
-                "pylog emit: handler {:?}: its plugin instance trapped {} times and was replaced",
+                "pylog emit: handler {:?}: its plugin instance trapped {} times and was replaced; {} records it held \
+                 were lost (counted as dropped)",
                 h.name(),
-                h.traps()
+                h.traps(),
+                h.lost_in_traps()
             );
         }
     }
@@ -433,22 +442,13 @@ fn serve(
     eprintln!("pylog listen: ready {}", ready.join(" "));
     let mut stdout = std::io::stdout().lock();
     let (mut received, mut rejected, mut duplicates) = (0u64, 0u64, 0u64);
-    // Acknowledged-mode frames already printed, by session: a sender sends
-    // again what it saw no acknowledgement for.
-    let mut seen: std::collections::HashMap<[u8; 16], std::collections::HashSet<u64>> = Default::default();
     while count.is_none_or(|c| received < c) {
         let Ok(event) = listener.events.recv() else {
             break;
         };
         match event {
+            Event::Duplicate => duplicates += 1,
             Event::Record { record, ack, .. } => {
-                if let Some(ticket) = &ack {
-                    if !seen.entry(ticket.session).or_default().insert(ticket.seq) {
-                        duplicates += 1;
-                        ticket.acknowledge();
-                        continue;
-                    }
-                }
                 received += 1;
                 match format {
                     Format::Json => writeln!(stdout, "{}", serde_json::Value::Object(record))?,

@@ -21,6 +21,7 @@ use crate::bindings::{
     PluginWorld, PluginWorldPre,
 };
 use crate::cache;
+use crate::deadline::{begin_call, CallClock, EPOCH_TICK};
 use crate::http_gate::HttpGate;
 use crate::sandbox::{wasi_ctx, Denials, Grants};
 use crate::unix_sockets::UnixCapability;
@@ -41,6 +42,14 @@ pub struct State {
     /// What `route-config.handlers` answers: where the wasi:logging route
     /// of this instance sends messages.
     pub(crate) route: Vec<HandlerConfig>,
+    /// The CPU deadline and wall-clock bound of the call in progress.
+    clock: CallClock,
+}
+
+impl AsMut<CallClock> for State {
+    fn as_mut(&mut self) -> &mut CallClock {
+        &mut self.clock
+    }
 }
 
 impl crate::bindings::pylog::handlers::route_config::Host for State {
@@ -163,16 +172,25 @@ pub struct Limits {
     /// call (a connect or a write to a slow receiver) is not cut short:
     /// wasmtime checks the deadline when control is back in wasm.
     pub call_deadline: Duration,
+    /// The largest record (its text and bytes, `records::payload_bytes`)
+    /// let into the plugin; a larger one is refused before it enters, as a
+    /// typed error, instead of exhausting the instance's memory.
+    pub max_record_bytes: usize,
 }
+
+/// 4 MiB: a record's encodings (a pickle, a `repr` that may quadruple
+/// escaped bytes) fit beside a full default spool in the 64 MiB instance.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 4 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 64 << 20, call_deadline: Duration::from_secs(5) }
+        Limits {
+            memory_bytes: 64 << 20,
+            call_deadline: Duration::from_secs(5),
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+        }
     }
 }
-
-/// The epoch ticks this often; a deadline is a number of ticks.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The loaded component, ready to instantiate.
 #[derive(Clone)]
@@ -236,6 +254,10 @@ impl Plugin {
         self
     }
 
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// A store whose WASI context grants `grants` and nothing else, with
     /// the memory cap and the call deadline.
     pub(crate) fn new_store(&self, grants: &Grants, denials: Arc<Denials>, max_instances: usize) -> Store<State> {
@@ -247,6 +269,7 @@ impl Plugin {
             http: WasiHttpCtx::new(),
             http_gate: HttpGate { allowed: grants.http_authority.clone(), denials: denials.clone() },
             route: Vec::new(),
+            clock: CallClock::new(self.limits.call_deadline),
             unix: UnixCapability::new(grants.unix.clone(), denials.clone()),
             ctx: wasi_ctx(grants, denials, stderr.clone()),
             stderr,
@@ -262,7 +285,8 @@ impl Plugin {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(self.deadline_ticks());
+        crate::deadline::install(&mut store);
+        begin_call(&mut store, self.limits.call_deadline);
         store
     }
 
@@ -280,8 +304,8 @@ impl Plugin {
         &self.linker
     }
 
-    pub(crate) fn deadline_ticks(&self) -> u64 {
-        (self.limits.call_deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    pub(crate) fn call_deadline(&self) -> Duration {
+        self.limits.call_deadline
     }
 
     /// The names the component exports (interfaces such as
@@ -294,7 +318,7 @@ impl Plugin {
     /// An instance with no network at all, for the pure exports.
     pub fn pure(&self) -> Result<Pure> {
         let (store, world) = self.instantiate(&Grants::default(), Arc::default())?;
-        Ok(Pure { store, world, ticks: self.deadline_ticks() })
+        Ok(Pure { store, world, wall: self.limits.call_deadline })
     }
 
     /// Opens a handler in an instance that may reach only `config`'s destination.
@@ -346,6 +370,13 @@ impl Plugin {
     /// As `open`, with grants the caller chose (`--allow` widens them).
     pub fn open_with(&self, config: &HandlerConfig, mut grants: Grants) -> Result<Handler, PluginError> {
         let config = self.place_in_sandbox(config, &mut grants)?;
+        let spool_lock = match &grants.spool_dir {
+            Some(dir) => Some(
+                crate::spool_lock::SpoolLock::acquire(dir, &config.name)
+                    .map_err(|e| PluginError::Handler(HandlerError::BadConfig(e)))?,
+            ),
+            None => None,
+        };
         let config = &config;
         let denials = Arc::new(Denials::default());
         let mut handler = Handler {
@@ -357,10 +388,16 @@ impl Plugin {
             carried: zero_stats(),
             traps: 0,
             // A call may legitimately wait for the spool (flush, close, a
-            // blocking overflow); its deadline allows for that on top.
-            call_ticks: self.deadline_ticks()
-                + (config.spool.flush_timeout.max(config.spool.block_timeout) * 1000.0) as u64
-                    / EPOCH_TICK.as_millis() as u64,
+            // blocking overflow) and a write; its wall-clock bound allows
+            // for that on top of the CPU deadline (deadline.rs).
+            wall_limit: self.limits.call_deadline
+                + Duration::from_secs_f64(
+                    config.spool.flush_timeout.max(config.spool.block_timeout).clamp(0.0, 3600.0)
+                        + 2.0 * config.spool.write_timeout.clamp(0.0, 3600.0),
+                ),
+            _spool_lock: spool_lock,
+            snapshot: zero_stats(),
+            lost_in_traps: 0,
         };
         handler.start()?;
         Ok(handler)
@@ -387,6 +424,27 @@ pub(crate) fn zero_stats() -> HandlerStats {
     }
 }
 
+/// The counters of two instances (or an instance and those before it) together.
+pub(crate) fn add_stats(a: HandlerStats, b: HandlerStats) -> HandlerStats {
+    HandlerStats {
+        emitted: a.emitted + b.emitted,
+        sent: a.sent + b.sent,
+        dropped: a.dropped + b.dropped,
+        skipped_by_level: a.skipped_by_level + b.skipped_by_level,
+        bytes: a.bytes + b.bytes,
+        reconnects: a.reconnects + b.reconnects,
+        truncated: a.truncated + b.truncated,
+        spooled: a.spooled + b.spooled,
+        replayed: a.replayed + b.replayed,
+        dropped_spool_full: a.dropped_spool_full + b.dropped_spool_full,
+        dropped_invalid: a.dropped_invalid + b.dropped_invalid,
+        dropped_unsent: a.dropped_unsent + b.dropped_unsent,
+        recovered: a.recovered + b.recovered,
+        corrupt: a.corrupt + b.corrupt,
+        buffered: a.buffered + b.buffered,
+    }
+}
+
 /// Increments the engine's epoch until the engine is gone.
 fn spawn_epoch_ticker(engine: &Engine) {
     let weak = engine.weak();
@@ -403,39 +461,40 @@ fn spawn_epoch_ticker(engine: &Engine) {
 pub struct Pure {
     store: Store<State>,
     world: PluginWorld,
-    ticks: u64,
+    /// Pure exports never block, so their bound is the CPU deadline.
+    wall: Duration,
 }
 
 impl Pure {
     pub fn make_pickle(&mut self, record: &LogRecord, protocol: u8) -> Result<Vec<u8>, PluginError> {
-        self.store.set_epoch_deadline(self.ticks);
+        begin_call(&mut self.store, self.wall);
         flatten(self.world.pylog_handlers_handlers().call_make_pickle(&mut self.store, record, protocol))
     }
 
     pub fn encode_priority(&mut self, facility: &NameOrNumber, priority: &NameOrNumber) -> Result<u32, PluginError> {
-        self.store.set_epoch_deadline(self.ticks);
+        begin_call(&mut self.store, self.wall);
         flatten(self.world.pylog_handlers_handlers().call_encode_priority(&mut self.store, facility, priority))
     }
 
     pub fn map_priority(&mut self, levelname: &str) -> Result<String, PluginError> {
-        self.store.set_epoch_deadline(self.ticks);
+        begin_call(&mut self.store, self.wall);
         Ok(self.world.pylog_handlers_handlers().call_map_priority(&mut self.store, levelname)?)
     }
 
     pub fn format_record(&mut self, record: &LogRecord, formatter: &Formatter) -> Result<String, PluginError> {
-        self.store.set_epoch_deadline(self.ticks);
+        begin_call(&mut self.store, self.wall);
         flatten(self.world.pylog_handlers_handlers().call_format_record(&mut self.store, record, formatter))
     }
 
     /// `QueueHandler.prepare` with `formatter`.
     pub fn prepare_record(&mut self, record: &LogRecord, formatter: &Formatter) -> Result<LogRecord, PluginError> {
-        self.store.set_epoch_deadline(self.ticks);
+        begin_call(&mut self.store, self.wall);
         flatten(self.world.pylog_handlers_handlers().call_prepare_record(&mut self.store, record, formatter))
     }
 
     /// What HTTPHandler sends for `record` (url-encoded `mapLogRecord`).
     pub fn http_body(&mut self, record: &LogRecord) -> Result<String, PluginError> {
-        self.store.set_epoch_deadline(self.ticks);
+        begin_call(&mut self.store, self.wall);
         Ok(self.world.pylog_handlers_handlers().call_http_body(&mut self.store, record)?)
     }
 }
@@ -457,29 +516,41 @@ pub struct Handler {
     live: Option<Live>,
     carried: HandlerStats,
     traps: u64,
-    /// The epoch deadline of each call, fixed at open.
-    call_ticks: u64,
+    /// The wall-clock bound of each call, fixed at open (deadline.rs).
+    wall_limit: Duration,
+    /// Held while the handler lives, so no other process shares its spool.
+    _spool_lock: Option<crate::spool_lock::SpoolLock>,
+    /// The live instance's counters after its last successful call: what a
+    /// trap would otherwise take with it.
+    snapshot: HandlerStats,
+    /// Records held by instances that trapped (spooled, buffered, or in the
+    /// trapping call), counted as dropped.
+    lost_in_traps: u64,
 }
 
 impl Handler {
     fn start(&mut self) -> Result<(), PluginError> {
         let (mut store, world) = self.plugin.instantiate(&self.grants, self.denials.clone())?;
-        let resource = flatten(world.pylog_handlers_handlers().handler().call_open(&mut store, &self.config))?;
+        let resource = flatten(world.pylog_handlers_handlers().handler().call_open(&mut store, &self.config))
+            .map_err(|e| self.grants.unsandboxed(e))?;
         self.live = Some(Live { store, world, resource });
         Ok(())
     }
 
     /// Runs one call on the live instance, starting one if the last trapped.
+    /// `records` is how many records the call hands in: if it traps, they
+    /// and whatever the instance held are counted as lost.
     fn call<T>(
         &mut self,
+        records: u64,
         f: impl FnOnce(&mut Live) -> wasmtime::Result<Result<T, HandlerError>>,
     ) -> Result<T, PluginError> {
         if self.live.is_none() {
             self.start()?;
         }
-        let ticks = self.call_ticks;
+        let wall = self.wall_limit;
         let Some(live) = self.live.as_mut() else { return Err(PluginError::Handler(HandlerError::Closed)) };
-        live.store.set_epoch_deadline(ticks);
+        begin_call(&mut live.store, wall);
         let mut result = flatten(f(live));
         if let Err(PluginError::Trap(e)) = &mut result {
             let said = live.store.data().stderr.contents();
@@ -488,10 +559,57 @@ impl Handler {
                 *e = std::mem::replace(e, anyhow::anyhow!("")).context(format!("the plugin said: {said}"));
             }
             self.traps += 1;
-            // The trapped instance's own counters are gone with it.
             self.live = None;
+            self.absorb_trapped(records);
         }
         result
+    }
+
+    /// Moves the trapped instance's last counters into `carried`. What it
+    /// held in memory (spool, MemoryHandler buffer) and the records of the
+    /// trapping call are lost and counted dropped; a durable spool's records
+    /// are on disk and come back with the next instance, which counts them
+    /// as recovered (so they are not counted as emitted twice).
+    fn absorb_trapped(&mut self, records_in_call: u64) {
+        let last = std::mem::replace(&mut self.snapshot, zero_stats());
+        let durable = self.config.spool.directory.is_some();
+        let held_in_memory = last.buffered + if durable { 0 } else { last.spooled };
+        let lost = held_in_memory + records_in_call;
+        let mut c = add_stats(self.carried, last);
+        c.spooled = 0;
+        c.buffered = 0;
+        if durable {
+            c.emitted = c.emitted.saturating_sub(last.spooled);
+        }
+        c.emitted += records_in_call;
+        c.dropped += lost;
+        c.dropped_unsent += lost;
+        self.carried = c;
+        self.lost_in_traps += lost;
+    }
+
+    /// Reads the live instance's counters after a call that changed them.
+    fn take_snapshot(&mut self) {
+        if let Some(l) = self.live.as_mut() {
+            if let Ok(s) = l.world.pylog_handlers_handlers().handler().call_stats(&mut l.store, l.resource) {
+                self.snapshot = s;
+            }
+        }
+    }
+
+    /// The typed refusal of a record over `Limits::max_record_bytes`.
+    fn oversized(&mut self, record: &LogRecord) -> Option<HandlerError> {
+        let size = crate::records::payload_bytes(record);
+        let max = self.plugin.limits.max_record_bytes;
+        (size > max).then(|| {
+            self.carried.emitted += 1;
+            self.carried.dropped += 1;
+            self.carried.dropped_invalid += 1;
+            HandlerError::BadRecord(format!(
+                "a record of {size} bytes is over the {max}-byte record limit and was not sent; raise it with \
+                 `pylog emit --max-record-bytes` (Limits::max_record_bytes), or send less text"
+            ))
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -499,12 +617,13 @@ impl Handler {
     }
 
     pub fn emit(&mut self, record: &LogRecord) -> Result<(), PluginError> {
+        if let Some(refusal) = self.oversized(record) {
+            return Err(PluginError::Handler(refusal));
+        }
         let result =
-            self.call(|l| l.world.pylog_handlers_handlers().handler().call_emit(&mut l.store, l.resource, record));
-        if let Err(PluginError::Trap(_)) = &result {
-            self.carried.emitted += 1;
-            self.carried.dropped += 1;
-            self.carried.dropped_unsent += 1;
+            self.call(1, |l| l.world.pylog_handlers_handlers().handler().call_emit(&mut l.store, l.resource, record));
+        if !matches!(result, Err(PluginError::Trap(_))) {
+            self.take_snapshot();
         }
         result
     }
@@ -512,57 +631,61 @@ impl Handler {
     /// `emit` for several records with as few writes as possible; one
     /// result per record.
     pub fn emit_batch(&mut self, records: &[LogRecord]) -> Result<Vec<Result<(), HandlerError>>, PluginError> {
-        let result = self.call(|l| {
+        let refusals: Vec<Option<HandlerError>> = records.iter().map(|r| self.oversized(r)).collect();
+        if refusals.iter().any(Option::is_some) {
+            // Rare: send the records that fit, keeping each result in place.
+            let fitting: Vec<LogRecord> =
+                records.iter().zip(&refusals).filter(|(_, r)| r.is_none()).map(|(rec, _)| rec.clone()).collect();
+            let mut sent = self.emit_fitting(&fitting)?.into_iter();
+            return Ok(refusals.into_iter().map(|r| r.map_or_else(|| sent.next().unwrap_or(Ok(())), Err)).collect());
+        }
+        self.emit_fitting(records)
+    }
+
+    fn emit_fitting(&mut self, records: &[LogRecord]) -> Result<Vec<Result<(), HandlerError>>, PluginError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let result = self.call(records.len() as u64, |l| {
             l.world.pylog_handlers_handlers().handler().call_emit_batch(&mut l.store, l.resource, records).map(Ok)
         });
-        if let Err(PluginError::Trap(_)) = &result {
-            let n = records.len() as u64;
-            self.carried.emitted += n;
-            self.carried.dropped += n;
-            self.carried.dropped_unsent += n;
+        if result.is_ok() {
+            self.take_snapshot();
         }
         result
     }
 
     pub fn flush(&mut self) -> Result<(), PluginError> {
-        self.call(|l| l.world.pylog_handlers_handlers().handler().call_flush(&mut l.store, l.resource))
+        let result = self.call(0, |l| l.world.pylog_handlers_handlers().handler().call_flush(&mut l.store, l.resource));
+        if !matches!(result, Err(PluginError::Trap(_))) {
+            self.take_snapshot();
+        }
+        result
     }
 
     pub fn close(&mut self) -> Result<(), PluginError> {
         if self.live.is_none() {
             return Ok(());
         }
-        self.call(|l| l.world.pylog_handlers_handlers().handler().call_close(&mut l.store, l.resource))
+        self.call(0, |l| l.world.pylog_handlers_handlers().handler().call_close(&mut l.store, l.resource))
     }
 
     /// Counters of every instance this handler has had.
     pub fn stats(&mut self) -> Result<HandlerStats, PluginError> {
         let c = self.carried;
         let live = match self.live.is_some() {
-            true => {
-                self.call(|l| l.world.pylog_handlers_handlers().handler().call_stats(&mut l.store, l.resource).map(Ok))?
-            }
+            true => self.call(0, |l| {
+                l.world.pylog_handlers_handlers().handler().call_stats(&mut l.store, l.resource).map(Ok)
+            })?,
             false => zero_stats(),
         };
-        Ok(HandlerStats {
-            emitted: c.emitted + live.emitted,
-            sent: c.sent + live.sent,
-            dropped: c.dropped + live.dropped,
-            skipped_by_level: c.skipped_by_level + live.skipped_by_level,
-            bytes: c.bytes + live.bytes,
-            reconnects: c.reconnects + live.reconnects,
-            truncated: c.truncated + live.truncated,
-            // The spool lives in the instance: a trapped instance's spool is
-            // gone, and was counted as dropped when it trapped.
-            spooled: live.spooled,
-            replayed: c.replayed + live.replayed,
-            dropped_spool_full: c.dropped_spool_full + live.dropped_spool_full,
-            dropped_invalid: c.dropped_invalid + live.dropped_invalid,
-            dropped_unsent: c.dropped_unsent + live.dropped_unsent,
-            recovered: c.recovered + live.recovered,
-            corrupt: c.corrupt + live.corrupt,
-            buffered: live.buffered,
-        })
+        // The spool and buffer live in the instance: `carried` holds none.
+        Ok(add_stats(c, live))
+    }
+
+    /// Records that instances held when they trapped, counted as dropped.
+    pub fn lost_in_traps(&self) -> u64 {
+        self.lost_in_traps
     }
 
     /// Bytes a `memory` destination collected since the last call.
@@ -570,7 +693,7 @@ impl Handler {
         if self.live.is_none() {
             return Ok(Vec::new());
         }
-        self.call(|l| l.world.pylog_handlers_handlers().handler().call_take_output(&mut l.store, l.resource).map(Ok))
+        self.call(0, |l| l.world.pylog_handlers_handlers().handler().call_take_output(&mut l.store, l.resource).map(Ok))
     }
 
     /// Connection attempts the sandbox refused.

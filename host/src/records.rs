@@ -345,3 +345,36 @@ mod tests {
         assert!(from_json_line(r#"{"levelname":"LOUD"}"#, &Defaults::default()).is_err());
     }
 }
+
+/// Bytes a record's text and bytes take: what it costs the plugin to hold
+/// it, give or take the fixed-size fields. Checked against
+/// `Limits::max_record_bytes` before a record enters the plugin.
+pub fn payload_bytes(r: &LogRecord) -> usize {
+    fn value(v: &Value) -> usize {
+        match v {
+            Value::Str(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            _ => 8,
+        }
+    }
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let args = match &r.args {
+        None => 0,
+        Some(Args::Positional(items)) => items.iter().map(value).sum(),
+        Some(Args::Mapping(items)) => items.iter().map(|(k, v)| k.len() + value(v)).sum(),
+    };
+    r.name.len()
+        + r.msg.len()
+        + args
+        + r.levelname.len()
+        + r.pathname.len()
+        + r.filename.len()
+        + r.module.len()
+        + opt(&r.exc_text)
+        + opt(&r.stack_info)
+        + opt(&r.func_name)
+        + opt(&r.thread_name)
+        + opt(&r.process_name)
+        + opt(&r.task_name)
+        + r.extra.iter().map(|(k, v)| k.len() + value(v)).sum::<usize>()
+}

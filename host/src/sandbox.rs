@@ -48,6 +48,30 @@ pub const SPOOL_DIR: &str = "/spool";
 pub const LOG_DIR: &str = "/logs";
 
 impl Grants {
+    /// The plugin's error with the paths it sees (`/spool/...`, `/logs/...`)
+    /// written as the host paths the user configured.
+    pub fn unsandboxed(&self, error: crate::plugin::PluginError) -> crate::plugin::PluginError {
+        use crate::plugin::PluginError;
+        let rewrite = |text: &str| {
+            let mut text = text.to_string();
+            for (inside, outside) in [(SPOOL_DIR, &self.spool_dir), (LOG_DIR, &self.log_dir)] {
+                if let Some(dir) = outside {
+                    text = text.replace(&format!("{inside}/"), &format!("{}/", dir.display()));
+                }
+            }
+            text
+        };
+        match error {
+            PluginError::Handler(e) => PluginError::Handler(match e {
+                HandlerError::BadConfig(t) => HandlerError::BadConfig(rewrite(&t)),
+                HandlerError::Io(t) => HandlerError::Io(rewrite(&t)),
+                HandlerError::Unsupported(t) => HandlerError::Unsupported(rewrite(&t)),
+                other => other,
+            }),
+            trap => trap,
+        }
+    }
+
     /// The grants one handler needs: its destination's addresses, resolved
     /// now by the host the same way the guest will resolve them.
     pub fn for_handler(config: &HandlerConfig) -> Result<Grants, HandlerError> {

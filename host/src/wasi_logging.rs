@@ -12,6 +12,7 @@ use wasmtime::Store;
 
 pub use crate::bindings::exports::wasi::logging::logging::Level;
 use crate::bindings::{HandlerConfig, HandlerStats, PluginWorld};
+use crate::deadline::begin_call;
 use crate::plugin::{flatten, Plugin, PluginError, State};
 use crate::sandbox::{Denials, Grants};
 
@@ -19,7 +20,7 @@ pub struct WasiLogging {
     store: Store<State>,
     world: PluginWorld,
     denials: Arc<Denials>,
-    ticks: u64,
+    wall: std::time::Duration,
 }
 
 /// One instance reaches every configured handler's destination.
@@ -60,26 +61,27 @@ impl WasiLogging {
         let (grants, placed) = union(plugin, handlers)?;
         let denials = Arc::new(Denials::default());
         let (mut store, world) = plugin.instantiate(&grants, denials.clone())?;
-        let ticks = plugin.deadline_ticks();
-        store.set_epoch_deadline(ticks);
+        // A message may wait for a write as long again as the CPU deadline.
+        let wall = plugin.call_deadline() * 2;
+        begin_call(&mut store, wall);
         flatten(world.pylog_handlers_log_routing().call_configure(&mut store, &placed))?;
-        Ok(WasiLogging { store, world, denials, ticks })
+        Ok(WasiLogging { store, world, denials, wall })
     }
 
     /// `wasi:logging/logging.log`. Only a trap is an error here: what a
     /// handler could not send is in `stats`.
     pub fn log(&mut self, level: Level, context: &str, message: &str) -> Result<(), PluginError> {
-        self.store.set_epoch_deadline(self.ticks);
+        begin_call(&mut self.store, self.wall);
         Ok(self.world.wasi_logging_logging().call_log(&mut self.store, level, context, message)?)
     }
 
     pub fn stats(&mut self) -> Result<Vec<HandlerStats>, PluginError> {
-        self.store.set_epoch_deadline(self.ticks);
+        begin_call(&mut self.store, self.wall);
         Ok(self.world.pylog_handlers_log_routing().call_stats(&mut self.store)?)
     }
 
     pub fn close(&mut self) -> Result<(), PluginError> {
-        self.store.set_epoch_deadline(self.ticks * 4);
+        begin_call(&mut self.store, self.wall * 2);
         flatten(self.world.pylog_handlers_log_routing().call_close(&mut self.store))
     }
 

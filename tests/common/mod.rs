@@ -298,6 +298,7 @@ pub fn spool_options() -> pylog_host::bindings::SpoolOptions {
         overflow: pylog_host::bindings::Overflow::DropOldest,
         block_timeout: 1.0,
         flush_timeout: 5.0,
+        write_timeout: 1.0,
         directory: None,
     }
 }
