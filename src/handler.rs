@@ -205,9 +205,9 @@ impl Handler {
                 Some(dir) => {
                     let (spool, found) = Spool::open_durable(config.spool.clone(), dir, &config.name)?;
                     if let Some(why) = &found.quarantined {
-                        // The plugin's stderr reaches the host's; the count
+                        // The host shows the plugin's stderr (Handler::plugin_said); the count
                         // reaches the summary as a corrupt entry.
-                        eprintln!("handler {:?}: {why}", config.name);
+                        eprintln!("{why}");
                     }
                     recovered = found.frames;
                     over_limit = found.over_limit;

@@ -9,6 +9,7 @@ pub mod ack;
 pub mod backoff;
 pub mod buffer;
 pub mod civil_time;
+pub mod connection;
 pub mod delivery;
 pub mod durable;
 pub mod email_message;

@@ -2,10 +2,11 @@
 //! records; handlers encode, transports deliver.
 
 use std::io::Write;
-use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
 
 use crate::backoff::{Backoff, RetryPolicy};
+use crate::connection::{Connection, Peer};
 use crate::error::{Error, Result};
 use crate::file_sink::FileSink;
 use crate::http_client::HttpTarget;
@@ -161,7 +162,9 @@ impl Transport {
 
     pub fn flush(&mut self) -> Result<()> {
         match self {
-            Transport::Tcp(TcpTransport { stream: Some(s), .. }) => s.flush().map_err(|e| Error::from_io("flush", &e)),
+            Transport::Tcp(TcpTransport { stream: Some(s), timeout, .. }) => {
+                s.flush_within(*timeout).map_err(|e| Error::from_io("flush", &e))
+            }
             Transport::File(f) => f.flush(),
             _ => Ok(()),
         }
@@ -214,10 +217,8 @@ impl Transport {
     pub fn take_inbox(&mut self) -> (Vec<u8>, bool) {
         match self {
             Transport::Tcp(t) => {
-                if let Some(s) = t.stream.as_mut() {
-                    if drain_peer(s, &mut t.inbox) {
-                        t.stream = None;
-                    }
+                if t.peer_closed() {
+                    t.stream = None;
                 }
                 (std::mem::take(&mut t.inbox), t.stream.is_none())
             }
@@ -252,7 +253,7 @@ fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>> {
 pub struct TcpTransport {
     host: String,
     port: u16,
-    stream: Option<TcpStream>,
+    stream: Option<Connection>,
     backoff: Backoff,
     reconnects: u64,
     connected_once: bool,
@@ -270,31 +271,18 @@ const PAUSE: Duration = Duration::from_millis(1);
 /// see `TcpTransport::send`.
 const IDLE: Duration = Duration::from_millis(100);
 
-/// Reads whatever the receiver has sent, without waiting, into `inbox`;
-/// true when the peer has closed (or reset) the connection. A plain log
-/// receiver sends nothing, so there readable means end of stream.
-fn drain_peer(stream: &mut TcpStream, inbox: &mut Vec<u8>) -> bool {
-    use std::io::Read;
-    if stream.set_nonblocking(true).is_err() {
-        return false;
-    }
-    let mut chunk = [0u8; 4096];
-    let closed = loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => break true,
-            Ok(n) => inbox.extend_from_slice(&chunk[..n]),
-            Err(e) => break e.kind() != std::io::ErrorKind::WouldBlock,
-        }
-        // A receiver that floods us is not acknowledging; stop reading.
-        if inbox.len() > 1 << 20 {
-            break true;
-        }
-    };
-    let _ = stream.set_nonblocking(false);
-    closed
-}
+/// What a flooding receiver may make us hold before we stop reading: it is
+/// not acknowledging.
+const INBOX_LIMIT: usize = 1 << 20;
 
 impl TcpTransport {
+    /// Reads whatever the receiver has sent, without waiting, into `inbox`;
+    /// true when the peer has closed (or reset) the connection. A plain log
+    /// receiver sends nothing, so there readable means end of stream.
+    fn peer_closed(&mut self) -> bool {
+        self.stream.as_mut().is_some_and(|s| s.read_available(&mut self.inbox, INBOX_LIMIT) == Peer::Closed)
+    }
+
     fn connect(&mut self) -> Result<()> {
         let now = Instant::now();
         if !self.backoff.may_attempt(now) {
@@ -308,10 +296,7 @@ impl TcpTransport {
         let attempt = resolve(&self.host, self.port).and_then(|addrs| {
             let mut last = None;
             for addr in addrs {
-                // Not connect_timeout: under wasip2 it returns a socket that
-                // never finished connecting ("Socket not connected" at the
-                // first write, even when the peer refused).
-                match TcpStream::connect(addr) {
+                match Connection::connect(addr, self.timeout) {
                     Ok(s) => return Ok(s),
                     Err(e) => last = Some(Error::from_io(&format!("connect {addr}"), &e)),
                 }
@@ -320,11 +305,6 @@ impl TcpTransport {
         });
         match attempt {
             Ok(stream) => {
-                let _ = stream.set_nodelay(true);
-                if let Err(e) = stream.set_write_timeout(Some(self.timeout)) {
-                    self.backoff.failed(now);
-                    return Err(Error::from_io("set the write timeout", &e));
-                }
                 self.backoff.succeeded();
                 if self.connected_once {
                     self.reconnects += 1;
@@ -348,13 +328,13 @@ impl TcpTransport {
         // a few writes, and what is in flight then is acknowledged mode's
         // job; the check (three host calls) runs after a pause.
         let idle_for = self.last_write.map_or(Duration::MAX, |t| t.elapsed());
-        let mut closed = idle_for >= PAUSE && self.stream.as_mut().is_some_and(|s| drain_peer(s, &mut self.inbox));
+        let mut closed = idle_for >= PAUSE && self.peer_closed();
         if !closed && idle_for >= IDLE {
             // wasmtime answers a read from its I/O reactor's view of the
             // socket, which can lag the kernel by a moment after a peer's
             // close. After an idle spell, give it that moment once.
             std::thread::sleep(std::time::Duration::from_millis(1));
-            closed = self.stream.as_mut().is_some_and(|s| drain_peer(s, &mut self.inbox));
+            closed = self.peer_closed();
         }
         if closed {
             // Writing now would put the record into a dead connection,
@@ -367,7 +347,7 @@ impl TcpTransport {
         let Some(stream) = self.stream.as_mut() else {
             return Err(Error::Io("no connection".into()));
         };
-        match stream.write_all(bytes) {
+        match stream.write_all_within(bytes, self.timeout) {
             Ok(()) => {
                 self.last_write = Some(Instant::now());
                 Ok(())

@@ -126,7 +126,7 @@ fn acknowledged_mode_delivers_every_record_at_least_once_across_a_receiver_kill(
 /// protocol: every record arrives, and every one is acknowledged.
 #[test]
 fn the_python_ack_receiver_example_interoperates() {
-    let example = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/ack_receiver.py");
+    let example = common::package_root().join("examples/ack_receiver.py");
     let mut child = common::python()
         .arg(&example)
         .args(["--connections", "1"])

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 #[test]
 fn node_runs_the_component_through_jco() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/js");
+    let dir = common::package_root().join("examples/js");
     // `npm run transpile` with the component wherever this build put it
     // (CARGO_TARGET_DIR may be outside the clone).
     let mut transpile = Command::new("npx");
@@ -22,7 +22,7 @@ fn node_runs_the_component_through_jco() {
         .arg(common::component_path())
         .args(["-o", "out", "--map", "pylog:handlers/unix-sockets=../unix-sockets.js"])
         .args(["--map", "pylog:handlers/route-config=../route-config.js"])
-        .current_dir(dir);
+        .current_dir(&dir);
     let t = run(transpile, b"", Duration::from_secs(120));
     assert!(t.status.success(), "jco transpile (run `make deps` for examples/js/node_modules): {}", t.stderr);
 
@@ -44,7 +44,7 @@ fn node_runs_the_component_through_jco() {
 /// both our interface and wasi:logging among the component's exports.
 #[test]
 fn wasm_tools_component_wit_lists_both_exports() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/js");
+    let dir = common::package_root().join("examples/js");
     let mut wit = Command::new("npx");
     wit.args(["--no-install", "jco", "wit"]).arg(common::component_path()).current_dir(dir);
     let out = run(wit, b"", Duration::from_secs(120));

@@ -14,7 +14,7 @@ fn wasmtime_py_runs_the_pure_exports_and_ships_a_record() {
     let (_listen, addrs, out) = pylog_listen(&["--tcp", "127.0.0.1:0"]);
     let port = addrs[0].1.port();
     let mut cmd = python();
-    cmd.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python/ship_record.py"))
+    cmd.arg(common::package_root().join("examples/python/ship_record.py"))
         .arg(component_path())
         .args(["127.0.0.1", &port.to_string()]);
     let ran = run(cmd, b"", Duration::from_secs(120));

@@ -100,7 +100,7 @@ fn pylog_listen_accepts_only_untampered_fresh_signed_frames() {
 fn secure_receiver_example_agrees() {
     let (first, second, unsigned) = frames();
     let key = key_file("example");
-    let example = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/secure_receiver.py");
+    let example = common::package_root().join("examples/secure_receiver.py");
     let attacks: Vec<Vec<u8>> = tampered(&first).collect();
     let connections = attacks.len() + 4;
     let mut child = python()

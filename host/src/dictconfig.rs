@@ -868,8 +868,13 @@ fn socket_options(attrs: &Map<String, Json>) -> Result<SocketOptions> {
         (true, Some(v)) => v
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
-            .filter(|n| *n > 0)
-            .ok_or_else(|| anyhow!("\".\" ack_window must be a count above 0, not {v}"))?,
+            .filter(|n| *n > 0 && u64::from(*n) <= pylog_wire::frame::MAX_ACK_WINDOW)
+            .ok_or_else(|| {
+                anyhow!(
+                    "\".\" ack_window must be a count from 1 to {} (what a receiver de-duplicates), not {v}",
+                    pylog_wire::frame::MAX_ACK_WINDOW
+                )
+            })?,
     };
     let hmac_key = match str_key(attrs, "hmac_key_file")? {
         None => None,

@@ -248,7 +248,11 @@ fn emit(
     };
     let mut handlers = Vec::new();
     for h in &doc.handlers {
-        handlers.push(plugin.open_with(h, grants_for(h)?).with_context(|| format!("open handler {:?}", h.name))?);
+        let mut opened = plugin.open_with(h, grants_for(h)?).with_context(|| format!("open handler {:?}", h.name))?;
+        if let Some(said) = opened.plugin_said() {
+            eprintln!("pylog emit: handler {:?}: {said}", h.name);
+        }
+        handlers.push(opened);
     }
     let mut queues = Vec::new();
     for q in &doc.queues {

@@ -398,6 +398,7 @@ impl Plugin {
             _spool_lock: spool_lock,
             snapshot: zero_stats(),
             lost_in_traps: 0,
+            said_up_to: 0,
         };
         handler.start()?;
         Ok(handler)
@@ -526,10 +527,13 @@ pub struct Handler {
     /// Records held by instances that trapped (spooled, buffered, or in the
     /// trapping call), counted as dropped.
     lost_in_traps: u64,
+    /// How much of the live instance's stderr `plugin_said` has returned.
+    said_up_to: usize,
 }
 
 impl Handler {
     fn start(&mut self) -> Result<(), PluginError> {
+        self.said_up_to = 0;
         let (mut store, world) = self.plugin.instantiate(&self.grants, self.denials.clone())?;
         let resource = flatten(world.pylog_handlers_handlers().handler().call_open(&mut store, &self.config))
             .map_err(|e| self.grants.unsandboxed(e))?;
@@ -681,6 +685,20 @@ impl Handler {
         };
         // The spool and buffer live in the instance: `carried` holds none.
         Ok(add_stats(c, live))
+    }
+
+    /// What the plugin wrote on its stderr since the last call (a durable
+    /// spool moved aside, say), with sandbox paths written as host paths.
+    pub fn plugin_said(&mut self) -> Option<String> {
+        let live = self.live.as_ref()?;
+        let all = live.store.data().stderr.contents();
+        let new = all.get(self.said_up_to..).filter(|b| !b.is_empty())?;
+        self.said_up_to = all.len();
+        let text = String::from_utf8_lossy(new).trim().to_string();
+        match self.grants.unsandboxed(PluginError::Handler(HandlerError::Io(text))) {
+            PluginError::Handler(HandlerError::Io(t)) => Some(t),
+            _ => None,
+        }
     }
 
     /// Records that instances held when they trapped, counted as dropped.

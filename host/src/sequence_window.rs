@@ -11,7 +11,7 @@ use std::collections::HashMap;
 /// Sequences this far behind a session's newest count as seen. A sender's
 /// acknowledgement window must not exceed it (`ack_window` is capped to it),
 /// so that anything it resends is inside the window.
-pub const WINDOW: u64 = 1024;
+pub const WINDOW: u64 = pylog_wire::frame::MAX_ACK_WINDOW;
 const WORDS: usize = (WINDOW / 64) as usize;
 /// Sessions remembered at once; beyond it the least recently active quarter
 /// is forgotten. 128 bytes of bitmap each: about 1 MiB at the cap.

@@ -41,13 +41,20 @@ pub fn plugin() -> Plugin {
     Plugin::from_bytes(&bytes, Some(&target_dir().join("pylog-cache"))).expect("load plugin")
 }
 
+/// The package root, found when the test runs (cargo sets
+/// CARGO_MANIFEST_DIR for it): a test binary built in another checkout that
+/// shares the target directory must not run that checkout's helpers.
+pub fn package_root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 /// The helper scripts beside the tests.
 pub fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(name)
+    package_root().join("tests/python").join(name)
 }
 
 pub fn python() -> Command {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python3");
+    let venv = package_root().join(".venv/bin/python3");
     Command::new(if venv.exists() { venv } else { PathBuf::from("python3") })
 }
 

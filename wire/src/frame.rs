@@ -10,6 +10,11 @@ pub const ACK: u8 = 0xA3;
 /// this kind byte, so acknowledged mode works with signing.
 pub const SIGNED_ACKED: u8 = 0xA4;
 
+/// The most frames a sender may have unacknowledged (`ack_window`). A
+/// receiver remembers this many sequences per session, so anything a sender
+/// resends is recognised as a repeat.
+pub const MAX_ACK_WINDOW: u64 = 1024;
+
 /// Bytes of an acknowledgement: kind and sequence.
 pub const ACK_LEN: usize = 1 + 8;
 /// Where the session id starts in a body.
