@@ -1,22 +1,35 @@
 //! The receiver behind `pylog listen`: SocketHandler streams, DatagramHandler
-//! datagrams and syslog over UDP and TCP, all at once, decoded to records on
-//! one channel.
+//! datagrams and syslog over UDP and TCP, all at once, decoded to records
+//! handed to one consumer in batches.
 //!
-//! Each connection has its own thread; a frame's length is checked against
-//! the limit before anything is allocated for it.
+//! Built for senders it does not trust (the limits are `ListenLimits`):
+//! - a connection's buffer grows with the bytes that arrived, never with
+//!   the length a frame announces;
+//! - connections are capped; past the cap new ones are closed at once, and
+//!   an accept error (out of descriptors) pauses accepting instead of spinning;
+//! - a connection silent for `idle_timeout`, or that takes longer than
+//!   `frame_timeout` to finish a frame it started, is closed;
+//! - the queue to the consumer is bounded, so a slow consumer (stdout
+//!   blocked) slows the readers instead of growing memory;
+//! - acknowledgements are cumulative and written by each connection's own
+//!   task: a sender that never reads them stalls only itself, and is dropped
+//!   after `ack_timeout`;
+//! - syslog over TCP is split incrementally (no rescans of a trickle).
 
-use std::io::{BufReader, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::{Map, Value as Json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, watch, Semaphore};
 
 pub use crate::frame_check::FrameCheck;
 use crate::frame_check::Refused;
 use crate::records::now;
-use crate::syslog_parse;
+use crate::syslog_parse::{self, StreamSplitter};
 use crate::unpickle;
 
 /// CPython's `logging.handlers.DEFAULT_TCP_LOGGING_PORT` and its UDP twin.
@@ -44,11 +57,43 @@ impl Input {
     }
 }
 
+/// What one receiver lets its senders use.
+#[derive(Debug, Clone)]
+pub struct ListenLimits {
+    /// The largest frame or syslog message (`--max-frame`).
+    pub max_frame: usize,
+    /// Connections open at once, over every TCP input (`--max-connections`).
+    pub max_connections: usize,
+    /// A connection that sends nothing for this long is closed (`--idle-timeout`).
+    pub idle_timeout: Duration,
+    /// A frame or message once started must be complete within this (`--frame-timeout`).
+    pub frame_timeout: Duration,
+    /// A sender that does not read its acknowledgements for this long is
+    /// disconnected.
+    pub ack_timeout: Duration,
+    /// Batches (one per read) waiting for the consumer.
+    pub queue_batches: usize,
+}
+
+impl Default for ListenLimits {
+    fn default() -> Self {
+        ListenLimits {
+            max_frame: DEFAULT_MAX_FRAME,
+            max_connections: 1024,
+            idle_timeout: Duration::from_secs(600),
+            frame_timeout: Duration::from_secs(30),
+            ack_timeout: Duration::from_secs(10),
+            queue_batches: 256,
+        }
+    }
+}
+
 /// What the receiver owes the sender of an acknowledged-mode frame: the
-/// acknowledgement, written once the record has been handled.
+/// acknowledgement, once the record has been handled. Acknowledgements are
+/// cumulative, so only the newest is kept: never a queue to grow.
 pub struct AckTicket {
     pub seq: u64,
-    writer: Arc<Mutex<TcpStream>>,
+    acks: Arc<watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for AckTicket {
@@ -58,12 +103,14 @@ impl std::fmt::Debug for AckTicket {
 }
 
 impl AckTicket {
-    /// Sends the acknowledgement; a sender that has gone will send again.
+    /// Hands the acknowledgement to the connection's writer; never blocks.
     pub fn acknowledge(&self) {
-        use std::io::Write;
-        if let Ok(mut w) = self.writer.lock() {
-            let _ = w.write_all(&pylog_wire::frame::ack(self.seq));
-        }
+        let seq = self.seq;
+        self.acks.send_if_modified(|highest| {
+            let newer = seq > *highest;
+            *highest = (*highest).max(seq);
+            newer
+        });
     }
 }
 
@@ -87,184 +134,293 @@ pub enum Event {
 pub struct Listener {
     /// What was bound, with the real ports when 0 was asked for.
     pub bound: Vec<(Input, SocketAddr)>,
-    pub events: Receiver<Event>,
+    /// One batch per read: the records that read completed.
+    pub events: mpsc::Receiver<Vec<Event>>,
+    /// Serves the inputs until the listener is dropped.
+    _runtime: tokio::runtime::Runtime,
 }
 
 fn now_us() -> u64 {
     (now() * 1e6) as u64
 }
 
-/// Binds every requested address, then serves each on its own thread.
-pub fn start(requests: &[(Input, SocketAddr)], max_frame: usize, check: FrameCheck) -> Result<Listener> {
-    let (tx, rx) = channel();
+struct Shared {
+    limits: ListenLimits,
+    check: FrameCheck,
+    tx: mpsc::Sender<Vec<Event>>,
+    connections: Arc<Semaphore>,
+}
+
+/// Binds every requested address, then serves them all on a small runtime.
+pub fn start(requests: &[(Input, SocketAddr)], limits: ListenLimits, check: FrameCheck) -> Result<Listener> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("pylog-listen")
+        .enable_all()
+        .build()
+        .context("start the receiver's runtime")?;
+    let (tx, rx) = mpsc::channel(limits.queue_batches.max(1));
+    let shared = Arc::new(Shared { connections: Arc::new(Semaphore::new(limits.max_connections)), limits, check, tx });
     let mut bound = Vec::new();
     for &(input, addr) in requests {
         let what = format!("listen on {} {addr}", input.label());
+        let shared = shared.clone();
         match input {
             Input::Tcp | Input::SyslogTcp => {
-                let listener = TcpListener::bind(addr).with_context(|| what.clone())?;
+                let listener = runtime.block_on(TcpListener::bind(addr)).with_context(|| what.clone())?;
                 bound.push((input, listener.local_addr()?));
-                let (tx, check) = (tx.clone(), check.clone());
-                std::thread::spawn(move || accept_loop(listener, input, max_frame, check, tx));
+                runtime.spawn(accept_loop(listener, input, shared));
             }
             Input::Udp | Input::SyslogUdp => {
-                let socket = UdpSocket::bind(addr).with_context(|| what.clone())?;
+                let socket = runtime.block_on(UdpSocket::bind(addr)).with_context(|| what.clone())?;
                 bound.push((input, socket.local_addr()?));
-                let (tx, check) = (tx.clone(), check.clone());
-                std::thread::spawn(move || datagram_loop(socket, input, max_frame, check, tx));
+                runtime.spawn(datagram_loop(socket, input, shared));
             }
         }
     }
-    Ok(Listener { bound, events: rx })
+    Ok(Listener { bound, events: rx, _runtime: runtime })
 }
 
-fn accept_loop(listener: TcpListener, input: Input, max_frame: usize, check: FrameCheck, tx: Sender<Event>) {
-    for conn in listener.incoming() {
-        let Ok(stream) = conn else { continue };
-        let Ok(peer) = stream.peer_addr() else {
+async fn accept_loop(listener: TcpListener, input: Input, shared: Arc<Shared>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                // Out of descriptors (or a transient error): pause instead
+                // of spinning on an accept that keeps failing.
+                let _ = shared.tx.try_send(vec![Event::Rejected {
+                    input,
+                    peer: listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0))),
+                    reason: format!("accept failed ({e}); pausing 100 ms"),
+                }]);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
+            let reason = format!(
+                "over the {} connection limit (--max-connections); connection closed",
+                shared.limits.max_connections
+            );
+            let _ = shared.tx.try_send(vec![Event::Rejected { input, peer, reason }]);
+            drop(stream);
             continue;
         };
-        let (tx, check) = (tx.clone(), check.clone());
-        std::thread::spawn(move || {
-            let _ = match input {
-                Input::SyslogTcp => serve_syslog_stream(stream, peer, max_frame, &tx),
-                _ => serve_pickle_stream(stream, peer, max_frame, &check, &tx),
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let reason = match input {
+                Input::SyslogTcp => serve_syslog_stream(stream, peer, &shared).await,
+                _ => serve_pickle_stream(stream, peer, &shared).await,
             };
+            if let Some(reason) = reason {
+                let _ = shared.tx.send(vec![Event::Rejected { input, peer, reason }]).await;
+            }
+            drop(permit);
         });
     }
 }
 
-/// The logging cookbook's receiver loop: a 4-byte big-endian length, then
-/// that many bytes of pickle.
-fn serve_pickle_stream(
-    stream: TcpStream,
-    peer: SocketAddr,
-    max_frame: usize,
-    check: &FrameCheck,
-    tx: &Sender<Event>,
-) -> Result<()> {
-    let writer = Arc::new(Mutex::new(stream.try_clone()?));
-    let mut reader = BufReader::with_capacity(64 * 1024, stream);
-    let mut frame = Vec::new();
-    loop {
-        let mut prefix = [0u8; 4];
-        if reader.read_exact(&mut prefix).is_err() {
-            return Ok(());
-        }
-        let len = u32::from_be_bytes(prefix) as usize;
-        if len > max_frame {
-            // The stream cannot be resynchronised after skipping a length we
-            // refuse to read, so the connection ends here.
-            tx.send(Event::Rejected {
-                input: Input::Tcp,
-                peer,
-                reason: format!(
-                    "frame of {len} bytes is over the {max_frame}-byte limit (--max-frame); connection closed"
-                ),
-            })?;
-            return Ok(());
-        }
-        frame.resize(len, 0);
-        if reader.read_exact(&mut frame).is_err() {
-            tx.send(Event::Rejected {
-                input: Input::Tcp,
-                peer,
-                reason: format!("connection closed inside a {len}-byte frame"),
-            })?;
-            return Ok(());
-        }
-        let accepted = match check.accept(&frame, now_us()) {
-            Ok(accepted) => accepted,
-            Err(Refused::Replayed(reason)) => {
-                tx.send(Event::Rejected { input: Input::Tcp, peer, reason })?;
-                continue;
+/// Reads more bytes into `buf`, growing it only by what can arrive.
+/// `None` at end of stream; `Err` with the reason the connection ends.
+async fn read_more(
+    stream: &mut (impl AsyncReadExt + Unpin),
+    buf: &mut Vec<u8>,
+    wanted: usize,
+    limit: Duration,
+    what: &str,
+) -> Result<Option<usize>, String> {
+    if buf.capacity() - buf.len() < 1024 {
+        buf.reserve(wanted.clamp(4096, 64 * 1024));
+    }
+    match tokio::time::timeout(limit, stream.read_buf(buf)).await {
+        Err(_) => Err(format!("{what} for {:.0} s; connection closed", limit.as_secs_f64())),
+        Ok(Err(e)) => Err(format!("read failed: {e}; connection closed")),
+        Ok(Ok(0)) => Ok(None),
+        Ok(Ok(n)) => Ok(Some(n)),
+    }
+}
+
+/// The logging cookbook's receiver loop (a 4-byte big-endian length, then
+/// that many bytes of pickle), with the frame kinds of `frame_check`. Returns
+/// why the connection was closed, if it was not an orderly end.
+async fn serve_pickle_stream(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Option<String> {
+    let limits = &shared.limits;
+    let (mut reader, mut writer) = stream.into_split();
+    let (acks, mut to_send) = watch::channel(0u64);
+    let acks = Arc::new(acks);
+    let ack_timeout = limits.ack_timeout;
+    let ack_writer = tokio::spawn(async move {
+        let mut sent = 0;
+        while to_send.changed().await.is_ok() {
+            let seq = *to_send.borrow_and_update();
+            if seq > sent {
+                match tokio::time::timeout(ack_timeout, writer.write_all(&pylog_wire::frame::ack(seq))).await {
+                    Ok(Ok(())) => sent = seq,
+                    _ => return,
+                }
             }
-            Err(Refused::Unauthentic(reason)) => {
-                // Nothing after an unauthentic frame can be trusted either.
-                tx.send(Event::Rejected { input: Input::Tcp, peer, reason: format!("{reason}; connection closed") })?;
-                return Ok(());
+        }
+    });
+    let mut buf: Vec<u8> = Vec::new();
+    let mut at = 0;
+    // When the partial frame at the front of `buf` began to arrive.
+    let mut frame_started: Option<tokio::time::Instant> = None;
+    let result = loop {
+        // Complete frames in what has arrived, as one batch.
+        let mut batch = Vec::new();
+        let mut end = None;
+        while let Some(prefix) = buf.get(at..at + 4) {
+            let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+            if len > limits.max_frame {
+                // The stream cannot be resynchronised after a length we
+                // refuse to read, so the connection ends here.
+                end = Some(format!(
+                    "frame of {len} bytes is over the {}-byte limit (--max-frame); connection closed",
+                    limits.max_frame
+                ));
+                break;
             }
+            let Some(body) = buf.get(at + 4..at + 4 + len) else { break };
+            at += 4 + len;
+            match decode_frame(body, peer, &shared.check, &acks) {
+                Ok(event) => batch.push(event),
+                Err(reason) => {
+                    end = Some(reason);
+                    break;
+                }
+            }
+        }
+        if !batch.is_empty() && shared.tx.send(batch).await.is_err() {
+            break None;
+        }
+        if end.is_some() {
+            break end;
+        }
+        if ack_writer.is_finished() {
+            break Some(format!(
+                "the sender has not read its acknowledgements for {:.0} s; connection closed",
+                ack_timeout.as_secs_f64()
+            ));
+        }
+        // Keep only the partial frame, at the front.
+        buf.drain(..at);
+        at = 0;
+        if buf.capacity() > 1 << 20 && buf.len() < 1 << 16 {
+            buf.shrink_to(1 << 16);
+        }
+        // A frame once begun must finish within frame_timeout in all: a
+        // sender trickling a byte now and then cannot hold it open forever.
+        frame_started = if buf.is_empty() { None } else { frame_started.or_else(|| Some(tokio::time::Instant::now())) };
+        let (wanted, limit, what) = match (buf.get(..4), frame_started) {
+            (Some(p), Some(started)) => {
+                let len = u32::from_be_bytes([p[0], p[1], p[2], p[3]]) as usize;
+                let left = limits.frame_timeout.saturating_sub(started.elapsed());
+                (4 + len - buf.len().min(4 + len), left, "a frame unfinished")
+            }
+            (None, Some(started)) => (4, limits.frame_timeout.saturating_sub(started.elapsed()), "a frame unfinished"),
+            _ => (4, limits.idle_timeout, "no frame"),
         };
-        let ticket = accepted.ack.map(|seq| AckTicket { seq, writer: writer.clone() });
-        if accepted.repeated {
+        match read_more(&mut reader, &mut buf, wanted, limit, what).await {
+            Ok(Some(_)) => {}
+            Ok(None) if buf.is_empty() => break None,
+            Ok(None) => break Some(format!("connection closed inside a frame ({} bytes of it arrived)", buf.len())),
+            Err(reason) => break Some(reason),
+        }
+    };
+    ack_writer.abort();
+    result
+}
+
+/// One frame body to an event; `Err` ends the connection.
+fn decode_frame(
+    body: &[u8],
+    peer: SocketAddr,
+    check: &FrameCheck,
+    acks: &Arc<watch::Sender<u64>>,
+) -> Result<Event, String> {
+    let input = Input::Tcp;
+    let accepted = match check.accept(body, now_us()) {
+        Ok(accepted) => accepted,
+        Err(Refused::Replayed(reason)) => return Ok(Event::Rejected { input, peer, reason }),
+        // Nothing after an unauthentic frame can be trusted either.
+        Err(Refused::Unauthentic(reason)) => return Err(format!("{reason}; connection closed")),
+    };
+    let ticket = accepted.ack.map(|seq| AckTicket { seq, acks: acks.clone() });
+    if accepted.repeated {
+        if let Some(ticket) = ticket {
+            ticket.acknowledge();
+        }
+        return Ok(Event::Duplicate);
+    }
+    Ok(match unpickle::record_from_pickle(accepted.pickle) {
+        Ok(record) => Event::Record { input, peer, record, ack: ticket },
+        Err(refusal) => {
+            // An authentic record that is refused is acknowledged too:
+            // sending it again would not make it acceptable.
             if let Some(ticket) = ticket {
                 ticket.acknowledge();
             }
-            tx.send(Event::Duplicate)?;
-            continue;
+            Event::Rejected { input, peer, reason: refusal.to_string() }
         }
-        tx.send(match unpickle::record_from_pickle(accepted.pickle) {
-            Ok(record) => Event::Record { input: Input::Tcp, peer, record, ack: ticket },
-            Err(refusal) => {
-                // An authentic record that is refused is acknowledged too:
-                // sending it again would not make it acceptable.
-                if let Some(ticket) = ticket {
-                    ticket.acknowledge();
-                }
-                Event::Rejected { input: Input::Tcp, peer, reason: refusal.to_string() }
-            }
-        })?;
-    }
+    })
 }
 
-fn serve_syslog_stream(mut stream: TcpStream, peer: SocketAddr, max_frame: usize, tx: &Sender<Event>) -> Result<()> {
-    let mut buf = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
+async fn serve_syslog_stream(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Option<String> {
+    let limits = &shared.limits;
+    let mut splitter = StreamSplitter::default();
+    let mut chunk: Vec<u8> = Vec::new();
     loop {
-        let n = stream.read(&mut chunk).unwrap_or(0);
-        if n == 0 {
-            // A last message without a delimiter still counts, as in rsyslog.
-            if !buf.is_empty() {
-                send_syslog(&buf, Input::SyslogTcp, peer, tx)?;
-            }
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        match syslog_parse::split_stream(&buf, max_frame) {
-            Ok((messages, used)) => {
-                for m in messages {
-                    send_syslog(&m, Input::SyslogTcp, peer, tx)?;
+        chunk.clear();
+        let read = read_more(&mut stream, &mut chunk, 4096, limits.idle_timeout, "no message").await;
+        let messages = match read {
+            Ok(Some(_)) => splitter.push(&chunk, limits.max_frame),
+            Ok(None) => {
+                // A last message without a delimiter still counts, as in rsyslog.
+                let rest = splitter.rest();
+                if !rest.is_empty() {
+                    let _ = shared.tx.send(vec![syslog_event(&rest, Input::SyslogTcp, peer)]).await;
                 }
-                buf.drain(..used);
+                return None;
             }
-            Err(reason) => {
-                tx.send(Event::Rejected {
-                    input: Input::SyslogTcp,
-                    peer,
-                    reason: format!("{reason}; connection closed"),
-                })?;
-                return Ok(());
+            Err(reason) => return Some(reason),
+        };
+        match messages {
+            Ok(messages) if messages.is_empty() => {}
+            Ok(messages) => {
+                let batch = messages.iter().map(|m| syslog_event(m, Input::SyslogTcp, peer)).collect();
+                if shared.tx.send(batch).await.is_err() {
+                    return None;
+                }
             }
+            Err(reason) => return Some(format!("{reason}; connection closed")),
         }
     }
 }
 
-fn send_syslog(message: &[u8], input: Input, peer: SocketAddr, tx: &Sender<Event>) -> Result<()> {
-    tx.send(match syslog_parse::record_from_message(message, now(), &peer.to_string()) {
+fn syslog_event(message: &[u8], input: Input, peer: SocketAddr) -> Event {
+    match syslog_parse::record_from_message(message, now(), &peer.to_string()) {
         Ok(record) => Event::Record { input, peer, record, ack: None },
         Err(reason) => Event::Rejected { input, peer, reason: reason.to_string() },
-    })?;
-    Ok(())
+    }
 }
 
-fn datagram_loop(socket: UdpSocket, input: Input, max_frame: usize, check: FrameCheck, tx: Sender<Event>) {
+async fn datagram_loop(socket: UdpSocket, input: Input, shared: Arc<Shared>) {
     let mut buf = vec![0u8; 65_536];
     loop {
-        let Ok((n, peer)) = socket.recv_from(&mut buf) else {
+        let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
             continue;
         };
         let datagram = &buf[..n];
         let event = match input {
-            Input::SyslogUdp => match syslog_parse::record_from_message(datagram, now(), &peer.to_string()) {
-                Ok(record) => Event::Record { input, peer, record, ack: None },
-                Err(reason) => Event::Rejected { input, peer, reason: reason.to_string() },
-            },
-            _ => decode_datagram(datagram, max_frame, &check).map_or_else(
+            Input::SyslogUdp => syslog_event(datagram, input, peer),
+            _ => decode_datagram(datagram, shared.limits.max_frame, &shared.check).map_or_else(
                 |reason| Event::Rejected { input, peer, reason },
                 |record| Event::Record { input, peer, record, ack: None },
             ),
         };
-        if tx.send(event).is_err() {
+        // Datagrams cannot be slowed down: while the consumer is behind,
+        // this waits and the kernel's socket buffer drops what overflows.
+        if shared.tx.send(vec![event]).await.is_err() {
             return;
         }
     }

@@ -76,6 +76,15 @@ enum Command {
         /// Refuse frames and messages larger than this, before reading them.
         #[arg(long, default_value_t = listen::DEFAULT_MAX_FRAME)]
         max_frame: usize,
+        /// Connections open at once; more are closed as they arrive.
+        #[arg(long, default_value_t = listen::ListenLimits::default().max_connections)]
+        max_connections: usize,
+        /// Seconds a connection may send nothing before it is closed.
+        #[arg(long, default_value_t = listen::ListenLimits::default().idle_timeout.as_secs_f64())]
+        idle_timeout: f64,
+        /// Seconds a frame or message, once begun, may take to arrive whole.
+        #[arg(long, default_value_t = listen::ListenLimits::default().frame_timeout.as_secs_f64())]
+        frame_timeout: f64,
         /// Accept only frames signed with this key (HMAC-SHA256; SECURITY.md).
         #[arg(long)]
         hmac_key_file: Option<PathBuf>,
@@ -111,7 +120,19 @@ fn main() -> ExitCode {
             emit(plugin_path(cli.plugin), &config, dry_run, &allow, max_record_bytes, records)
         }
         Command::Config { action: ConfigAction::Check { file } } => config_check(&file),
-        Command::Listen { tcp, udp, syslog_udp, syslog_tcp, format, count, max_frame, hmac_key_file } => {
+        Command::Listen {
+            tcp,
+            udp,
+            syslog_udp,
+            syslog_tcp,
+            format,
+            count,
+            max_frame,
+            max_connections,
+            idle_timeout,
+            frame_timeout,
+            hmac_key_file,
+        } => {
             let mut requests: Vec<(Input, SocketAddr)> = Vec::new();
             requests.extend(tcp.into_iter().map(|a| (Input::Tcp, a)));
             requests.extend(udp.into_iter().map(|a| (Input::Udp, a)));
@@ -125,7 +146,16 @@ fn main() -> ExitCode {
                 None => Ok(listen::FrameCheck::default()),
                 Some(path) => dictconfig::read_key_file(&path).map(|k| listen::FrameCheck::with_key(&k)),
             };
-            check.and_then(|check| serve(&requests, format, count, max_frame, check))
+            let limits = seconds(idle_timeout, "--idle-timeout").and_then(|idle| {
+                Ok(listen::ListenLimits {
+                    max_frame,
+                    max_connections: max_connections.max(1),
+                    idle_timeout: idle,
+                    frame_timeout: seconds(frame_timeout, "--frame-timeout")?,
+                    ..Default::default()
+                })
+            });
+            check.and_then(|check| serve(&requests, format, count, limits?, check))
         }
     };
     match result {
@@ -135,6 +165,13 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn seconds(s: f64, option: &str) -> Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .with_context(|| format!("{option} {s} must be a number of seconds above 0"))
 }
 
 /// `pylog config check`: what the document resolves to, one line each.
@@ -438,36 +475,46 @@ fn serve(
     requests: &[(Input, SocketAddr)],
     format: Format,
     count: Option<u64>,
-    max_frame: usize,
+    limits: listen::ListenLimits,
     check: listen::FrameCheck,
 ) -> Result<ExitCode> {
-    let listener = listen::start(requests, max_frame, check)?;
+    let mut listener = listen::start(requests, limits, check)?;
     let ready: Vec<String> = listener.bound.iter().map(|(i, a)| format!("{}={a}", i.label())).collect();
     eprintln!("pylog listen: ready {}", ready.join(" "));
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let (mut received, mut rejected, mut duplicates) = (0u64, 0u64, 0u64);
-    while count.is_none_or(|c| received < c) {
-        let Ok(event) = listener.events.recv() else {
+    let mut acks = Vec::new();
+    'serving: while count.is_none_or(|c| received < c) {
+        let Some(batch) = listener.events.blocking_recv() else {
             break;
         };
-        match event {
-            Event::Duplicate => duplicates += 1,
-            Event::Record { record, ack, .. } => {
-                received += 1;
-                match format {
-                    Format::Json => writeln!(stdout, "{}", serde_json::Value::Object(record))?,
-                    Format::Text => writeln!(stdout, "{}", records::text_line(&record))?,
+        for event in batch {
+            match event {
+                Event::Duplicate => duplicates += 1,
+                Event::Record { record, ack, .. } => {
+                    received += 1;
+                    match format {
+                        Format::Json => writeln!(stdout, "{}", serde_json::Value::Object(record))?,
+                        Format::Text => writeln!(stdout, "{}", records::text_line(&record))?,
+                    }
+                    acks.extend(ack);
+                    if count.is_some_and(|c| received >= c) {
+                        break;
+                    }
                 }
-                stdout.flush()?;
-                // Only now is the record handled: acknowledge it.
-                if let Some(ticket) = ack {
-                    ticket.acknowledge();
+                Event::Rejected { input, peer, reason } => {
+                    rejected += 1;
+                    eprintln!("pylog listen: rejected from {} {peer}: {reason}", input.label());
                 }
             }
-            Event::Rejected { input, peer, reason } => {
-                rejected += 1;
-                eprintln!("pylog listen: rejected from {} {peer}: {reason}", input.label());
-            }
+        }
+        // One flush per batch; only then are its records handled, and acknowledged.
+        stdout.flush()?;
+        for ticket in acks.drain(..) {
+            ticket.acknowledge();
+        }
+        if count.is_some_and(|c| received >= c) {
+            break 'serving;
         }
     }
     eprintln!("pylog listen: {received} records, {rejected} rejected, {duplicates} duplicates dropped");
