@@ -95,7 +95,7 @@ pub fn strftime(format: &str, t: &CivilTime, tz_name: &str, out: &mut String) {
             out.push('%');
             break;
         };
-        let hour12 = if t.hour % 12 == 0 { 12 } else { t.hour % 12 };
+        let hour12 = if t.hour.is_multiple_of(12) { 12 } else { t.hour % 12 };
         let _ = match d {
             'Y' => write!(out, "{}", t.year),
             'y' => write!(out, "{:02}", t.year.rem_euclid(100)),

@@ -116,7 +116,7 @@ fn round_half_even(f: f64, digits: &mut String) {
     let Some((&next, rest)) = exact.get(n..).and_then(|t| t.split_first()) else { return };
     let truncated = &exact[..n];
     let tie = next == b'5' && rest.iter().all(|&b| b == b'0');
-    if tie && truncated.last().is_some_and(|d| (d - b'0') % 2 == 0) && digits.as_bytes() != truncated {
+    if tie && truncated.last().is_some_and(|d| (d - b'0').is_multiple_of(2)) && digits.as_bytes() != truncated {
         *digits = String::from_utf8_lossy(truncated).into_owned();
     }
 }

@@ -301,3 +301,50 @@ fn a_receiver_that_never_reads_costs_timeouts_and_typed_errors_never_a_hang_or_a
     let _ = stop.send(());
     let _ = held.join();
 }
+
+#[test]
+fn numeric_options_out_of_range_are_refused_at_load_with_the_option_named() {
+    let dir = temp_dir("bounds");
+    let cases = [
+        (
+            serde_json::json!({"q": {"class": "logging.handlers.QueueHandler", "handlers": ["t"], ".": {"queue_size": 1u64 << 40}},
+                "t": {"class": "logging.NullHandler"}}),
+            "queue_size",
+        ),
+        (
+            serde_json::json!({"m": {"class": "logging.handlers.MemoryHandler", "capacity": 10, "target": "m"}}),
+            "its own target",
+        ),
+        (
+            serde_json::json!({"f": {"class": "logging.handlers.RotatingFileHandler", "filename": dir.join("x.log"),
+                "maxBytes": 10, "backupCount": 1_000_000_000}}),
+            "backupCount",
+        ),
+        (
+            serde_json::json!({"m": {"class": "logging.handlers.MemoryHandler", "capacity": 1u64 << 33, "target": "t"},
+                "t": {"class": "logging.NullHandler"}}),
+            "capacity",
+        ),
+    ];
+    for (handlers, named) in cases {
+        let config = write_doc(&dir, handlers.clone());
+        let out = emit(&config, b"", Duration::from_secs(60));
+        assert_eq!(out.status.code(), Some(2), "{handlers}: {}", out.stderr);
+        assert!(out.stderr.contains(named), "{handlers}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn a_byte_order_mark_before_the_first_record_is_not_part_of_it() {
+    let dir = temp_dir("bom");
+    let (_listen, addrs, out) = pylog_listen(&["--tcp", "127.0.0.1:0"]);
+    let config = write_doc(
+        &dir,
+        serde_json::json!({"h": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": addrs[0].1.port()}}),
+    );
+    let emitted =
+        emit(&config, "\u{feff}{\"msg\": \"first\"}\n{\"msg\": \"second\"}\n".as_bytes(), Duration::from_secs(60));
+    assert!(emitted.status.success(), "{}", emitted.stderr);
+    let got = read_records(out, 2, Duration::from_secs(20));
+    assert_eq!(got.iter().map(|r| r["msg"].as_str().expect("msg")).collect::<Vec<_>>(), ["first", "second"]);
+}

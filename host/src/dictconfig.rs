@@ -61,6 +61,11 @@ impl LocalTime {
     }
 }
 
+/// The most records a MemoryHandler buffer or a QueueHandler queue may hold.
+pub const MAX_CAPACITY: u32 = 1_000_000;
+/// The most backups a rotating file handler may keep.
+pub const MAX_BACKUP_COUNT: u32 = 100_000;
+
 fn tz_name(offset: i32) -> String {
     if offset == 0 {
         return "UTC".into();
@@ -270,8 +275,10 @@ impl Resolver<'_> {
             .ok_or_else(|| anyhow!("{short} needs \"capacity\" (records held before a flush)"))?
             .as_u64()
             .and_then(|c| u32::try_from(c).ok())
-            .filter(|c| *c > 0)
-            .ok_or_else(|| anyhow!("capacity must be a count above 0"))?;
+            .filter(|c| *c > 0 && *c <= MAX_CAPACITY)
+            .ok_or_else(|| {
+                anyhow!("capacity must be a count from 1 to {MAX_CAPACITY} (the buffer lives in the plugin's memory)")
+            })?;
         let allowed: &[&str] = if short == "MemoryHandler" {
             &["class", "level", "capacity", "flushLevel", "target", "flushOnClose", "formatter"]
         } else {
@@ -296,6 +303,9 @@ impl Resolver<'_> {
             return Ok(null);
         }
         let target = match e.get("target") {
+            Some(Json::String(t)) if t == name => {
+                bail!("MemoryHandler {name:?} is its own target; name another handler, one that sends")
+            }
             Some(Json::String(t)) => t,
             None | Some(Json::Null) => bail!(
                 "MemoryHandler needs \"target\" (the name of another handler): without one CPython keeps every \
@@ -372,10 +382,9 @@ impl Resolver<'_> {
         };
         let capacity = match attrs.get("queue_size") {
             None => 10_000,
-            Some(v) => {
-                v.as_u64().filter(|n| *n > 0).ok_or_else(|| anyhow!("\".\" queue_size must be a count above 0"))?
-                    as usize
-            }
+            Some(v) => v.as_u64().filter(|n| *n > 0 && *n <= MAX_CAPACITY as u64).ok_or_else(|| {
+                anyhow!("\".\" queue_size must be a count from 1 to {MAX_CAPACITY} (the queue is allocated up front)")
+            })? as usize,
         };
         Ok(QueueConfig {
             name: name.into(),
@@ -598,7 +607,10 @@ fn file_options(class: &str, e: &Map<String, Json>) -> Result<FileOptions> {
             Some(v) => v.as_u64().ok_or_else(|| anyhow!("{key} must be a count, 0 or more, not {v}")),
         }
     };
-    let backup_count = u32::try_from(count("backupCount")?).map_err(|_| anyhow!("backupCount is too large"))?;
+    let backup_count =
+        u32::try_from(count("backupCount")?).ok().filter(|n| *n <= MAX_BACKUP_COUNT).ok_or_else(|| {
+            anyhow!("backupCount must be at most {MAX_BACKUP_COUNT} (each rollover renames every backup)")
+        })?;
     let rotation = match class {
         "WatchedFileHandler" => Rotation::Watched,
         "RotatingFileHandler" => Rotation::Size(SizeRotation { max_bytes: count("maxBytes")?, backup_count }),

@@ -146,7 +146,7 @@ mod tests {
             assert!(matches!(check.accept(&body, NOW), Err(Refused::Unauthentic(_))), "{body:?}");
         }
         for kind in [SIGNED, SIGNED_ACKED] {
-            assert!(matches!(check.accept(&signed(kind, 1, b"another key, just as long......"), NOW), Err(_)));
+            assert!(check.accept(&signed(kind, 1, b"another key, just as long......"), NOW).is_err());
         }
         // The kind byte is under the MAC: a signed frame cannot be relabelled.
         let mut relabelled = signed(SIGNED, 5, KEY);

@@ -83,7 +83,7 @@ impl Default for ListenLimits {
             idle_timeout: Duration::from_secs(600),
             frame_timeout: Duration::from_secs(30),
             ack_timeout: Duration::from_secs(10),
-            queue_batches: 256,
+            queue_batches: 64,
         }
     }
 }

@@ -315,6 +315,8 @@ fn emit(
             bad_lines += 1;
             continue;
         };
+        // A UTF-8 byte order mark (Windows editors write one) is not part of the first record.
+        let line = if index == 0 { line.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(line) } else { line };
         if line.trim().is_empty() {
             continue;
         }

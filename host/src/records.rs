@@ -85,7 +85,7 @@ pub fn value_from_json(key: &str, v: &Json) -> Result<Value> {
 }
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
@@ -327,25 +327,6 @@ pub fn text_line(r: &Map<String, Json>) -> String {
     line
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fills_like_make_record() {
-        let r = from_json_line(
-            r#"{"msg":"x %s","args":[1],"levelname":"ERROR","pathname":"/a/b.py","user":"ann"}"#,
-            &Defaults::default(),
-        )
-        .unwrap();
-        assert_eq!((r.levelno, r.filename.as_str(), r.module.as_str()), (40, "b.py", "b"));
-        assert!(matches!(r.extra.as_slice(), [(k, Value::Str(v))] if k == "user" && v == "ann"));
-        assert_eq!(r.func_name.as_deref(), Some("(unknown function)"));
-        assert!(from_json_line("[1]", &Defaults::default()).is_err());
-        assert!(from_json_line(r#"{"levelname":"LOUD"}"#, &Defaults::default()).is_err());
-    }
-}
-
 /// Bytes a record's text and bytes take: what it costs the plugin to hold
 /// it, give or take the fixed-size fields. Checked against
 /// `Limits::max_record_bytes` before a record enters the plugin.
@@ -377,4 +358,23 @@ pub fn payload_bytes(r: &LogRecord) -> usize {
         + opt(&r.process_name)
         + opt(&r.task_name)
         + r.extra.iter().map(|(k, v)| k.len() + value(v)).sum::<usize>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_like_make_record() {
+        let r = from_json_line(
+            r#"{"msg":"x %s","args":[1],"levelname":"ERROR","pathname":"/a/b.py","user":"ann"}"#,
+            &Defaults::default(),
+        )
+        .unwrap();
+        assert_eq!((r.levelno, r.filename.as_str(), r.module.as_str()), (40, "b.py", "b"));
+        assert!(matches!(r.extra.as_slice(), [(k, Value::Str(v))] if k == "user" && v == "ann"));
+        assert_eq!(r.func_name.as_deref(), Some("(unknown function)"));
+        assert!(from_json_line("[1]", &Defaults::default()).is_err());
+        assert!(from_json_line(r#"{"levelname":"LOUD"}"#, &Defaults::default()).is_err());
+    }
 }
