@@ -348,3 +348,87 @@ fn a_byte_order_mark_before_the_first_record_is_not_part_of_it() {
     let got = read_records(out, 2, Duration::from_secs(20));
     assert_eq!(got.iter().map(|r| r["msg"].as_str().expect("msg")).collect::<Vec<_>>(), ["first", "second"]);
 }
+
+fn signal(child: &std::process::Child, name: &str) {
+    let status = Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+}
+
+/// Reads `err` until a line containing `what`, bounded by `limit`; every line read is kept in `seen`.
+fn wait_for_line(err: &mut impl std::io::BufRead, what: &str, seen: &mut String, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    let mut line = String::new();
+    while Instant::now() < deadline {
+        line.clear();
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
+            return false;
+        }
+        seen.push_str(&line);
+        if line.contains(what) {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn sigterm_stops_reading_delivers_what_was_read_and_prints_the_summary_and_a_second_one_exits_at_once() {
+    use std::io::BufRead;
+    let dir = temp_dir("sigterm");
+    let spawn = |config: &Path| {
+        Command::new(pylog_bin())
+            .args(["emit", "--config"])
+            .arg(config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("pylog emit")
+    };
+    // A live receiver: what was read is delivered, the summary says so, exit 0.
+    let (_listen, addrs, out) = pylog_listen(&["--tcp", "127.0.0.1:0"]);
+    let config = write_doc(
+        &dir,
+        serde_json::json!({"h": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": addrs[0].1.port()}}),
+    );
+    let mut child = spawn(&config);
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(&lines("term", 100, 1)).expect("records");
+    stdin.flush().expect("flush");
+    assert_eq!(read_records(out, 100, Duration::from_secs(30)).len(), 100);
+    signal(&child, "TERM");
+    let status = common::wait_deadline(&mut child, Duration::from_secs(30)).expect("exits after SIGTERM");
+    let mut err = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut err).expect("stderr");
+    assert!(err.contains("stopping on a signal"), "{err}");
+    assert_eq!(count(&err, "records read"), 100, "{err}");
+    assert_eq!(count(&err, " sent ("), 100, "{err}");
+    assert_eq!(status.code(), Some(0), "everything read was delivered: {err}");
+    drop(stdin);
+
+    // The receiver down and a long flush_timeout: the first signal starts
+    // the final delivery, a second one ends the process at once.
+    let config = write_doc(
+        &dir,
+        serde_json::json!({"h": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": closed_port(),
+            ".": {"flush_timeout": 120, "retryStart": 0.05, "retryMax": 0.1}}}),
+    );
+    let mut child = spawn(&config);
+    let mut stdin = child.stdin.take().expect("stdin");
+    // A bad first line makes it say, on stderr, that it is reading (its
+    // signal handlers are in place by then).
+    stdin.write_all(b"not json\n").expect("bad line");
+    stdin.write_all(&lines("spooled", 20, 1)).expect("records");
+    stdin.flush().expect("flush");
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    assert!(wait_for_line(&mut err, "line 1: not JSON", &mut seen, Duration::from_secs(30)), "{seen}");
+    let started = Instant::now();
+    signal(&child, "TERM");
+    assert!(wait_for_line(&mut err, "stopping on a signal", &mut seen, Duration::from_secs(30)), "{seen}");
+    signal(&child, "TERM");
+    let status = common::wait_deadline(&mut child, Duration::from_secs(30)).expect("the second signal ends it");
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(started.elapsed() < Duration::from_secs(60), "it did not wait out the 120 s flush_timeout");
+    drop(stdin);
+}

@@ -209,7 +209,12 @@ fn a_receiver_killed_between_bursts_and_restarted_later_gets_every_record_in_ord
     let mut seen = std::collections::HashSet::new();
     let first_arrivals: Vec<String> = got.iter().filter(|m| seen.insert(m.to_string())).cloned().collect();
     let duplicates = got.len() - first_arrivals.len();
-    assert!(first_arrivals == expected, "all 30,000, in order ({} distinct of {})", first_arrivals.len(), expected.len());
+    assert!(
+        first_arrivals == expected,
+        "all 30,000, in order ({} distinct of {})",
+        first_arrivals.len(),
+        expected.len()
+    );
     assert!(duplicates <= 1024, "{duplicates} duplicates: more than one window");
     let theirs = cpython_delivers();
     println!(

@@ -17,6 +17,7 @@ pub mod deadline;
 pub mod dictconfig;
 pub mod frame_check;
 pub mod http_gate;
+pub mod input_lines;
 pub mod listen;
 pub mod log_bridge;
 pub mod name_lookup;

@@ -4,11 +4,14 @@ use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use pylog_host::bindings::describe;
 use pylog_host::bindings::Destination;
+use pylog_host::input_lines::InputLines;
 use pylog_host::listen::{self, Event, Input};
 use pylog_host::queue::QueueHandler;
 use pylog_host::records::{self, Defaults};
@@ -296,17 +299,27 @@ fn emit(
         queues
             .push(QueueHandler::open_with(&plugin, q, grants_for).with_context(|| format!("open queue {:?}", q.name))?);
     }
-    let input: Box<dyn BufRead> = match records.as_deref() {
-        None => Box::new(std::io::stdin().lock()),
-        Some(p) if p.as_os_str() == "-" => Box::new(std::io::stdin().lock()),
+    let input: Box<dyn BufRead + Send> = match records.as_deref() {
+        None => Box::new(std::io::BufReader::new(std::io::stdin())),
+        Some(p) if p.as_os_str() == "-" => Box::new(std::io::BufReader::new(std::io::stdin())),
         Some(p) => Box::new(std::io::BufReader::new(
             std::fs::File::open(p).with_context(|| format!("open records {}", p.display()))?,
         )),
     };
+    // The first SIGTERM or SIGINT stops reading; what was read is then
+    // delivered (within each flush_timeout) and summed up as usual. A
+    // second one exits at once, with status 130.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())
+            .context("install the signal handler")?;
+        signal_hook::flag::register(signal, stop.clone()).context("install the signal handler")?;
+    }
+    let input = InputLines::spawn(input, stop.clone());
     let defaults = Defaults::default();
     let mut stdout = std::io::stdout().lock();
     let (mut read, mut bad_lines, mut failed, mut unrouted) = (0u64, 0u64, 0u64, 0u64);
-    for (index, line) in input.split(b'\n').enumerate() {
+    for (index, line) in input.enumerate() {
         let line = line.context("read records")?;
         // A line that is not UTF-8 is one bad record, not the end of the stream.
         let Ok(line) = String::from_utf8(line) else {
@@ -360,6 +373,12 @@ fn emit(
         }
         // Records are shipped as they are read, so a pipe from `tail -f` flows.
         stdout.flush()?;
+    }
+    if stop.load(Ordering::Relaxed) {
+        eprintln!(
+            "pylog emit: stopping on a signal: input no longer read; delivering what was read (a second signal \
+             exits at once)"
+        );
     }
     let mut waiting = 0;
     for h in &mut handlers {

@@ -1,0 +1,50 @@
+//! The records `pylog emit` reads, one line at a time, from a thread of
+//! their own, so that a signal can stop the reading even while the input
+//! (a pipe from `tail -f`, a terminal) has nothing to say.
+
+use std::io::BufRead;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Lines read ahead at most; the reader waits beyond it.
+const READ_AHEAD: usize = 4096;
+
+pub struct InputLines {
+    lines: Receiver<std::io::Result<Vec<u8>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl InputLines {
+    /// Reads `input` on its own thread; `stop` ends the iteration as soon
+    /// as it is set (the lines not yet taken are left unread).
+    pub fn spawn(input: Box<dyn BufRead + Send>, stop: Arc<AtomicBool>) -> InputLines {
+        let (tx, lines) = sync_channel(READ_AHEAD);
+        std::thread::spawn(move || {
+            for line in input.split(b'\n') {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        InputLines { lines, stop }
+    }
+}
+
+impl Iterator for InputLines {
+    type Item = std::io::Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            match self.lines.recv_timeout(Duration::from_millis(50)) {
+                Ok(line) => return Some(line),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+}
