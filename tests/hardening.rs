@@ -373,7 +373,6 @@ fn wait_for_line(err: &mut impl std::io::BufRead, what: &str, seen: &mut String,
 
 #[test]
 fn sigterm_stops_reading_delivers_what_was_read_and_prints_the_summary_and_a_second_one_exits_at_once() {
-    use std::io::BufRead;
     let dir = temp_dir("sigterm");
     let spawn = |config: &Path| {
         Command::new(pylog_bin())
