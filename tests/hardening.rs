@@ -431,3 +431,38 @@ fn sigterm_stops_reading_delivers_what_was_read_and_prints_the_summary_and_a_sec
     assert!(started.elapsed() < Duration::from_secs(60), "it did not wait out the 120 s flush_timeout");
     drop(stdin);
 }
+
+#[test]
+fn a_trap_loses_no_counts_and_what_the_instance_held_is_counted_dropped() {
+    // A small instance that lets big records in: the record that traps it
+    // is one the real plugin cannot hold beside its spool.
+    let plugin = common::plugin().with_limits(pylog_host::plugin::Limits {
+        memory_bytes: 16 << 20,
+        max_record_bytes: 64 << 20,
+        ..Default::default()
+    });
+    use pylog_host::bindings::{Destination, Endpoint};
+    let destination = Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port: closed_port() });
+    let mut config = common::socket_config(destination, common::socket_options(), false);
+    config.spool.max_bytes = 4 << 20;
+    let mut handler = plugin.open(&config).expect("open");
+    let small = records::from_json_line(r#"{"msg": "spooled"}"#, &Defaults::default()).expect("record");
+    for _ in 0..1000 {
+        let _ = handler.emit(&small);
+    }
+    let before = handler.stats().expect("stats");
+    assert_eq!((before.emitted, before.spooled), (1000, 1000), "{before:?}");
+    let huge = records::from_json_line(&format!("{{\"msg\": \"{}\"}}", "h".repeat(20 << 20)), &Defaults::default())
+        .expect("record");
+    match handler.emit(&huge) {
+        Err(pylog_host::PluginError::Trap(_)) => {}
+        other => panic!("a 20 MiB record in a 16 MiB instance must trap: {other:?}"),
+    }
+    assert_eq!(handler.traps(), 1);
+    assert_eq!(handler.lost_in_traps(), 1001, "the 1,000 spooled and the one in the call");
+    handler.emit(&small).expect("a fresh instance serves");
+    let after = handler.stats().expect("stats");
+    assert_eq!(after.emitted, 1002, "{after:?}");
+    assert_eq!(after.dropped, 1001, "{after:?}");
+    assert_eq!(after.emitted, after.sent + after.spooled + after.dropped + after.skipped_by_level, "{after:?}");
+}

@@ -221,9 +221,11 @@ pub fn wasi_ctx(grants: &Grants, denials: Arc<Denials>, stderr: wasmtime_wasi::p
         }
     }
     let any_socket = !grants.tcp.is_empty() || !grants.udp.is_empty();
-    b.allow_tcp(!grants.tcp.is_empty())
-        .allow_udp(!grants.udp.is_empty())
-        .allow_ip_name_lookup(grants.name_lookup && any_socket);
+    // Both protocols are "allowed" so that every use of a socket reaches
+    // `socket_addr_check`, which refuses and counts what the grants do not
+    // name. Switched off, wasmtime-wasi refused a UDP attempt from a
+    // TCP-only plugin before any check could count it.
+    b.allow_tcp(true).allow_udp(true).allow_ip_name_lookup(grants.name_lookup && any_socket);
     if let Some(dir) = &grants.spool_dir {
         // Failing here would hide the cause; the plugin then reports that it
         // cannot open its spool file, naming the path.
