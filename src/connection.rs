@@ -159,23 +159,11 @@ mod wasi {
         /// has taken nothing for `timeout` (progress restarts it, as
         /// CPython's per-send socket timeout does).
         pub fn write_all_within(&mut self, mut bytes: &[u8], timeout: Duration) -> std::io::Result<()> {
-            let mut deadline = Instant::now() + timeout;
             while !bytes.is_empty() {
-                let room = self.output.check_write().map_err(stream_error)?;
-                if room == 0 {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(ErrorKind::TimedOut.into());
-                    }
-                    let ready = self.output.subscribe();
-                    let timer = subscribe_duration(nanos(left));
-                    poll(&[&ready, &timer]);
-                    continue;
-                }
+                let room = self.room_within(Instant::now() + timeout)?;
                 let n = usize::try_from(room).unwrap_or(usize::MAX).min(bytes.len());
                 self.output.write(&bytes[..n]).map_err(stream_error)?;
                 bytes = &bytes[n..];
-                deadline = Instant::now() + timeout;
             }
             Ok(())
         }
@@ -184,8 +172,17 @@ mod wasi {
         /// `timeout`.
         pub fn flush_within(&mut self, timeout: Duration) -> std::io::Result<()> {
             self.output.flush().map_err(stream_error)?;
-            let deadline = Instant::now() + timeout;
-            while self.output.check_write().map_err(stream_error)? == 0 {
+            self.room_within(Instant::now() + timeout).map(|_| ())
+        }
+
+        /// How many bytes the stream takes now, waiting (on the stream and a
+        /// timer together) until it takes some, or `TimedOut` at `deadline`.
+        fn room_within(&self, deadline: Instant) -> std::io::Result<u64> {
+            loop {
+                let room = self.output.check_write().map_err(stream_error)?;
+                if room > 0 {
+                    return Ok(room);
+                }
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return Err(ErrorKind::TimedOut.into());
@@ -194,7 +191,6 @@ mod wasi {
                 let timer = subscribe_duration(nanos(left));
                 poll(&[&ready, &timer]);
             }
-            Ok(())
         }
 
         /// Appends what the peer has sent, without waiting (at most `limit`
