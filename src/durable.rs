@@ -300,8 +300,8 @@ impl DurableLog {
         Ok(())
     }
 
-    /// Everything is delivered: no segment is needed any more.
-    fn reset(&mut self) -> Result<()> {
+    /// Everything is delivered (or dropped): no segment is needed any more.
+    pub fn reset(&mut self) -> Result<()> {
         self.writer = None;
         while !self.segments.is_empty() {
             self.delete_front()?;

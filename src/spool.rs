@@ -56,7 +56,7 @@ impl Default for SpoolLimits {
             overflow: Overflow::DropOldest,
             block_timeout: Duration::from_secs(1),
             flush_timeout: Duration::from_secs(5),
-            write_timeout: Duration::from_secs(1),
+            write_timeout: crate::connection::DEFAULT_TIMEOUT,
             directory: None,
         }
     }
@@ -98,7 +98,7 @@ impl Spool {
         }
         if spool.frames.is_empty() && recovered.frames > 0 {
             // Everything recovered was over the bounds: nothing is left on disk.
-            spool.log_mut()?.consumed(0, true)?;
+            spool.log_mut()?.reset()?;
         }
         recovered.corrupt = found.corrupt;
         recovered.quarantined = found.quarantined;

@@ -59,10 +59,6 @@ impl FrameCheck {
         FrameCheck { verifier: Some(Arc::new(Mutex::new(Verifier::new(key)))), ..FrameCheck::default() }
     }
 
-    pub fn has_key(&self) -> bool {
-        self.verifier.is_some()
-    }
-
     /// Decides about one frame body (after the 4-byte length); `now_us` is
     /// the receiver's clock in microseconds since the epoch.
     pub fn accept<'a>(&self, body: &'a [u8], now_us: u64) -> Result<Accepted<'a>, Refused> {

@@ -168,9 +168,10 @@ fn pool() -> wasmtime::PoolingAllocationConfig {
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub memory_bytes: usize,
-    /// The longest one call may run in wasm. Time blocked inside a host
-    /// call (a connect or a write to a slow receiver) is not cut short:
-    /// wasmtime checks the deadline when control is back in wasm.
+    /// The CPU time one call may use (deadline.rs). Time blocked in a host
+    /// call (a connect or a write to a slow receiver) costs no CPU and does
+    /// not count; a wall-clock bound derived from it stops a plugin that
+    /// blocks on purpose.
     pub call_deadline: Duration,
     /// The largest record (its text and bytes, `records::payload_bytes`)
     /// let into the plugin; a larger one is refused before it enters, as a
@@ -694,11 +695,7 @@ impl Handler {
         let all = live.store.data().stderr.contents();
         let new = all.get(self.said_up_to..).filter(|b| !b.is_empty())?;
         self.said_up_to = all.len();
-        let text = String::from_utf8_lossy(new).trim().to_string();
-        match self.grants.unsandboxed(PluginError::Handler(HandlerError::Io(text))) {
-            PluginError::Handler(HandlerError::Io(t)) => Some(t),
-            _ => None,
-        }
+        Some(self.grants.unsandboxed_text(String::from_utf8_lossy(new).trim()))
     }
 
     /// Records that instances held when they trapped, counted as dropped.

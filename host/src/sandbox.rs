@@ -48,19 +48,22 @@ pub const SPOOL_DIR: &str = "/spool";
 pub const LOG_DIR: &str = "/logs";
 
 impl Grants {
+    /// `text` with the paths the plugin sees written as the host's.
+    pub fn unsandboxed_text(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for (inside, outside) in [(SPOOL_DIR, &self.spool_dir), (LOG_DIR, &self.log_dir)] {
+            if let Some(dir) = outside {
+                text = text.replace(&format!("{inside}/"), &format!("{}/", dir.display()));
+            }
+        }
+        text
+    }
+
     /// The plugin's error with the paths it sees (`/spool/...`, `/logs/...`)
     /// written as the host paths the user configured.
     pub fn unsandboxed(&self, error: crate::plugin::PluginError) -> crate::plugin::PluginError {
         use crate::plugin::PluginError;
-        let rewrite = |text: &str| {
-            let mut text = text.to_string();
-            for (inside, outside) in [(SPOOL_DIR, &self.spool_dir), (LOG_DIR, &self.log_dir)] {
-                if let Some(dir) = outside {
-                    text = text.replace(&format!("{inside}/"), &format!("{}/", dir.display()));
-                }
-            }
-            text
-        };
+        let rewrite = |text: &str| self.unsandboxed_text(text);
         match error {
             PluginError::Handler(e) => PluginError::Handler(match e {
                 HandlerError::BadConfig(t) => HandlerError::BadConfig(rewrite(&t)),
