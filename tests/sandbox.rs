@@ -127,3 +127,46 @@ fn every_escape_is_refused_or_cut_off_and_the_legitimate_plugin_keeps_shipping()
     assert_eq!(frames, good_sent);
     assert!(forbidden.accept().is_err(), "the forbidden listener must see no connection");
 }
+
+#[test]
+fn sockets_are_capped_per_instance_and_every_refused_destination_is_counted() {
+    let (_receiver, port) = listener();
+    let udp_receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp bind");
+    let udp_port = udp_receiver.local_addr().expect("addr").port();
+    let limits = Limits { max_sockets: 8, ..hostile().limits().clone() };
+    let udp_config = common::socket_config(
+        Destination::Udp(Endpoint { host: "127.0.0.1".into(), port: udp_port }),
+        common::socket_options(),
+        true,
+    );
+    // Granted one UDP address, the plugin tries to hold 10,000 sockets.
+    let mut hoarder = hostile().with_limits(limits.clone()).open(&udp_config).expect("open");
+    let before = hoarder.denials().count();
+    let e = handler_error(hoarder.emit(&record("hoard 10000")));
+    assert!(matches!(e, HandlerError::Io(ref m) if m.contains("held 8 sockets")), "{e:?}");
+    assert_eq!(hoarder.denials().count(), before + 1, "{:?}", hoarder.denials().recent());
+    assert!(hoarder.denials().recent().iter().any(|d| d.contains("--max-sockets")), "{:?}", hoarder.denials().recent());
+    // Sockets the plugin closed no longer count: it may hold 8 again.
+    let mut fresh = hostile().with_limits(limits).open(&udp_config).expect("open");
+    fresh.emit(&record("hoard 8")).expect("8 sockets are within the cap");
+
+    // Destinations wasmtime-wasi rejects before its address check are
+    // refused and counted too, each named.
+    let mut bad = hostile().open(&config(port)).expect("open");
+    let attempts = [
+        format!("connect 0.0.0.0:{port}"),
+        format!("connect [::ffff:127.0.0.1]:{port}"),
+        format!("connect [::]:{port}"),
+        format!("connect 255.255.255.255:{port}"),
+    ];
+    for attempt in &attempts {
+        let before = bad.denials().count();
+        let e = handler_error(bad.emit(&record(attempt)));
+        assert!(matches!(e, HandlerError::Io(_)), "{attempt}: {e:?}");
+        assert_eq!(bad.denials().count(), before + 1, "{attempt}: {:?}", bad.denials().recent());
+    }
+    let mut sender = hostile().open(&udp_config).expect("open");
+    let before = sender.denials().count();
+    handler_error(sender.emit(&record(&format!("udp 0.0.0.0:{udp_port}"))));
+    assert_eq!(sender.denials().count(), before + 1, "{:?}", sender.denials().recent());
+}

@@ -29,6 +29,7 @@ pub mod routing;
 pub mod sandbox;
 pub mod sequence_window;
 pub mod signing;
+pub mod socket_gate;
 pub mod spool_lock;
 pub mod syslog_parse;
 pub mod unix_sockets;

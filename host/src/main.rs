@@ -46,6 +46,10 @@ enum Command {
         /// they enter the plugin (each is reported and counted as dropped).
         #[arg(long, default_value_t = pylog_host::plugin::DEFAULT_MAX_RECORD_BYTES)]
         max_record_bytes: usize,
+        /// The sockets one handler's plugin instance may hold at once; one
+        /// more is refused and counted as a sandbox refusal.
+        #[arg(long, default_value_t = pylog_host::socket_gate::DEFAULT_MAX_SOCKETS)]
+        max_sockets: usize,
         /// Records as JSON lines; `-` or absent for stdin.
         records: Option<PathBuf>,
     },
@@ -119,8 +123,8 @@ fn plugin_path(explicit: Option<PathBuf>) -> PathBuf {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Emit { config, dry_run, allow, max_record_bytes, records } => {
-            emit(plugin_path(cli.plugin), &config, dry_run, &allow, max_record_bytes, records)
+        Command::Emit { config, dry_run, allow, max_record_bytes, max_sockets, records } => {
+            emit(plugin_path(cli.plugin), &config, dry_run, &allow, (max_record_bytes, max_sockets), records)
         }
         Command::Config { action: ConfigAction::Check { file } } => config_check(&file),
         Command::Listen {
@@ -257,7 +261,7 @@ fn emit(
     config: &std::path::Path,
     dry_run: bool,
     allow: &[SocketAddr],
-    max_record_bytes: usize,
+    (max_record_bytes, max_sockets): (usize, usize),
     records: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let mut doc = dictconfig::parse_file(config)?;
@@ -276,7 +280,7 @@ fn emit(
         }
     }
     let plugin = Plugin::load(&plugin)?;
-    let limits = pylog_host::plugin::Limits { max_record_bytes, ..plugin.limits().clone() };
+    let limits = pylog_host::plugin::Limits { max_record_bytes, max_sockets, ..plugin.limits().clone() };
     let plugin = plugin.with_limits(limits);
     let grants_for = |h: &pylog_host::HandlerConfig| -> Result<Grants> {
         let mut grants =

@@ -30,7 +30,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 /// What the store holds for one instance.
 pub struct State {
     ctx: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
     limits: PeakTracking,
     unix: UnixCapability,
     stderr: wasmtime_wasi::p2::pipe::MemoryOutputPipe,
@@ -44,6 +44,9 @@ pub struct State {
     pub(crate) route: Vec<HandlerConfig>,
     /// The CPU deadline and wall-clock bound of the call in progress.
     clock: CallClock,
+    /// The sockets this instance holds, against `Limits::max_sockets`.
+    pub(crate) socket_count: crate::socket_gate::SocketCount,
+    pub(crate) max_sockets: usize,
 }
 
 impl AsMut<CallClock> for State {
@@ -177,6 +180,9 @@ pub struct Limits {
     /// let into the plugin; a larger one is refused before it enters, as a
     /// typed error, instead of exhausting the instance's memory.
     pub max_record_bytes: usize,
+    /// The sockets one instance may hold at once; creating one more is
+    /// refused (`new-socket-limit`) and counted as a sandbox refusal.
+    pub max_sockets: usize,
 }
 
 /// 4 MiB: a record's encodings (a pickle, a `repr` that may quadruple
@@ -189,6 +195,7 @@ impl Default for Limits {
             memory_bytes: 64 << 20,
             call_deadline: Duration::from_secs(5),
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            max_sockets: crate::socket_gate::DEFAULT_MAX_SOCKETS,
         }
     }
 }
@@ -239,6 +246,7 @@ impl Plugin {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
         crate::name_lookup::add_to_linker(&mut linker)?;
+        crate::socket_gate::add_to_linker(&mut linker)?;
         crate::bindings::pylog::handlers::unix_sockets::add_to_linker::<State, HasSelf<UnixCapability>>(
             &mut linker,
             |s| &mut s.unix,
@@ -271,6 +279,8 @@ impl Plugin {
             http_gate: HttpGate { allowed: grants.http_authority.clone(), denials: denials.clone() },
             route: Vec::new(),
             clock: CallClock::new(self.limits.call_deadline),
+            socket_count: Default::default(),
+            max_sockets: self.limits.max_sockets,
             unix: UnixCapability::new(grants.unix.clone(), denials.clone()),
             ctx: wasi_ctx(grants, denials, stderr.clone()),
             stderr,

@@ -193,6 +193,16 @@ impl Denials {
         self.remember(format!("HTTP {authority}"));
     }
 
+    /// A destination wasmtime-wasi refuses as `invalid-argument` before
+    /// the address check (socket_gate.rs).
+    pub(crate) fn record_invalid(&self, use_: &str, addr: SocketAddr, why: &str) {
+        self.remember(format!("{use_} {addr} ({why})"));
+    }
+
+    pub(crate) fn record_socket_cap(&self, max: usize) {
+        self.remember(format!("Socket beyond the cap of {max} per instance (--max-sockets)"));
+    }
+
     fn remember(&self, what: String) {
         self.count.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut recent) = self.recent.lock() {

@@ -53,8 +53,8 @@ impl wh::GuestHandler for HostileHandler {
         Ok(wh::Handler::new(HostileHandler))
     }
 
-    /// `msg` is a command: "connect ADDR", "resolve NAME", "read PATH",
-    /// "env", "spin", "eat".
+    /// `msg` is a command: "connect ADDR", "udp ADDR", "hoard N", "resolve
+    /// NAME", "read PATH", "env", "spin", "eat".
     fn emit(&self, rec: wt::LogRecord) -> Result<(), wt::HandlerError> {
         let (cmd, arg) = rec.msg.split_once(' ').unwrap_or((rec.msg.as_str(), ""));
         match cmd {
@@ -65,6 +65,20 @@ impl wh::GuestHandler for HostileHandler {
             "udp" => {
                 let s = std::net::UdpSocket::bind("0.0.0.0:0").map_err(io)?;
                 s.send_to(b"exfiltrated", arg).map(|_| ()).map_err(io)
+            }
+            "hoard" => {
+                // Opens N UDP sockets and keeps them: the host's socket cap
+                // must stop it. Says how many it got before the refusal.
+                let wanted: usize = arg.parse().map_err(io)?;
+                let mut held = Vec::new();
+                while held.len() < wanted {
+                    match std::net::UdpSocket::bind("0.0.0.0:0") {
+                        Ok(s) => held.push(s),
+                        Err(e) => return Err(io(format!("held {} sockets, then: {e}", held.len()))),
+                    }
+                }
+                std::mem::forget(held);
+                Ok(())
             }
             "resolve" => {
                 use std::net::ToSocketAddrs;
