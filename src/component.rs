@@ -303,7 +303,7 @@ fn open_handler(c: wc::HandlerConfig) -> Result<Handler, Error> {
 
 fn seconds(name: &str, s: f64) -> Result<std::time::Duration, Error> {
     std::time::Duration::try_from_secs_f64(s)
-        .map_err(|_| Error::BadConfig(format!("{name} {s} must be a number of seconds, 0 or more")))
+        .map_err(|_| Error::BadConfig(format!("{name} must be a number of seconds from 0 to 3600, not {s}")))
 }
 
 fn stats(s: handler::Stats) -> wh::HandlerStats {

@@ -326,7 +326,22 @@ fn numeric_options_out_of_range_are_refused_at_load_with_the_option_named() {
             "capacity",
         ),
     ];
-    for (handlers, named) in cases {
+    let socket = |dot: serde_json::Value| serde_json::json!({"s": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": 9, ".": dot}});
+    let more = [
+        (socket(serde_json::json!({"timeout": -1})), "timeout"),
+        (socket(serde_json::json!({"timeout": 1e300})), "timeout"),
+        (socket(serde_json::json!({"flush_timeout": 1e9})), "flush_timeout"),
+        (socket(serde_json::json!({"retryFactor": 0.5})), "retryFactor"),
+        (socket(serde_json::json!({"retryMax": 1e12})), "retryMax"),
+        (socket(serde_json::json!({"spool_records": 1u64 << 40})), "spool_records"),
+        (socket(serde_json::json!({"spool_bytes": 1u64 << 40})), "spool_bytes"),
+        (
+            serde_json::json!({"m": {"class": "logging.handlers.SMTPHandler", "mailhost": ["127.0.0.1", 9],
+                "fromaddr": "a@b", "toaddrs": ["c@d"], "subject": "s", "timeout": -1}}),
+            "timeout",
+        ),
+    ];
+    for (handlers, named) in cases.into_iter().chain(more) {
         let config = write_doc(&dir, handlers.clone());
         let out = emit(&config, b"", Duration::from_secs(60));
         assert_eq!(out.status.code(), Some(2), "{handlers}: {}", out.stderr);
@@ -465,4 +480,20 @@ fn a_trap_loses_no_counts_and_what_the_instance_held_is_counted_dropped() {
     assert_eq!(after.emitted, 1002, "{after:?}");
     assert_eq!(after.dropped, 1001, "{after:?}");
     assert_eq!(after.emitted, after.sent + after.spooled + after.dropped + after.skipped_by_level, "{after:?}");
+}
+
+#[test]
+fn an_integer_beyond_64_bits_is_refused_with_its_digits_never_rounded_to_a_float() {
+    let dir = temp_dir("bigint");
+    let (_listen, addrs, out) = pylog_listen(&["--tcp", "127.0.0.1:0"]);
+    let config = write_doc(
+        &dir,
+        serde_json::json!({"h": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": addrs[0].1.port()}}),
+    );
+    let input = "{\"msg\": \"%d\", \"args\": [99999999999999999999]}\n{\"msg\": \"%d %s\", \"args\": [9223372036854775807, 1e20]}\n";
+    let emitted = emit(&config, input.as_bytes(), Duration::from_secs(60));
+    assert!(emitted.stderr.contains("99999999999999999999 does not fit 64 bits"), "{}", emitted.stderr);
+    assert_eq!(count(&emitted.stderr, "bad lines"), 1, "{}", emitted.stderr);
+    let got = read_records(out, 1, Duration::from_secs(20));
+    assert_eq!(got[0]["msg"].as_str(), Some("9223372036854775807 1e+20"), "{got:?}");
 }

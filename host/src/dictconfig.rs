@@ -536,7 +536,7 @@ fn handler(
                 subject: str_key(e, "subject")?.ok_or_else(|| anyhow!("SMTPHandler needs \"subject\""))?,
                 credentials: credentials(e)?,
                 secure,
-                timeout: attr_f64(e, "timeout", 5.0)?,
+                timeout: attr_seconds(e, "timeout", 5.0, false).map_err(|e| anyhow!("SMTPHandler {e}"))?,
                 local_hostname: match str_key(&attrs, "local_hostname")? {
                     Some(h) => h,
                     None => host_name(),
@@ -806,6 +806,28 @@ fn attr_f64(attrs: &Map<String, Json>, key: &str, default: f64) -> Result<f64> {
     }
 }
 
+/// A time option in seconds, within the bounds the plugin accepts (it
+/// checks them too, for hosts that bypass this loader).
+fn attr_seconds(attrs: &Map<String, Json>, key: &str, default: f64, zero_allowed: bool) -> Result<f64> {
+    bounded_seconds(attr_f64(attrs, key, default)?, key, zero_allowed, MAX_WAIT_SECONDS)
+}
+
+fn bounded_seconds(s: f64, key: &str, zero_allowed: bool, max: f64) -> Result<f64> {
+    let low_ok = if zero_allowed { s >= 0.0 } else { s > 0.0 };
+    if !(low_ok && s <= max) {
+        let low = if zero_allowed { "from 0" } else { "above 0 and" };
+        bail!("\".\" {key} must be {low} up to {max} seconds, not {s}");
+    }
+    Ok(s)
+}
+
+/// The longest one wait (a write, a flush, a blocked emit) may last: an
+/// hour, as the plugin also checks.
+const MAX_WAIT_SECONDS: f64 = 3600.0;
+/// The longest pause between reconnection attempts: a day (the plugin's
+/// backoff clamps there).
+const MAX_RETRY_SECONDS: f64 = 86_400.0;
+
 fn attr_bool(attrs: &Map<String, Json>, key: &str, default: bool) -> Result<bool> {
     match attrs.get(key) {
         None => Ok(default),
@@ -836,13 +858,15 @@ fn spool_options(attrs: &Map<String, Json>) -> Result<SpoolOptions> {
     };
     Ok(SpoolOptions {
         max_records: u32::try_from(count("spool_records", 10_000)?)
-            .map_err(|_| anyhow!("\".\" spool_records is too large"))?,
+            .ok()
+            .filter(|n| *n <= MAX_CAPACITY)
+            .ok_or_else(|| anyhow!("\".\" spool_records must be at most {MAX_CAPACITY}"))?,
         max_bytes: count("spool_bytes", 16 << 20)?,
         overflow,
-        block_timeout: attr_f64(attrs, "block_timeout", 1.0)?,
-        flush_timeout: attr_f64(attrs, "flush_timeout", 5.0)?,
+        block_timeout: attr_seconds(attrs, "block_timeout", 1.0, true)?,
+        flush_timeout: attr_seconds(attrs, "flush_timeout", 5.0, true)?,
         // CPython's SocketHandler.timeout, settable through "." there too.
-        write_timeout: attr_f64(attrs, "timeout", 1.0)?,
+        write_timeout: attr_seconds(attrs, "timeout", 1.0, false)?,
         directory: str_key(attrs, "spool_dir")?,
     })
 }
@@ -897,9 +921,12 @@ fn socket_options(attrs: &Map<String, Json>) -> Result<SocketOptions> {
         pickle_protocol: protocol
             .and_then(|p| u8::try_from(p).ok())
             .ok_or_else(|| anyhow!("\".\" pickle_protocol must be 2 or 3"))?,
-        retry_start: attr_f64(attrs, "retryStart", 1.0)?,
-        retry_factor: attr_f64(attrs, "retryFactor", 2.0)?,
-        retry_max: attr_f64(attrs, "retryMax", 30.0)?,
+        retry_start: bounded_seconds(attr_f64(attrs, "retryStart", 1.0)?, "retryStart", true, MAX_RETRY_SECONDS)?,
+        retry_factor: match attr_f64(attrs, "retryFactor", 2.0)? {
+            f if (1.0..=100.0).contains(&f) => f,
+            f => bail!("\".\" retryFactor must be from 1 to 100 (each failed attempt multiplies the wait), not {f}"),
+        },
+        retry_max: bounded_seconds(attr_f64(attrs, "retryMax", 30.0)?, "retryMax", true, MAX_RETRY_SECONDS)?,
         close_on_error: attr_bool(attrs, "closeOnError", false)?,
         hmac_key,
         ack_window,

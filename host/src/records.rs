@@ -84,6 +84,54 @@ pub fn value_from_json(key: &str, v: &Json) -> Result<Value> {
     })
 }
 
+/// Refuses an integer literal that does not fit 64 bits. serde_json turns
+/// `99999999999999999999` into the float 1e20, which `%d` would then print
+/// as 100000000000000000000: a silent change of the user's number. A float
+/// literal (`1e20`, `1.5`) stays a float, as in Python's `json`.
+fn refuse_wide_integers(line: &str) -> Result<()> {
+    // Most lines have no run of 19 digits; only those are tokenized.
+    let bytes = line.as_bytes();
+    let mut run = 0;
+    if !bytes.iter().any(|b| {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 19
+    }) {
+        return Ok(());
+    }
+    let (mut i, mut in_string) = (0, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+        } else if b == b'"' {
+            in_string = true;
+            i += 1;
+        } else if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && matches!(bytes[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
+                i += 1;
+            }
+            let token = &line[start..i];
+            let integral = !token.contains(['.', 'e', 'E']);
+            if integral && token.parse::<i64>().is_err() {
+                bail!(
+                    "the integer {token} does not fit 64 bits, and pylog carries ints as 64-bit; \
+                     send it as a string (\"{token}\") or as a float (with an exponent or a point)"
+                );
+            }
+        } else {
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
 fn from_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
@@ -155,6 +203,7 @@ fn is_known(key: &str) -> bool {
 /// One JSON object to a record.
 pub fn from_json_line(line: &str, defaults: &Defaults) -> Result<LogRecord> {
     let json: Json = serde_json::from_str(line).map_err(|e| anyhow!("not JSON: {e}"))?;
+    refuse_wide_integers(line)?;
     let Json::Object(o) = json else { bail!("a record must be a JSON object of LogRecord attributes") };
     from_json_object(&o, defaults)
 }
@@ -376,5 +425,26 @@ mod tests {
         assert_eq!(r.func_name.as_deref(), Some("(unknown function)"));
         assert!(from_json_line("[1]", &Defaults::default()).is_err());
         assert!(from_json_line(r#"{"levelname":"LOUD"}"#, &Defaults::default()).is_err());
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_are_refused_and_floats_and_strings_are_not() {
+        let d = Defaults::default();
+        for line in [
+            r#"{"msg":"%d","args":[99999999999999999999]}"#,
+            r#"{"msg":"%d","args":[-9223372036854775809]}"#,
+            r#"{"msg":"x","big":123456789012345678901234567890}"#,
+        ] {
+            let e = from_json_line(line, &d).unwrap_err().to_string();
+            assert!(e.contains("does not fit 64 bits"), "{line}: {e}");
+        }
+        for line in [
+            r#"{"msg":"%d","args":[9223372036854775807]}"#,
+            r#"{"msg":"%d","args":[-9223372036854775808]}"#,
+            r#"{"msg":"%s","args":[1e20, 99999999999999999999.0, 1.5E+300]}"#,
+            r#"{"msg":"99999999999999999999 \" 99999999999999999999","args":["99999999999999999999"]}"#,
+        ] {
+            assert!(from_json_line(line, &d).is_ok(), "{line}");
+        }
     }
 }
