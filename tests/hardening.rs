@@ -497,3 +497,25 @@ fn an_integer_beyond_64_bits_is_refused_with_its_digits_never_rounded_to_a_float
     let got = read_records(out, 1, Duration::from_secs(20));
     assert_eq!(got[0]["msg"].as_str(), Some("9223372036854775807 1e+20"), "{got:?}");
 }
+
+#[test]
+fn a_log_file_linked_out_of_its_directory_is_named_as_such_and_a_link_inside_it_works() {
+    let dir = temp_dir("symlink");
+    std::fs::create_dir_all(dir.join("real/inner")).expect("dirs");
+    std::fs::create_dir_all(dir.join("links")).expect("dirs");
+    std::os::unix::fs::symlink(dir.join("real/app.log"), dir.join("links/app.log")).expect("link");
+    std::os::unix::fs::symlink("inner/app.log", dir.join("real/current.log")).expect("link");
+    let file = |name: &Path| serde_json::json!({"f": {"class": "logging.FileHandler", "filename": name}});
+
+    let config = write_doc(&dir, file(&dir.join("links/app.log")));
+    let out = emit(&config, b"{\"msg\": \"x\"}\n", Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("symbolic link to") && out.stderr.contains("real/app.log"), "{}", out.stderr);
+    assert!(!out.stderr.contains("add it to"), "{}", out.stderr);
+
+    let config = write_doc(&dir, file(&dir.join("real/current.log")));
+    let out = emit(&config, b"{\"msg\": \"through the link\"}\n", Duration::from_secs(60));
+    assert!(out.status.success(), "{}", out.stderr);
+    let written = std::fs::read_to_string(dir.join("real/inner/app.log")).expect("the link's target was written");
+    assert_eq!(written, "through the link\n");
+}

@@ -24,6 +24,35 @@ pub fn log_dir_of(path: &str) -> std::path::PathBuf {
     }
 }
 
+/// A log file that is a symbolic link out of its own directory cannot be
+/// written: the plugin is granted that directory only, and WASI follows no
+/// link that leaves it. Said plainly at load, instead of the sandbox's
+/// refusal at the first open, which blamed the configuration.
+fn refuse_escaping_symlink(path: &str) -> Result<(), HandlerError> {
+    let file = std::path::Path::new(path);
+    let is_link = std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return Ok(());
+    }
+    let dir = std::fs::canonicalize(log_dir_of(path)).ok();
+    // The link may point at a file not created yet (CPython creates it
+    // through the link): resolve the target's directory instead.
+    let target = std::fs::canonicalize(file).ok().or_else(|| {
+        let pointed = log_dir_of(path).join(std::fs::read_link(file).ok()?);
+        Some(std::fs::canonicalize(pointed.parent()?).ok()?.join(pointed.file_name()?))
+    });
+    if let (Some(dir), Some(target)) = (&dir, &target) {
+        if target.starts_with(dir) {
+            return Ok(());
+        }
+    }
+    let target = target.map_or_else(|| "a path that does not exist".to_string(), |t| t.display().to_string());
+    Err(HandlerError::BadConfig(format!(
+        "log file {path} is a symbolic link to {target}, outside its own directory; the plugin may write only in \
+         the directory of `filename`: set `filename` to the file the link points to"
+    )))
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
     pub tcp: HashSet<SocketAddr>,
@@ -93,7 +122,10 @@ impl Grants {
             }
             Destination::Memory => {}
             Destination::Configured => match &config.kind {
-                HandlerKind::File(o) => g.log_dir = Some(log_dir_of(&o.path)),
+                HandlerKind::File(o) => {
+                    refuse_escaping_symlink(&o.path)?;
+                    g.log_dir = Some(log_dir_of(&o.path));
+                }
                 HandlerKind::Http(o) => g.http_authority = Some(normal_authority(&o.host, o.secure)),
                 HandlerKind::Stream(target) => g.console = Some(*target),
                 _ => {}
