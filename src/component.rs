@@ -320,6 +320,7 @@ fn stats(s: handler::Stats) -> wh::HandlerStats {
         dropped_spool_full: s.dropped_spool_full,
         dropped_invalid: s.dropped_invalid,
         dropped_unsent: s.dropped_unsent,
+        dropped_unconfirmed: s.dropped_unconfirmed,
         recovered: s.recovered,
         corrupt: s.corrupt,
         buffered: s.buffered,

@@ -118,13 +118,12 @@ pub(crate) fn enqueue(
     let deadline = Instant::now() + spool.limits.block_timeout;
     while !spool.has_room(len) {
         match spool.limits.overflow {
-            Overflow::DropOldest => {
-                if spool.pop_front().is_none() {
-                    // Nothing left to drop (could_hold said it fits an empty spool).
-                    break;
-                }
-                stats.dropped_spool_full += 1;
-            }
+            Overflow::DropOldest => match spool.drop_oldest() {
+                Some(true) => stats.dropped_unconfirmed += 1,
+                Some(false) => stats.dropped_spool_full += 1,
+                // Nothing left to drop (could_hold said it fits an empty spool).
+                None => break,
+            },
             Overflow::Block if Instant::now() < deadline => {
                 wait_for(transport, deadline);
                 pump_any(transport, spool, stats, ack.as_deref_mut());

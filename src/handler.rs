@@ -101,6 +101,10 @@ pub struct Stats {
     /// Dropped because sending failed with no spool to keep it (datagrams),
     /// or because it was still spooled when the handler closed.
     pub dropped_unsent: u64,
+    /// Acknowledged mode: written to the receiver but never acknowledged
+    /// when the spool let go of them (overflow with nothing unwritten left
+    /// to drop, or close): they may have arrived.
+    pub dropped_unconfirmed: u64,
     /// Records an earlier run left in the durable spool, reloaded at open
     /// (also counted in `emitted`).
     pub recovered: u64,
@@ -113,7 +117,7 @@ pub struct Stats {
 impl Stats {
     /// Every drop has exactly one reason, so the total is their sum.
     pub fn dropped(&self) -> u64 {
-        self.dropped_spool_full + self.dropped_invalid + self.dropped_unsent
+        self.dropped_spool_full + self.dropped_invalid + self.dropped_unsent + self.dropped_unconfirmed
     }
 }
 
@@ -560,9 +564,11 @@ impl Handler {
                 "{kept} records could not be delivered before close; they stay in the durable spool for the next start"
             )));
         }
+        let unconfirmed = self.spool.as_ref().map_or(0, Spool::in_flight) as u64;
         let abandoned = self.spool.as_mut().map_or(0, Spool::clear) as u64;
         self.stats.spooled = 0;
-        self.stats.dropped_unsent += abandoned;
+        self.stats.dropped_unconfirmed += unconfirmed;
+        self.stats.dropped_unsent += abandoned - unconfirmed;
         if let Some(mut t) = self.transport.take() {
             t.close();
             // Keep a memory destination's bytes readable after close.

@@ -186,6 +186,21 @@ impl Spool {
         Some(f)
     }
 
+    /// Makes room under the drop-oldest policy; true when the frame let go
+    /// was in flight (written, unacknowledged: it may have arrived). In
+    /// acknowledged mode the frames in flight have left, in all likelihood,
+    /// so the oldest frame not yet written goes first; a durable spool
+    /// consumes its file from the front only, so there the front goes.
+    pub fn drop_oldest(&mut self) -> Option<bool> {
+        if self.durable.is_none() && self.in_flight < self.frames.len() && self.in_flight > 0 {
+            let f = self.frames.remove(self.in_flight)?;
+            self.bytes -= f.len();
+            return Some(false);
+        }
+        let was_in_flight = self.in_flight > 0;
+        self.pop_front().map(|_| was_in_flight)
+    }
+
     pub fn in_flight(&self) -> usize {
         self.in_flight
     }
@@ -243,5 +258,21 @@ mod tests {
         assert_eq!(s.pop_front(), Some(vec![0; 6]));
         assert_eq!((s.len(), s.bytes()), (1, 4));
         assert!(!s.could_hold(11));
+    }
+
+    #[test]
+    fn drop_oldest_spares_frames_in_flight_while_unwritten_ones_remain() {
+        let mut s = Spool::new(SpoolLimits { max_records: 4, max_bytes: 100, ..Default::default() });
+        for b in 0..4u8 {
+            s.push_back(vec![b; 2]).unwrap();
+        }
+        s.mark_sent();
+        s.mark_sent();
+        assert_eq!(s.drop_oldest(), Some(false), "the oldest unwritten frame goes");
+        assert_eq!(s.drop_oldest(), Some(false));
+        assert_eq!((s.len(), s.bytes(), s.in_flight()), (2, 4, 2));
+        assert_eq!(s.front(), Some(&[0u8, 0][..]));
+        assert_eq!(s.drop_oldest(), Some(true), "only frames in flight are left");
+        assert_eq!((s.len(), s.in_flight()), (1, 1));
     }
 }

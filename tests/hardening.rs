@@ -519,3 +519,65 @@ fn a_log_file_linked_out_of_its_directory_is_named_as_such_and_a_link_inside_it_
     let written = std::fs::read_to_string(dir.join("real/inner/app.log")).expect("the link's target was written");
     assert_eq!(written, "through the link\n");
 }
+
+/// The number before `what` in the handler's drop line, or 0 without one.
+fn dropped_as(stderr: &str, what: &str) -> u64 {
+    if stderr.contains(what) {
+        count(stderr, what)
+    } else {
+        0
+    }
+}
+
+#[test]
+fn in_acknowledged_mode_records_dropped_for_a_slow_receiver_never_include_ones_that_arrived() {
+    use std::io::BufRead;
+    let dir = temp_dir("ack-overflow");
+    // The receiver's stdout is not read at first: it stops reading its
+    // socket, acknowledgements stop, 1,024 frames sit in flight and the
+    // 2,000-record spool overflows (drop-oldest).
+    let (mut listen, addrs, out) = pylog_listen(&["--tcp", "127.0.0.1:0"]);
+    let config = write_doc(
+        &dir,
+        serde_json::json!({"h": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": addrs[0].1.port(),
+            ".": {"acknowledged": true, "spool_records": 2000, "flush_timeout": 60}}}),
+    );
+    let n = 20_000;
+    let input: String = (0..n).map(|i| format!("{{\"msg\": \"r-{i}\"}}\n")).collect();
+    let mut emit = Command::new(pylog_bin())
+        .args(["emit", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pylog emit");
+    let mut stdin = emit.stdin.take().expect("stdin");
+    // When this returns, at most a pipe's worth (64 KiB, ~3,000 lines) is
+    // unread: emit has met the stall.
+    stdin.write_all(input.as_bytes()).expect("write input");
+    drop(stdin);
+    let reader = std::thread::spawn(move || {
+        let mut seen = std::collections::HashSet::new();
+        for line in out.lines().map_while(Result::ok) {
+            let record: serde_json::Value = serde_json::from_str(&line).expect("json");
+            seen.insert(record["msg"].as_str().expect("msg").to_string());
+        }
+        seen
+    });
+    let mut err = String::new();
+    emit.stderr.take().expect("stderr").read_to_string(&mut err).expect("stderr");
+    common::wait_deadline(&mut emit, Duration::from_secs(120)).expect("pylog emit finished");
+    // Every frame still spooled was acknowledged before emit exited, and
+    // acknowledged means printed: what the receiver printed is all there.
+    let _ = listen.0.kill();
+    let _ = listen.0.wait();
+    let received = reader.join().expect("reader").len() as u64;
+    let sent = count(&err, " sent (");
+    let surely_lost = dropped_as(&err, " spool full") + dropped_as(&err, " undeliverable");
+    let unconfirmed = dropped_as(&err, " written but never acknowledged");
+    assert!(surely_lost > 0, "the spool never overflowed, so this test proved nothing:\n{err}");
+    assert!(sent <= received && received <= sent + unconfirmed, "{received} arrived:\n{err}");
+    assert!(received + surely_lost <= n, "{received} arrived and {surely_lost} counted lost of {n}:\n{err}");
+    assert_eq!(sent + surely_lost + unconfirmed, n, "{err}");
+}

@@ -94,7 +94,7 @@ fn open(port: u16, max_records: u32, overflow: Overflow) -> Handler {
 
 fn identity(s: &HandlerStats) {
     assert_eq!(s.emitted, s.sent + s.spooled + s.dropped + s.skipped_by_level, "{s:?}");
-    assert_eq!(s.dropped, s.dropped_spool_full + s.dropped_invalid + s.dropped_unsent, "{s:?}");
+    assert_eq!(s.dropped, s.dropped_spool_full + s.dropped_invalid + s.dropped_unsent + s.dropped_unconfirmed, "{s:?}");
 }
 
 fn burst(h: &mut Handler, k: usize) -> Vec<String> {

@@ -456,12 +456,17 @@ fn emit(
         }
         if s.dropped > 0 {
             eprintln!(
-                "pylog emit: handler {:?} dropped {} records: {} spool full, {} unencodable, {} undeliverable",
+                "pylog emit: handler {:?} dropped {} records: {} spool full, {} unencodable, {} undeliverable{}",
                 h.name(),
                 s.dropped,
                 s.dropped_spool_full,
                 s.dropped_invalid,
-                s.dropped_unsent
+                s.dropped_unsent,
+                if s.dropped_unconfirmed > 0 {
+                    format!(", {} written but never acknowledged (they may have arrived)", s.dropped_unconfirmed)
+                } else {
+                    String::new()
+                }
             );
         }
         skipped += s.skipped_by_level;

@@ -131,6 +131,7 @@ impl wh::GuestHandler for HostileHandler {
             dropped_spool_full: 0,
             dropped_invalid: 0,
             dropped_unsent: 0,
+            dropped_unconfirmed: 0,
             recovered: 0,
             corrupt: 0,
             buffered: 0,
