@@ -21,6 +21,7 @@ pub mod input_lines;
 pub mod listen;
 pub mod log_bridge;
 pub mod name_lookup;
+pub mod pickle_json;
 pub mod pickle_scan;
 pub mod plugin;
 pub mod queue;

@@ -15,6 +15,10 @@
 //!   task: a sender that never reads them stalls only itself, and is dropped
 //!   after `ack_timeout`;
 //! - syslog over TCP is split incrementally (no rescans of a trickle).
+//!
+//! Records are written out as lines by the connection's own task, one
+//! batch per read: the consumer only copies bytes to stdout. A pickle goes
+//! straight to JSON (`pickle_json`) when it has the common shape.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -114,12 +118,77 @@ impl AckTicket {
     }
 }
 
+/// How each record is written out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Output {
+    /// One JSON object per line: the record's attributes.
+    Json,
+    /// `records::text_line`: time, level, logger, message.
+    Text,
+}
+
+/// What one read completed: the records' lines, one after another, and
+/// what happened, in order.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub lines: Vec<u8>,
+    pub events: Vec<Event>,
+}
+
+impl Batch {
+    fn of(event: Event) -> Batch {
+        Batch { lines: Vec::new(), events: vec![event] }
+    }
+
+    fn rejected(input: Input, peer: SocketAddr, reason: String) -> Batch {
+        Batch::of(Event::Rejected { input, peer, reason })
+    }
+
+    /// Appends one record's line (with its newline) and its event.
+    fn record(&mut self, input: Input, peer: SocketAddr, record: &Map<String, Json>, output: Output) {
+        match output {
+            Output::Json => {
+                let _ = serde_json::to_writer(&mut self.lines, record);
+            }
+            Output::Text => self.lines.extend_from_slice(crate::records::text_line(record).as_bytes()),
+        }
+        self.end_record(input, peer, None);
+    }
+
+    /// Appends a received pickle's line; a refusal leaves no line.
+    fn pickle(
+        &mut self,
+        input: Input,
+        peer: SocketAddr,
+        payload: &[u8],
+        output: Output,
+        ack: Option<AckTicket>,
+    ) -> Result<(), unpickle::Refusal> {
+        if output == Output::Json && crate::pickle_json::write_record(payload, &mut self.lines).is_some() {
+            self.end_record(input, peer, ack);
+            return Ok(());
+        }
+        let record = unpickle::record_from_pickle(payload)?;
+        self.record(input, peer, &record, output);
+        if let Some(Event::Record { ack: slot, .. }) = self.events.last_mut() {
+            *slot = ack;
+        }
+        Ok(())
+    }
+
+    fn end_record(&mut self, input: Input, peer: SocketAddr, ack: Option<AckTicket>) {
+        self.lines.push(b'\n');
+        self.events.push(Event::Record { input, peer, end: self.lines.len(), ack });
+    }
+}
+
 #[derive(Debug)]
 pub enum Event {
+    /// A record whose line ends at `end` in its batch's `lines`.
     Record {
         input: Input,
         peer: SocketAddr,
-        record: Map<String, Json>,
+        end: usize,
         ack: Option<AckTicket>,
     },
     Rejected {
@@ -135,7 +204,7 @@ pub struct Listener {
     /// What was bound, with the real ports when 0 was asked for.
     pub bound: Vec<(Input, SocketAddr)>,
     /// One batch per read: the records that read completed.
-    pub events: mpsc::Receiver<Vec<Event>>,
+    pub events: mpsc::Receiver<Batch>,
     /// Serves the inputs until the listener is dropped.
     _runtime: tokio::runtime::Runtime,
 }
@@ -147,12 +216,18 @@ fn now_us() -> u64 {
 struct Shared {
     limits: ListenLimits,
     check: FrameCheck,
-    tx: mpsc::Sender<Vec<Event>>,
+    output: Output,
+    tx: mpsc::Sender<Batch>,
     connections: Arc<Semaphore>,
 }
 
 /// Binds every requested address, then serves them all on a small runtime.
-pub fn start(requests: &[(Input, SocketAddr)], limits: ListenLimits, check: FrameCheck) -> Result<Listener> {
+pub fn start(
+    requests: &[(Input, SocketAddr)],
+    limits: ListenLimits,
+    check: FrameCheck,
+    output: Output,
+) -> Result<Listener> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("pylog-listen")
@@ -160,7 +235,8 @@ pub fn start(requests: &[(Input, SocketAddr)], limits: ListenLimits, check: Fram
         .build()
         .context("start the receiver's runtime")?;
     let (tx, rx) = mpsc::channel(limits.queue_batches.max(1));
-    let shared = Arc::new(Shared { connections: Arc::new(Semaphore::new(limits.max_connections)), limits, check, tx });
+    let shared =
+        Arc::new(Shared { connections: Arc::new(Semaphore::new(limits.max_connections)), limits, check, output, tx });
     let mut bound = Vec::new();
     for &(input, addr) in requests {
         let what = format!("listen on {} {addr}", input.label());
@@ -188,11 +264,11 @@ async fn accept_loop(listener: TcpListener, input: Input, shared: Arc<Shared>) {
             Err(e) => {
                 // Out of descriptors (or a transient error): pause instead
                 // of spinning on an accept that keeps failing.
-                let _ = shared.tx.try_send(vec![Event::Rejected {
+                let _ = shared.tx.try_send(Batch::rejected(
                     input,
-                    peer: listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0))),
-                    reason: format!("accept failed ({e}); pausing 100 ms"),
-                }]);
+                    listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0))),
+                    format!("accept failed ({e}); pausing 100 ms"),
+                ));
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -202,7 +278,7 @@ async fn accept_loop(listener: TcpListener, input: Input, shared: Arc<Shared>) {
                 "over the {} connection limit (--max-connections); connection closed",
                 shared.limits.max_connections
             );
-            let _ = shared.tx.try_send(vec![Event::Rejected { input, peer, reason }]);
+            let _ = shared.tx.try_send(Batch::rejected(input, peer, reason));
             drop(stream);
             continue;
         };
@@ -213,7 +289,7 @@ async fn accept_loop(listener: TcpListener, input: Input, shared: Arc<Shared>) {
                 _ => serve_pickle_stream(stream, peer, &shared).await,
             };
             if let Some(reason) = reason {
-                let _ = shared.tx.send(vec![Event::Rejected { input, peer, reason }]).await;
+                let _ = shared.tx.send(Batch::rejected(input, peer, reason)).await;
             }
             drop(permit);
         });
@@ -267,7 +343,7 @@ async fn serve_pickle_stream(stream: TcpStream, peer: SocketAddr, shared: &Share
     let mut frame_started: Option<tokio::time::Instant> = None;
     let result = loop {
         // Complete frames in what has arrived, as one batch.
-        let mut batch = Vec::new();
+        let mut batch = Batch::default();
         let mut end = None;
         while let Some(prefix) = buf.get(at..at + 4) {
             let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
@@ -282,15 +358,12 @@ async fn serve_pickle_stream(stream: TcpStream, peer: SocketAddr, shared: &Share
             }
             let Some(body) = buf.get(at + 4..at + 4 + len) else { break };
             at += 4 + len;
-            match decode_frame(body, peer, &shared.check, &acks) {
-                Ok(event) => batch.push(event),
-                Err(reason) => {
-                    end = Some(reason);
-                    break;
-                }
+            if let Err(reason) = decode_frame(body, peer, shared, &acks, &mut batch) {
+                end = Some(reason);
+                break;
             }
         }
-        if !batch.is_empty() && shared.tx.send(batch).await.is_err() {
+        if !batch.events.is_empty() && shared.tx.send(batch).await.is_err() {
             break None;
         }
         if end.is_some() {
@@ -331,38 +404,41 @@ async fn serve_pickle_stream(stream: TcpStream, peer: SocketAddr, shared: &Share
     result
 }
 
-/// One frame body to an event; `Err` ends the connection.
+/// One frame body into the batch; `Err` ends the connection.
 fn decode_frame(
     body: &[u8],
     peer: SocketAddr,
-    check: &FrameCheck,
+    shared: &Shared,
     acks: &Arc<watch::Sender<u64>>,
-) -> Result<Event, String> {
+    batch: &mut Batch,
+) -> Result<(), String> {
     let input = Input::Tcp;
-    let accepted = match check.accept(body, now_us()) {
+    let accepted = match shared.check.accept(body, now_us()) {
         Ok(accepted) => accepted,
-        Err(Refused::Replayed(reason)) => return Ok(Event::Rejected { input, peer, reason }),
+        Err(Refused::Replayed(reason)) => {
+            batch.events.push(Event::Rejected { input, peer, reason });
+            return Ok(());
+        }
         // Nothing after an unauthentic frame can be trusted either.
         Err(Refused::Unauthentic(reason)) => return Err(format!("{reason}; connection closed")),
     };
-    let ticket = accepted.ack.map(|seq| AckTicket { seq, acks: acks.clone() });
+    let ticket = |seq| AckTicket { seq, acks: acks.clone() };
     if accepted.repeated {
-        if let Some(ticket) = ticket {
-            ticket.acknowledge();
+        if let Some(seq) = accepted.ack {
+            ticket(seq).acknowledge();
         }
-        return Ok(Event::Duplicate);
+        batch.events.push(Event::Duplicate);
+        return Ok(());
     }
-    Ok(match unpickle::record_from_pickle(accepted.pickle) {
-        Ok(record) => Event::Record { input, peer, record, ack: ticket },
-        Err(refusal) => {
-            // An authentic record that is refused is acknowledged too:
-            // sending it again would not make it acceptable.
-            if let Some(ticket) = ticket {
-                ticket.acknowledge();
-            }
-            Event::Rejected { input, peer, reason: refusal.to_string() }
+    if let Err(refusal) = batch.pickle(input, peer, accepted.pickle, shared.output, accepted.ack.map(ticket)) {
+        // An authentic record that is refused is acknowledged too:
+        // sending it again would not make it acceptable.
+        if let Some(seq) = accepted.ack {
+            ticket(seq).acknowledge();
         }
-    })
+        batch.events.push(Event::Rejected { input, peer, reason: refusal.to_string() });
+    }
+    Ok(())
 }
 
 async fn serve_syslog_stream(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Option<String> {
@@ -378,7 +454,9 @@ async fn serve_syslog_stream(mut stream: TcpStream, peer: SocketAddr, shared: &S
                 // A last message without a delimiter still counts, as in rsyslog.
                 let rest = splitter.rest();
                 if !rest.is_empty() {
-                    let _ = shared.tx.send(vec![syslog_event(&rest, Input::SyslogTcp, peer)]).await;
+                    let mut batch = Batch::default();
+                    syslog_event(&rest, Input::SyslogTcp, peer, shared.output, &mut batch);
+                    let _ = shared.tx.send(batch).await;
                 }
                 return None;
             }
@@ -387,7 +465,10 @@ async fn serve_syslog_stream(mut stream: TcpStream, peer: SocketAddr, shared: &S
         match messages {
             Ok(messages) if messages.is_empty() => {}
             Ok(messages) => {
-                let batch = messages.iter().map(|m| syslog_event(m, Input::SyslogTcp, peer)).collect();
+                let mut batch = Batch::default();
+                for m in &messages {
+                    syslog_event(m, Input::SyslogTcp, peer, shared.output, &mut batch);
+                }
                 if shared.tx.send(batch).await.is_err() {
                     return None;
                 }
@@ -397,10 +478,10 @@ async fn serve_syslog_stream(mut stream: TcpStream, peer: SocketAddr, shared: &S
     }
 }
 
-fn syslog_event(message: &[u8], input: Input, peer: SocketAddr) -> Event {
+fn syslog_event(message: &[u8], input: Input, peer: SocketAddr, output: Output, batch: &mut Batch) {
     match syslog_parse::record_from_message(message, now(), &peer.to_string()) {
-        Ok(record) => Event::Record { input, peer, record, ack: None },
-        Err(reason) => Event::Rejected { input, peer, reason: reason.to_string() },
+        Ok(record) => batch.record(input, peer, &record, output),
+        Err(reason) => batch.events.push(Event::Rejected { input, peer, reason: reason.to_string() }),
     }
 }
 
@@ -411,22 +492,28 @@ async fn datagram_loop(socket: UdpSocket, input: Input, shared: Arc<Shared>) {
             continue;
         };
         let datagram = &buf[..n];
-        let event = match input {
-            Input::SyslogUdp => syslog_event(datagram, input, peer),
-            _ => decode_datagram(datagram, shared.limits.max_frame, &shared.check).map_or_else(
-                |reason| Event::Rejected { input, peer, reason },
-                |record| Event::Record { input, peer, record, ack: None },
-            ),
-        };
+        let mut batch = Batch::default();
+        match input {
+            Input::SyslogUdp => syslog_event(datagram, input, peer, shared.output, &mut batch),
+            _ => {
+                let decoded = decode_datagram(datagram, shared.limits.max_frame, &shared.check).and_then(|pickle| {
+                    batch.pickle(input, peer, pickle, shared.output, None).map_err(|r| r.to_string())
+                });
+                if let Err(reason) = decoded {
+                    batch.events.push(Event::Rejected { input, peer, reason });
+                }
+            }
+        }
         // Datagrams cannot be slowed down: while the consumer is behind,
         // this waits and the kernel's socket buffer drops what overflows.
-        if shared.tx.send(vec![event]).await.is_err() {
+        if shared.tx.send(batch).await.is_err() {
             return;
         }
     }
 }
 
-fn decode_datagram(datagram: &[u8], max_frame: usize, check: &FrameCheck) -> Result<Map<String, Json>, String> {
+/// The pickle a datagram carries, once its frame is checked.
+fn decode_datagram<'a>(datagram: &'a [u8], max_frame: usize, check: &FrameCheck) -> Result<&'a [u8], String> {
     if datagram.len() < 4 {
         return Err(format!("datagram of {} bytes has no length prefix", datagram.len()));
     }
@@ -441,5 +528,5 @@ fn decode_datagram(datagram: &[u8], max_frame: usize, check: &FrameCheck) -> Res
     if accepted.repeated {
         return Err("repeated frame (its session and sequence were already accepted)".into());
     }
-    unpickle::record_from_pickle(accepted.pickle).map_err(|r| r.to_string())
+    Ok(accepted.pickle)
 }

@@ -508,7 +508,11 @@ fn serve(
     limits: listen::ListenLimits,
     check: listen::FrameCheck,
 ) -> Result<ExitCode> {
-    let mut listener = listen::start(requests, limits, check)?;
+    let output = match format {
+        Format::Json => listen::Output::Json,
+        Format::Text => listen::Output::Text,
+    };
+    let mut listener = listen::start(requests, limits, check, output)?;
     let ready: Vec<String> = listener.bound.iter().map(|(i, a)| format!("{}={a}", i.label())).collect();
     eprintln!("pylog listen: ready {}", ready.join(" "));
     let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
@@ -518,15 +522,14 @@ fn serve(
         let Some(batch) = listener.events.blocking_recv() else {
             break;
         };
-        for event in batch {
+        // The records' lines, up to the last one to print (with --count).
+        let mut printed = 0;
+        for event in batch.events {
             match event {
                 Event::Duplicate => duplicates += 1,
-                Event::Record { record, ack, .. } => {
+                Event::Record { end, ack, .. } => {
                     received += 1;
-                    match format {
-                        Format::Json => writeln!(stdout, "{}", serde_json::Value::Object(record))?,
-                        Format::Text => writeln!(stdout, "{}", records::text_line(&record))?,
-                    }
+                    printed = end;
                     acks.extend(ack);
                     if count.is_some_and(|c| received >= c) {
                         break;
@@ -538,7 +541,9 @@ fn serve(
                 }
             }
         }
-        // One flush per batch; only then are its records handled, and acknowledged.
+        // One write and one flush per batch; only then are its records
+        // handled, and acknowledged.
+        stdout.write_all(&batch.lines[..printed])?;
         stdout.flush()?;
         for ticket in acks.drain(..) {
             ticket.acknowledge();

@@ -194,6 +194,35 @@ pub const ATTRIBUTES: &[&str] = &[
     "taskName",
 ];
 
+/// The place of `key` in `ATTRIBUTES`, or after them all: a match instead
+/// of a search, because `pylog listen` ranks every key of every record.
+pub fn attribute_rank(key: &str) -> usize {
+    match key {
+        "name" => 0,
+        "msg" => 1,
+        "args" => 2,
+        "levelname" => 3,
+        "levelno" => 4,
+        "pathname" => 5,
+        "filename" => 6,
+        "module" => 7,
+        "exc_info" => 8,
+        "exc_text" => 9,
+        "stack_info" => 10,
+        "lineno" => 11,
+        "funcName" => 12,
+        "created" => 13,
+        "msecs" => 14,
+        "relativeCreated" => 15,
+        "thread" => 16,
+        "threadName" => 17,
+        "processName" => 18,
+        "process" => 19,
+        "taskName" => 20,
+        _ => ATTRIBUTES.len(),
+    }
+}
+
 /// Keys that are not extras: the attributes, and `message`, which
 /// `Formatter.format` adds and `makePickle` removes.
 fn is_known(key: &str) -> bool {

@@ -64,8 +64,7 @@ pub fn record_from_pickle(payload: &[u8]) -> Result<Map<String, Json>, Refusal> 
     }
     // CPython's attribute order first, so a person reading the JSON sees the
     // familiar layout; extras after, by name.
-    let order = crate::records::ATTRIBUTES;
-    let rank = |k: &str| order.iter().position(|o| *o == k).unwrap_or(order.len());
+    let rank = crate::records::attribute_rank;
     pairs.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.0.cmp(&b.0)));
     if !pairs.iter().any(|(k, _)| k == "msg") {
         return Err(Refusal::NotARecord("it has no \"msg\"".into()));
