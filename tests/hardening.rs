@@ -581,3 +581,21 @@ fn in_acknowledged_mode_records_dropped_for_a_slow_receiver_never_include_ones_t
     assert!(received + surely_lost <= n, "{received} arrived and {surely_lost} counted lost of {n}:\n{err}");
     assert_eq!(sent + surely_lost + unconfirmed, n, "{err}");
 }
+
+#[test]
+fn a_plugin_hoarding_sockets_is_capped_and_pylog_emit_counts_the_refusal() {
+    let dir = temp_dir("hoard");
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = receiver.local_addr().expect("addr").port();
+    let config = write_doc(
+        &dir,
+        serde_json::json!({"h": {"class": "logging.handlers.DatagramHandler", "host": "127.0.0.1", "port": port}}),
+    );
+    let hostile = common::target_dir().join("wasm32-wasip2/component/hostile_plugin.wasm");
+    let mut cmd = Command::new(pylog_bin());
+    cmd.arg("--plugin").arg(&hostile).args(["emit", "--max-sockets", "5", "--config"]).arg(&config);
+    let out = run(cmd, b"{\"msg\": \"hoard 100000\"}\n", Duration::from_secs(60));
+    assert!(out.stderr.contains("held 5 sockets"), "{}", out.stderr);
+    assert_eq!(count(&out.stderr, "denied by sandbox"), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("--max-sockets"), "{}", out.stderr);
+}
