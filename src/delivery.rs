@@ -16,6 +16,7 @@ pub(crate) fn deliver_or_spool(
     spool: &mut Spool,
     buf: &[u8],
     stats: &mut Stats,
+    block_until: Instant,
 ) -> Result<()> {
     if pump(transport, spool, stats) && transport.send(buf).is_ok() {
         stats.sent += 1;
@@ -24,7 +25,7 @@ pub(crate) fn deliver_or_spool(
     }
     // An exact-size copy: the spool's byte bound is then the memory it
     // really takes, and `buf` keeps its capacity for the next record.
-    enqueue(transport, spool, buf.to_vec(), stats, None)
+    enqueue(transport, spool, buf.to_vec(), stats, None, block_until)
 }
 
 pub(crate) fn pump_any(
@@ -100,12 +101,16 @@ pub(crate) fn pump(transport: &mut Transport, spool: &mut Spool, stats: &mut Sta
     true
 }
 
+/// Keeps `frame` in the spool, making room by its overflow policy; the
+/// `block` policy waits for room until `block_until` (one deadline for a
+/// whole batch, so a batch never waits longer than one record would).
 pub(crate) fn enqueue(
     transport: &mut Transport,
     spool: &mut Spool,
     frame: Vec<u8>,
     stats: &mut Stats,
     mut ack: Option<&mut AckState>,
+    block_until: Instant,
 ) -> Result<()> {
     let len = frame.len();
     if !spool.could_hold(len) {
@@ -115,7 +120,7 @@ pub(crate) fn enqueue(
             spool.limits.max_bytes
         )));
     }
-    let deadline = Instant::now() + spool.limits.block_timeout;
+    let deadline = block_until;
     while !spool.has_room(len) {
         match spool.limits.overflow {
             Overflow::DropOldest => match spool.drop_oldest() {

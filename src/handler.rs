@@ -141,6 +141,9 @@ pub struct Handler {
     /// Characters in the last encoded line (RotatingFileHandler compares
     /// them with the file's size, as CPython does).
     line_chars: u64,
+    /// While a batch is delivered: when the `block` overflow policy stops
+    /// waiting, for the whole batch.
+    block_until: Option<Instant>,
 }
 
 impl Handler {
@@ -262,6 +265,7 @@ impl Handler {
         Ok(Handler {
             buffer: config.buffer.clone().map(Buffer::new),
             line_chars: 0,
+            block_until: None,
             config,
             transport,
             stats,
@@ -395,6 +399,11 @@ impl Handler {
             }
             return Err(e);
         }
+        let block_until = match (self.block_until, self.spool.as_ref()) {
+            (Some(until), _) => until,
+            (None, Some(spool)) => Instant::now() + spool.limits.block_timeout,
+            (None, None) => Instant::now(),
+        };
         let result = match self.spool.as_mut() {
             None => match transport.send_record(&self.buf, self.line_chars, record.created) {
                 Ok(()) => {
@@ -411,9 +420,9 @@ impl Handler {
                 }
             },
             Some(spool) => match self.ack.as_mut() {
-                None => deliver_or_spool(transport, spool, &self.buf, &mut self.stats),
+                None => deliver_or_spool(transport, spool, &self.buf, &mut self.stats, block_until),
                 Some(ack) => {
-                    let queued = enqueue(transport, spool, self.buf.to_vec(), &mut self.stats, Some(ack));
+                    let queued = enqueue(transport, spool, self.buf.to_vec(), &mut self.stats, Some(ack), block_until);
                     pump_acked(transport, spool, &mut self.stats, ack);
                     queued
                 }
@@ -445,6 +454,14 @@ impl Handler {
     }
 
     fn deliver_batch(&mut self, records: &[LogRecord]) -> Vec<Result<()>> {
+        self.block_until = self.spool.as_ref().map(|s| Instant::now() + s.limits.block_timeout);
+        let results = self.deliver_batch_until(records);
+        self.block_until = None;
+        results
+    }
+
+    fn deliver_batch_until(&mut self, records: &[LogRecord]) -> Vec<Result<()>> {
+        let block_until = self.block_until.unwrap_or_else(Instant::now);
         let coalesce = self.ack.is_none()
             && self.transport.as_ref().is_some_and(Transport::coalesces)
             && self.spool.as_ref().is_none_or(Spool::is_empty);
@@ -485,9 +502,14 @@ impl Handler {
                 Err(e) => match self.spool.as_mut() {
                     Some(spool) => {
                         for &(i, start, end) in &frames {
-                            if let Err(err) =
-                                enqueue(transport, spool, batch[start..end].to_vec(), &mut self.stats, None)
-                            {
+                            if let Err(err) = enqueue(
+                                transport,
+                                spool,
+                                batch[start..end].to_vec(),
+                                &mut self.stats,
+                                None,
+                                block_until,
+                            ) {
                                 results[i] = Err(err);
                             }
                         }

@@ -599,3 +599,58 @@ fn a_plugin_hoarding_sockets_is_capped_and_pylog_emit_counts_the_refusal() {
     assert_eq!(count(&out.stderr, "denied by sandbox"), 1, "{}", out.stderr);
     assert!(out.stderr.contains("--max-sockets"), "{}", out.stderr);
 }
+
+#[test]
+fn a_batch_under_the_block_policy_waits_once_not_once_per_record() {
+    let dir = temp_dir("block-batch");
+    let config = write_doc(
+        &dir,
+        serde_json::json!({"h": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": closed_port(),
+            ".": {"spool_overflow": "block", "spool_records": 10, "block_timeout": 0.5, "flush_timeout": 0.2}}}),
+    );
+    let n = 2_000;
+    // Read at once, these lines reach the plugin in batches of hundreds; a
+    // wait per record (0.5 s each) would outlast the call's wall bound.
+    let out = emit(&config, &lines("blocked", n, 10), Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(!out.stderr.contains("trapped"), "{}", out.stderr);
+    assert_eq!(count(&out.stderr, " sent (") + count(&out.stderr, "dropped,"), n as u64, "{}", out.stderr);
+}
+
+#[test]
+fn a_line_piped_in_is_delivered_before_the_next_one_is_written() {
+    use std::io::BufRead;
+    let dir = temp_dir("streaming");
+    let (_listen, addrs, out) = pylog_listen(&["--tcp", "127.0.0.1:0"]);
+    let config = write_doc(
+        &dir,
+        serde_json::json!({"h": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": addrs[0].1.port()}}),
+    );
+    let mut emit = Command::new(pylog_bin())
+        .args(["emit", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn pylog emit");
+    let mut stdin = emit.stdin.take().expect("stdin");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // As from `tail -f`: each line must arrive while the input stays open
+    // and says nothing more; batching never waits for a batch to fill.
+    for i in 0..3 {
+        writeln!(stdin, "{{\"msg\": \"line {i}\"}}").expect("write");
+        stdin.flush().expect("flush");
+        let got = rx.recv_timeout(Duration::from_secs(20)).expect("the line arrived with the input still open");
+        assert!(got.contains(&format!("\"line {i}\"")), "{got}");
+    }
+    drop(stdin);
+    common::wait_deadline(&mut emit, Duration::from_secs(30)).expect("pylog emit exits at end of input");
+}

@@ -32,6 +32,16 @@ impl InputLines {
     }
 }
 
+impl InputLines {
+    /// The next line if one was read already; never waits.
+    pub fn next_ready(&mut self) -> Option<std::io::Result<Vec<u8>>> {
+        if self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.lines.try_recv().ok()
+    }
+}
+
 impl Iterator for InputLines {
     type Item = std::io::Result<Vec<u8>>;
 

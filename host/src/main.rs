@@ -16,7 +16,7 @@ use pylog_host::listen::{self, Event, Input};
 use pylog_host::queue::QueueHandler;
 use pylog_host::records::{self, Defaults};
 use pylog_host::sandbox::Grants;
-use pylog_host::{dictconfig, Plugin};
+use pylog_host::{dictconfig, LogRecord, Plugin};
 
 #[derive(Parser)]
 #[command(name = "pylog", version, about = "CPython's logging.handlers as a sandboxed WebAssembly plugin")]
@@ -256,6 +256,12 @@ fn destination_name(d: &Destination) -> String {
     }
 }
 
+/// The most input lines handed to a handler in one call, and about the
+/// most bytes of them: the batch is lowered into the plugin's memory beside
+/// a full spool, so it stays a small part of the instance's 64 MiB.
+const EMIT_BATCH_LINES: usize = 512;
+const EMIT_BATCH_BYTES: usize = 256 << 10;
+
 fn emit(
     plugin: PathBuf,
     config: &std::path::Path,
@@ -319,63 +325,118 @@ fn emit(
             .context("install the signal handler")?;
         signal_hook::flag::register(signal, stop.clone()).context("install the signal handler")?;
     }
-    let input = InputLines::spawn(input, stop.clone());
+    let mut input = InputLines::spawn(input, stop.clone());
     let defaults = Defaults::default();
     let mut stdout = std::io::stdout().lock();
     let (mut read, mut bad_lines, mut failed, mut unrouted) = (0u64, 0u64, 0u64, 0u64);
-    for (index, line) in input.enumerate() {
-        let line = line.context("read records")?;
-        // A line that is not UTF-8 is one bad record, not the end of the stream.
-        let Ok(line) = String::from_utf8(line) else {
-            read += 1;
-            eprintln!("pylog: line {}: not UTF-8; records are JSON text", index + 1);
-            bad_lines += 1;
-            continue;
-        };
-        // A UTF-8 byte order mark (Windows editors write one) is not part of the first record.
-        let line = if index == 0 { line.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(line) } else { line };
-        if line.trim().is_empty() {
-            continue;
+    // Records go out in batches of the lines already read: one call into
+    // each handler's plugin and one write per batch instead of per record.
+    // A batch never waits for more input, so a pipe from `tail -f` flows
+    // line by line.
+    let mut next_index = 0usize;
+    let (mut batch, mut line_numbers) = (Vec::<LogRecord>::new(), Vec::<usize>::new());
+    while let Some(first) = input.next() {
+        let mut bytes = first.as_ref().map_or(0, Vec::len);
+        let mut lines = vec![first];
+        while lines.len() < EMIT_BATCH_LINES && bytes < EMIT_BATCH_BYTES {
+            match input.next_ready() {
+                Some(line) => {
+                    bytes += line.as_ref().map_or(0, Vec::len);
+                    lines.push(line);
+                }
+                None => break,
+            }
         }
-        read += 1;
-        let record = match records::from_json_line(&line, &defaults) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("pylog: line {}: {e:#}", index + 1);
+        batch.clear();
+        line_numbers.clear();
+        for line in lines {
+            let index = next_index;
+            next_index += 1;
+            let line = line.context("read records")?;
+            // A line that is not UTF-8 is one bad record, not the end of the stream.
+            let Ok(line) = String::from_utf8(line) else {
+                read += 1;
+                eprintln!("pylog: line {}: not UTF-8; records are JSON text", index + 1);
                 bad_lines += 1;
                 continue;
-            }
-        };
-        let targets = doc.routing.targets(&record.name, record.levelno);
-        if targets.is_empty() {
-            unrouted += 1;
-        }
-        let reaches = |name: &str| {
-            let routed = behind_queue.get(name).map_or(name, String::as_str);
-            targets.contains(&routed) && doc.routing.handler_accepts(routed, &record.name)
-        };
-        for q in &queues {
-            if !reaches(q.name()) {
+            };
+            // A UTF-8 byte order mark (Windows editors write one) is not part of the first record.
+            let line =
+                if index == 0 { line.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(line) } else { line };
+            if line.trim().is_empty() {
                 continue;
             }
-            if let Err(e) = q.emit(&record) {
-                eprintln!("pylog: line {}: handler {:?}: {}", index + 1, q.name(), describe(&e));
-                failed += 1;
+            read += 1;
+            match records::from_json_line(&line, &defaults) {
+                Ok(record) => {
+                    batch.push(record);
+                    line_numbers.push(index + 1);
+                }
+                Err(e) => {
+                    eprintln!("pylog: line {}: {e:#}", index + 1);
+                    bad_lines += 1;
+                }
+            }
+        }
+        // Which records reach which handler, decided per record as before.
+        let mut reach: Vec<Vec<&str>> = Vec::with_capacity(batch.len());
+        for record in &batch {
+            let targets = doc.routing.targets(&record.name, record.levelno);
+            if targets.is_empty() {
+                unrouted += 1;
+            }
+            let names = targets
+                .into_iter()
+                .filter(|name| doc.routing.handler_accepts(name, &record.name))
+                .collect::<Vec<&str>>();
+            reach.push(names);
+        }
+        let reaches = |i: usize, name: &str| {
+            let routed = behind_queue.get(name).map_or(name, String::as_str);
+            reach[i].contains(&routed)
+        };
+        for q in &queues {
+            for (i, record) in batch.iter().enumerate() {
+                if !reaches(i, q.name()) {
+                    continue;
+                }
+                if let Err(e) = q.emit(record) {
+                    eprintln!("pylog: line {}: handler {:?}: {}", line_numbers[i], q.name(), describe(&e));
+                    failed += 1;
+                }
             }
         }
         for h in &mut handlers {
-            if !reaches(h.name()) {
+            let mine: Vec<usize> = (0..batch.len()).filter(|&i| reaches(i, h.name())).collect();
+            if mine.is_empty() {
                 continue;
             }
-            if let Err(e) = h.emit(&record) {
-                eprintln!("pylog: line {}: handler {:?}: {e}", index + 1, h.name());
-                failed += 1;
+            let subset: Vec<LogRecord>;
+            let records = if mine.len() == batch.len() {
+                &batch[..]
+            } else {
+                subset = mine.iter().map(|&i| batch[i].clone()).collect();
+                &subset[..]
+            };
+            match h.emit_batch(records) {
+                Ok(results) => {
+                    for (i, result) in mine.iter().zip(results) {
+                        if let Err(e) = result {
+                            eprintln!("pylog: line {}: handler {:?}: {}", line_numbers[*i], h.name(), describe(&e));
+                            failed += 1;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let (from, to) = (line_numbers[mine[0]], line_numbers[mine[mine.len() - 1]]);
+                    eprintln!("pylog: lines {from}-{to}: handler {:?}: {e}", h.name());
+                    failed += mine.len() as u64;
+                }
             }
             if dry_run {
                 stdout.write_all(&h.take_output()?)?;
             }
         }
-        // Records are shipped as they are read, so a pipe from `tail -f` flows.
         stdout.flush()?;
     }
     if stop.load(Ordering::Relaxed) {

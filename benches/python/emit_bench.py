@@ -1,0 +1,108 @@
+"""The whole process a user runs: `pylog emit --config logging.json
+records.jsonl` against a CPython script doing the same job (json.loads,
+logging.makeLogRecord, the handler's handle), side by side: the two
+alternate, round after round, and the ratio of their medians is reported.
+
+The sink is a TCP or UDP listener in this script that reads and discards.
+Each run starts the process and stops the clock when it has exited.
+
+usage: emit_bench.py PYLOG [N] [ROUNDS]
+"""
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+CPYTHON_SHIPPER = r"""
+import json, logging, logging.config, sys
+config = json.load(open(sys.argv[1]))
+logging.config.dictConfig(config)
+root = logging.getLogger()
+for line in open(sys.argv[2]):
+    if line.strip():
+        root.handle(logging.makeLogRecord(json.loads(line)))
+logging.shutdown()
+"""
+
+
+def tcp_sink():
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            conn, _ = server.accept()
+            threading.Thread(target=lambda c=conn: [None for _ in iter(lambda: c.recv(1 << 16), b"")], daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server.getsockname()[1]
+
+
+def udp_sink():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    sock.bind(("127.0.0.1", 0))
+    threading.Thread(target=lambda: [sock.recv(1 << 16) for _ in iter(int, 1)], daemon=True).start()
+    return sock.getsockname()[1]
+
+
+def records(n):
+    for i in range(n):
+        yield json.dumps({
+            "name": "app.requests", "levelname": "INFO", "levelno": 20, "pathname": "/srv/app/handlers.py",
+            "lineno": 120 + i % 50, "funcName": "serve", "msg": "request %s served in %d ms",
+            "args": [f"/api/items/{i}", i % 900], "created": 1700000000.0 + i / 1000,
+            "request_id": f"req-{i:08d}", "user": "ann",
+        })
+
+
+def scenarios(tcp, udp):
+    def one(handler):
+        return {"version": 1, "handlers": {"h": handler}, "root": {"level": "DEBUG", "handlers": ["h"]}}
+
+    yield "SocketHandler", one({"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": tcp})
+    yield "DatagramHandler", one({"class": "logging.handlers.DatagramHandler", "host": "127.0.0.1", "port": udp})
+    yield "SysLogHandler UDP", one({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", udp]})
+
+
+def timed(cmd):
+    start = time.perf_counter()
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{cmd}: exit {done.returncode}: {done.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def main():
+    pylog = sys.argv[1]
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
+    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+    tcp, udp = tcp_sink(), udp_sink()
+    with tempfile.TemporaryDirectory() as tmp:
+        lines = os.path.join(tmp, "records.jsonl")
+        with open(lines, "w") as f:
+            for line in records(n):
+                f.write(line + "\n")
+        print(f"pylog emit, whole process, {n} records from a file; median of {rounds} alternating rounds:")
+        for label, config in scenarios(tcp, udp):
+            path = os.path.join(tmp, "logging.json")
+            with open(path, "w") as f:
+                json.dump(config, f)
+            ours = [pylog, "emit", "--config", path, lines]
+            theirs = [sys.executable, "-c", CPYTHON_SHIPPER, path, lines]
+            times = {"pylog": [], "cpython": []}
+            for _ in range(rounds):
+                times["pylog"].append(timed(ours))
+                times["cpython"].append(timed(theirs))
+            p, c = statistics.median(times["pylog"]), statistics.median(times["cpython"])
+            print(f"  {label:20} pylog {p:6.3f} s  CPython {c:6.3f} s  ratio {c / p:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
