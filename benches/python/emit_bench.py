@@ -26,7 +26,11 @@ logging.config.dictConfig(config)
 root = logging.getLogger()
 for line in open(sys.argv[2]):
     if line.strip():
-        root.handle(logging.makeLogRecord(json.loads(line)))
+        d = json.loads(line)
+        # JSON has no tuples; %-formatting needs one.
+        if isinstance(d.get("args"), list):
+            d["args"] = tuple(d["args"])
+        root.handle(logging.makeLogRecord(d))
 logging.shutdown()
 """
 
@@ -74,7 +78,7 @@ def timed(cmd):
     start = time.perf_counter()
     done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
-    if done.returncode != 0:
+    if done.returncode != 0 or b"Traceback" in done.stderr:
         raise SystemExit(f"{cmd}: exit {done.returncode}: {done.stderr.decode()[-2000:]}")
     return elapsed
 
