@@ -50,6 +50,7 @@ fn hot_functions(c: &mut Criterion) {
         procid: String::new(),
         cpython_exact_bytes: false,
         escape_controls: true,
+        lf_trailer: false,
         max_message_bytes: syslog::DEFAULT_MAX_MESSAGE_BYTES,
     };
     c.bench_function("syslog::write_message", |b| {

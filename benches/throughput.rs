@@ -222,6 +222,7 @@ fn native_syslog_options() -> NativeSyslog {
         procid: String::new(),
         cpython_exact_bytes: false,
         escape_controls: false,
+        lf_trailer: false,
         max_message_bytes: syslog::DEFAULT_MAX_MESSAGE_BYTES,
     }
 }

@@ -205,6 +205,7 @@ fn config(c: wc::HandlerConfig) -> Result<HandlerConfig, Error> {
             procid: o.procid,
             cpython_exact_bytes: o.cpython_exact_bytes,
             escape_controls: false,
+            lf_trailer: false,
             max_message_bytes: o.max_message_bytes,
         }),
         wc::HandlerKind::Null => Kind::Null,

@@ -16,7 +16,7 @@ use crate::record::LogRecord;
 use crate::signing::Signer;
 use crate::smtp::{SmtpOptions, SmtpTarget};
 use crate::spool::{Spool, SpoolLimits};
-use crate::syslog::{self, Framing, SyslogOptions};
+use crate::syslog::{self, Framing, SyslogFormat, SyslogOptions};
 use crate::text_encoding::{Encoding, Errors, TextEncoding};
 use crate::transport::{Console, Destination, NoUnixSockets, Transport, UnixSockets};
 use std::time::Instant;
@@ -158,6 +158,7 @@ impl Handler {
         let stream = matches!(config.destination, Destination::Tcp { .. } | Destination::UnixStream(_));
         if let Kind::Syslog(o) = &mut config.kind {
             o.escape_controls = stream && o.framing == Framing::Unframed && !o.cpython_exact_bytes;
+            o.lf_trailer = stream && o.framing == Framing::Unframed && o.format == SyslogFormat::Rfc5424;
         }
         let retry = match &config.kind {
             Kind::Socket(o) | Kind::Datagram(o) => {

@@ -38,6 +38,10 @@ pub struct SyslogOptions {
     /// Escape CR, LF and NUL; the handler sets it for unframed streams
     /// unless `cpython_exact_bytes`.
     pub escape_controls: bool,
+    /// End each RFC 5424 message with LF (RFC 6587 non-transparent
+    /// framing); the handler sets it on an unframed stream, where a
+    /// receiver could not otherwise tell where one message ends.
+    pub lf_trailer: bool,
     /// 0 for no limit.
     pub max_message_bytes: u32,
 }
@@ -137,7 +141,12 @@ pub fn write_message(
                 out.push(0);
             }
         }
-        SyslogFormat::Rfc5424 => write_rfc5424(out, pri, record, formatter, opts, &msg)?,
+        SyslogFormat::Rfc5424 => {
+            write_rfc5424(out, pri, record, formatter, opts, &msg)?;
+            if opts.lf_trailer {
+                out.push(b'\n');
+            }
+        }
     }
     if opts.framing == Framing::OctetCounting {
         let len = (out.len() - start).to_string();
@@ -263,6 +272,7 @@ mod tests {
             procid: String::new(),
             cpython_exact_bytes: false,
             escape_controls: false,
+            lf_trailer: false,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
@@ -307,5 +317,21 @@ mod tests {
         write_message(&mut out, &r, &Formatter::default(), &o).unwrap();
         let want = "<158>1 2023-11-14T22:13:20.250000Z h1 - 42 web [pylog@32473 user=\"a\\\"\\]b\"] \u{feff}h\u{e9}";
         assert_eq!(String::from_utf8(out).unwrap(), want);
+    }
+
+    #[test]
+    fn rfc5424_on_an_unframed_stream_ends_with_lf_and_never_carries_one_inside() {
+        let rec = LogRecord::new("x", 20, "two\nlines", 1.7e9);
+        let o = SyslogOptions {
+            format: SyslogFormat::Rfc5424,
+            hostname: "h1".into(),
+            escape_controls: true,
+            lf_trailer: true,
+            ..opts()
+        };
+        let mut out = Vec::new();
+        write_message(&mut out, &rec, &Formatter::default(), &o).unwrap();
+        assert_eq!(out.last(), Some(&b'\n'));
+        assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 1, "{}", String::from_utf8_lossy(&out));
     }
 }

@@ -90,9 +90,10 @@ fn config_check_prints_the_resolution_and_refuses_python_code() {
     let out = run(cmd, b"", Duration::from_secs(30));
     assert!(out.status.success(), "{}", out.stderr);
     let text = String::from_utf8_lossy(&out.stdout);
+    let app_line = format!("  app: FileHandler to file {}, level WARNING", base.join("app.log").display());
     for line in [
         "valid",
-        "  app: FileHandler to its own target (file, URL or console), level WARNING",
+        app_line.as_str(),
         "  app.db: level NOTSET (inherited), handlers [\"db\"], propagate false",
         "filter: handler web takes only records of loggers [\"app.web\"]",
     ] {

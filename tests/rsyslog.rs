@@ -235,6 +235,17 @@ fn rfc5424_over_udp_and_octet_counted_tcp() {
         RECORDS,
     );
     check(&rs.lines(5), "local5", 21 * 8, true);
+    // Unframed TCP: each message ends with LF (RFC 6587 non-transparent
+    // framing), so rsyslog sees five messages, not one.
+    std::fs::write(rs.dir.join("out.log"), "").expect("truncate");
+    opts["framing"] = "unframed".into();
+    emit(
+        serde_json::json!({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", rs.tcp],
+            "facility": "local5", "socktype": "tcp", ".": opts}),
+        "rs-5424-tcp-unframed",
+        RECORDS,
+    );
+    check(&rs.lines(5), "local5", 21 * 8, true);
 }
 
 #[test]

@@ -135,27 +135,44 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
     // Without root and loggers, every handler defined receives records
     // (pylog's shorthand); otherwise only those a logger names, as in CPython.
     let legacy = !doc.contains_key("root") && loggers.is_empty();
-    routing.root = match doc.get("root") {
-        Some(root) => logger_node("root", root, &filters)?,
-        None if legacy => {
-            // Handlers that others feed (a MemoryHandler's target, a
-            // QueueHandler's listener handlers) are reached through those.
-            let fed: Vec<&str> = handlers
-                .values()
-                .filter_map(Json::as_object)
-                .flat_map(|e| {
-                    let target = e.get("target").and_then(Json::as_str).into_iter();
-                    let listeners =
-                        e.get("handlers").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str);
-                    target.chain(listeners)
-                })
-                .collect();
-            let direct = handlers.keys().filter(|k| !fed.contains(&k.as_str())).cloned().collect();
-            LoggerNode { handlers: direct, propagate: true, ..Default::default() }
+    // `loggers` may configure the root logger too, as "" or "root" (what
+    // `logging.getLogger` returns root for); CPython applies `loggers`
+    // first, then `root`, which replaces the handlers and keeps a level it
+    // does not set. Root starts at WARNING, as CPython's does.
+    let mut root_specs: Vec<(&str, &Json)> =
+        loggers.iter().filter(|(name, _)| is_root_name(name)).map(|(n, spec)| (n.as_str(), spec)).collect();
+    if let Some(root) = doc.get("root") {
+        root_specs.push(("root", root));
+    }
+    routing.root = if !root_specs.is_empty() {
+        let mut root = LoggerNode { level: Some(logging_level::WARNING), ..Default::default() };
+        for (name, spec) in root_specs {
+            let node = logger_node(name, spec, &filters).with_context(|| format!("logger {name:?}"))?;
+            root.level = node.level.or(root.level);
+            root.handlers = node.handlers;
+            root.filters.extend(node.filters);
         }
-        None => LoggerNode::default(),
+        root.propagate = true;
+        root
+    } else if legacy {
+        // Handlers that others feed (a MemoryHandler's target, a
+        // QueueHandler's listener handlers) are reached through those.
+        let fed: Vec<&str> = handlers
+            .values()
+            .filter_map(Json::as_object)
+            .flat_map(|e| {
+                let target = e.get("target").and_then(Json::as_str).into_iter();
+                let listeners =
+                    e.get("handlers").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str);
+                target.chain(listeners)
+            })
+            .collect();
+        let direct = handlers.keys().filter(|k| !fed.contains(&k.as_str())).cloned().collect();
+        LoggerNode { handlers: direct, propagate: true, ..Default::default() }
+    } else {
+        LoggerNode { level: Some(logging_level::WARNING), ..Default::default() }
     };
-    for (name, spec) in &loggers {
+    for (name, spec) in loggers.iter().filter(|(name, _)| !is_root_name(name)) {
         routing
             .loggers
             .insert(name.clone(), logger_node(name, spec, &filters).with_context(|| format!("logger {name:?}"))?);
@@ -215,11 +232,35 @@ fn filter_names(names: &Json, filters: &std::collections::HashMap<String, String
         .collect()
 }
 
+/// The names `logging.getLogger` answers with the root logger.
+fn is_root_name(name: &str) -> bool {
+    name.is_empty() || name == "root"
+}
+
+/// Logging's level numbers the loader needs by name.
+mod logging_level {
+    pub const WARNING: i64 = 30;
+}
+
+/// Python's truth value of a JSON value, as `logger.propagate = value`
+/// later tested with `if not c.propagate` sees it.
+fn truthy(v: &Json) -> bool {
+    match v {
+        Json::Null => false,
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Json::String(s) => !s.is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        Json::Object(o) => !o.is_empty(),
+    }
+}
+
 /// A `loggers` entry or `root`: level, handlers, propagate, filters.
 fn logger_node(name: &str, spec: &Json, filters: &std::collections::HashMap<String, String>) -> Result<LoggerNode> {
     let spec = spec.as_object().ok_or_else(|| anyhow!("logger {name:?} must be a mapping"))?;
     for key in spec.keys() {
-        if !["level", "handlers", "propagate", "filters"].contains(&key.as_str()) {
+        // `qualname` is fileConfig's; dictConfig ignores it, and so do we.
+        if !["level", "handlers", "propagate", "filters", "qualname"].contains(&key.as_str()) {
             bail!("logger {name:?} has {key:?}; a logger takes level, handlers, propagate, filters");
         }
     }
@@ -237,7 +278,12 @@ fn logger_node(name: &str, spec: &Json, filters: &std::collections::HashMap<Stri
             Some(v) => Some(level(v)?),
         },
         handlers,
-        propagate: attr_bool(spec, "propagate", true)?,
+        // CPython sets `propagate` to whatever is given unless it is None,
+        // and tests its truth: 0 and 1 are as common as false and true.
+        propagate: match spec.get("propagate") {
+            None | Some(Json::Null) => true,
+            Some(v) => truthy(v),
+        },
         filters: match spec.get("filters") {
             None => Vec::new(),
             Some(names) => filter_names(names, filters)?,

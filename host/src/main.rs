@@ -15,6 +15,7 @@ use pylog_host::input_lines::InputLines;
 use pylog_host::listen::{self, Event, Input};
 use pylog_host::queue::QueueHandler;
 use pylog_host::records::{self, Defaults};
+use pylog_host::routing::LAST_RESORT_LEVEL;
 use pylog_host::sandbox::Grants;
 use pylog_host::{dictconfig, LogRecord, Plugin};
 
@@ -199,7 +200,7 @@ fn config_check(file: &std::path::Path) -> Result<ExitCode> {
             "  {}: {} to {}, level {}, format {:?}{buffer}",
             h.name,
             kind_name(&h.kind),
-            destination_name(&h.destination),
+            destination_name(h),
             records::level_name(h.level),
             h.formatter.fmt.as_deref().unwrap_or("%(message)s")
         );
@@ -245,7 +246,36 @@ fn kind_name(kind: &pylog_host::bindings::HandlerKind) -> &'static str {
     }
 }
 
-fn destination_name(d: &Destination) -> String {
+/// Where a handler writes, as a user would name it, with the framing of a
+/// syslog stream (receivers need to know it).
+fn destination_name(h: &pylog_host::HandlerConfig) -> String {
+    use pylog_host::bindings::{HandlerKind as K, StreamTarget, SyslogFormat, SyslogFraming};
+    let framing = match &h.kind {
+        K::Syslog(o) if matches!(h.destination, Destination::Tcp(_) | Destination::UnixStream(_)) => {
+            match (o.framing, o.format) {
+                (SyslogFraming::OctetCounting, _) => ", octet-counted (RFC 6587)",
+                (SyslogFraming::Unframed, SyslogFormat::Rfc5424) => ", each message ending in LF (RFC 6587)",
+                (SyslogFraming::Unframed, SyslogFormat::Cpython) if o.append_nul => {
+                    ", unframed, each message ending in NUL (CPython's)"
+                }
+                (SyslogFraming::Unframed, SyslogFormat::Cpython) => ", unframed, no delimiter",
+            }
+        }
+        _ => "",
+    };
+    let place = match (&h.destination, &h.kind) {
+        (Destination::Configured, K::File(o)) => format!("file {}", o.path),
+        (Destination::Configured, K::Http(o)) => {
+            format!("{} {}://{}{}", o.method, if o.secure { "https" } else { "http" }, o.host, o.url)
+        }
+        (Destination::Configured, K::Stream(StreamTarget::Stderr)) => "stderr".into(),
+        (Destination::Configured, K::Stream(StreamTarget::Stdout)) => "stdout".into(),
+        (d, _) => endpoint_name(d),
+    };
+    place + framing
+}
+
+fn endpoint_name(d: &Destination) -> String {
     match d {
         Destination::Memory => "memory".into(),
         Destination::Tcp(e) => format!("tcp {}:{}", e.host, e.port),
@@ -254,6 +284,17 @@ fn destination_name(d: &Destination) -> String {
         Destination::UnixDatagram(p) => format!("unix datagram {p}"),
         Destination::Configured => "its own target (file, URL or console)".into(),
     }
+}
+
+/// `logging.lastResort`: a StreamHandler on stderr at WARNING with the
+/// default formatter (`%(message)s`), for records no handler was found for.
+fn open_last_resort(plugin: &Plugin) -> Result<pylog_host::Handler> {
+    let doc = r#"{"version": 1, "handlers": {"lastResort": {"class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr", "level": "WARNING"}}}"#;
+    let parsed = dictconfig::parse_str(doc, false, &dictconfig::LocalTime::of_host())?;
+    let config = parsed.handlers.into_iter().next().context("the lastResort handler")?;
+    let grants = Grants::for_handler(&config).map_err(|e| anyhow::anyhow!("lastResort: {}", describe(&e)))?;
+    plugin.open_with(&config, grants).map_err(|e| anyhow::anyhow!("open lastResort: {e}"))
 }
 
 /// The most input lines handed to a handler in one call, and about the
@@ -335,6 +376,8 @@ fn emit(
     // line by line.
     let mut next_index = 0usize;
     let (mut batch, mut line_numbers) = (Vec::<LogRecord>::new(), Vec::<usize>::new());
+    // Where `logging.lastResort` sits in `handlers`, once a record needed it.
+    let mut last_resort: Option<usize> = None;
     while let Some(first) = input.next() {
         let mut bytes = first.as_ref().map_or(0, Vec::len);
         let mut lines = vec![first];
@@ -378,41 +421,55 @@ fn emit(
                 }
             }
         }
-        // Which records reach which handler, decided per record as before.
+        // Which handlers each record reaches, once per time CPython's
+        // `callHandlers` would call them; with none found, a WARNING or
+        // above goes to `logging.lastResort` (stderr).
         let mut reach: Vec<Vec<&str>> = Vec::with_capacity(batch.len());
-        for record in &batch {
-            let targets = doc.routing.targets(&record.name, record.levelno);
-            if targets.is_empty() {
+        let mut to_last_resort = Vec::new();
+        for (i, record) in batch.iter().enumerate() {
+            let names = match doc.routing.targets(&record.name, record.levelno) {
+                None => Vec::new(),
+                Some(found) if found.is_empty() && record.levelno >= LAST_RESORT_LEVEL => {
+                    to_last_resort.push(i);
+                    Vec::new()
+                }
+                Some(found) => {
+                    found.into_iter().filter(|name| doc.routing.handler_accepts(name, &record.name)).collect()
+                }
+            };
+            if names.is_empty() && to_last_resort.last() != Some(&i) {
                 unrouted += 1;
             }
-            let names = targets
-                .into_iter()
-                .filter(|name| doc.routing.handler_accepts(name, &record.name))
-                .collect::<Vec<&str>>();
             reach.push(names);
         }
-        let reaches = |i: usize, name: &str| {
+        // The records (by index, repeated when reached twice) for a handler.
+        let records_for = |name: &str| -> Vec<usize> {
             let routed = behind_queue.get(name).map_or(name, String::as_str);
-            reach[i].contains(&routed)
+            (0..batch.len())
+                .flat_map(|i| std::iter::repeat_n(i, reach[i].iter().filter(|n| **n == routed).count()))
+                .collect()
         };
         for q in &queues {
-            for (i, record) in batch.iter().enumerate() {
-                if !reaches(i, q.name()) {
-                    continue;
-                }
-                if let Err(e) = q.emit(record) {
+            for i in records_for(q.name()) {
+                if let Err(e) = q.emit(&batch[i]) {
                     eprintln!("pylog: line {}: handler {:?}: {}", line_numbers[i], q.name(), describe(&e));
                     failed += 1;
                 }
             }
         }
-        for h in &mut handlers {
-            let mine: Vec<usize> = (0..batch.len()).filter(|&i| reaches(i, h.name())).collect();
+        if !to_last_resort.is_empty() && last_resort.is_none() {
+            let h = open_last_resort(&plugin)?;
+            handlers.push(h);
+            last_resort = Some(handlers.len() - 1);
+        }
+        for (index, h) in handlers.iter_mut().enumerate() {
+            let mine = if Some(index) == last_resort { to_last_resort.clone() } else { records_for(h.name()) };
             if mine.is_empty() {
                 continue;
             }
             let subset: Vec<LogRecord>;
-            let records = if mine.len() == batch.len() {
+            let whole = mine.len() == batch.len() && mine.iter().enumerate().all(|(k, i)| k == *i);
+            let records = if whole {
                 &batch[..]
             } else {
                 subset = mine.iter().map(|&i| batch[i].clone()).collect();

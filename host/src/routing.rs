@@ -10,6 +10,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+/// `logging.lastResort`'s level: a record no handler was found for is
+/// written to stderr (as `%(message)s`) from WARNING up.
+pub const LAST_RESORT_LEVEL: i64 = 30;
+
 /// One configured logger (or root).
 #[derive(Debug, Clone, Default)]
 pub struct LoggerNode {
@@ -58,10 +62,14 @@ impl Routing {
     }
 
     /// The names of the handlers a record of `levelno` logged on `name`
-    /// reaches, in CPython's order.
-    pub fn targets(&self, name: &str, levelno: i64) -> Vec<&str> {
+    /// reaches, in CPython's order, once per time CPython calls each (a
+    /// handler on a logger and on its ancestor handles the record twice);
+    /// `None` when the logger's level or its filters stop the record. An
+    /// empty list means no handler was found: CPython then hands a
+    /// record of `LAST_RESORT_LEVEL` or above to `logging.lastResort`.
+    pub fn targets(&self, name: &str, levelno: i64) -> Option<Vec<&str>> {
         if levelno < self.effective_level(name) {
-            return Vec::new();
+            return None;
         }
         // Only the logger the record was logged on filters it.
         let own = match name {
@@ -69,17 +77,17 @@ impl Routing {
             _ => self.loggers.get(name),
         };
         if own.is_some_and(|l| !l.filters.iter().all(|f| filter_passes(f, name))) {
-            return Vec::new();
+            return None;
         }
         let mut out = Vec::new();
         for logger in lineage(name).filter_map(|n| self.loggers.get(n)) {
             out.extend(logger.handlers.iter().map(String::as_str));
             if !logger.propagate {
-                return out;
+                return Some(out);
             }
         }
         out.extend(self.root.handlers.iter().map(String::as_str));
-        out
+        Some(out)
     }
 
     /// Whether the handler's own filters let a record of logger `name` through.
@@ -106,10 +114,10 @@ mod tests {
             "app.db".into(),
             LoggerNode { level: None, handlers: vec!["db".into()], propagate: false, filters: vec![] },
         );
-        assert_eq!(r.targets("app.web", 20), ["file", "console"]);
-        assert_eq!(r.targets("app.db.pool", 20), ["db"]);
-        assert!(r.targets("other", 20).is_empty());
-        assert_eq!(r.targets("other", 30), ["console"]);
+        assert_eq!(r.targets("app.web", 20).unwrap(), ["file", "console"]);
+        assert_eq!(r.targets("app.db.pool", 20).unwrap(), ["db"]);
+        assert!(r.targets("other", 20).is_none());
+        assert_eq!(r.targets("other", 30).unwrap(), ["console"]);
         assert!(filter_passes("app", "app.web") && !filter_passes("app", "apple"));
     }
 }

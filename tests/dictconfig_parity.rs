@@ -1,0 +1,116 @@
+//! dictConfig documents written as real projects write them (Django's
+//! root-in-`loggers`, `"root"` as a logger name, fileConfig's `qualname`,
+//! `propagate` as 0/1, one handler on a logger and on its ancestor, no
+//! handler at all so that `logging.lastResort` speaks, a root without a
+//! level): CPython's `logging.config.dictConfig` and `pylog emit` get the
+//! same document and records, and every file and stderr must match.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{pylog_bin, python, run, script};
+use serde_json::{json, Value};
+
+fn documents(dir: &Path) -> Vec<(&'static str, Value)> {
+    let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let plain = json!({"plain": {"format": "%(name)s %(levelname)s %(message)s"}});
+    vec![
+        (
+            "django: root configured as the \"\" logger",
+            json!({"version": 1, "disable_existing_loggers": false, "formatters": plain,
+                "handlers": {"file": {"class": "logging.FileHandler", "filename": file("django.log"), "formatter": "plain"}},
+                "loggers": {"": {"handlers": ["file"], "level": "INFO"},
+                            "django": {"handlers": ["file"], "level": "WARNING", "propagate": false}}}),
+        ),
+        (
+            "\"root\" as a logger name",
+            json!({"version": 1, "formatters": plain,
+                "handlers": {"file": {"class": "logging.FileHandler", "filename": file("root.log"), "formatter": "plain"}},
+                "loggers": {"root": {"handlers": ["file"], "level": "DEBUG"}, "app": {"level": "ERROR"}}}),
+        ),
+        (
+            "qualname and propagate as 0 and 1",
+            json!({"version": 1, "formatters": plain,
+                "handlers": {
+                    "a": {"class": "logging.FileHandler", "filename": file("a.log"), "formatter": "plain"},
+                    "b": {"class": "logging.FileHandler", "filename": file("b.log"), "formatter": "plain"},
+                    "c": {"class": "logging.FileHandler", "filename": file("c.log"), "formatter": "plain"}},
+                "loggers": {"app": {"handlers": ["a"], "level": "INFO", "propagate": 0, "qualname": "app"},
+                            "app.sub": {"handlers": ["b"], "propagate": 1, "qualname": "app.sub"}},
+                "root": {"handlers": ["c"], "level": "DEBUG"}}),
+        ),
+        (
+            "one handler on a logger and on its ancestor",
+            json!({"version": 1, "formatters": plain,
+                "handlers": {"f": {"class": "logging.FileHandler", "filename": file("twice.log"), "formatter": "plain"}},
+                "loggers": {"app": {"handlers": ["f"], "level": "DEBUG"}},
+                "root": {"handlers": ["f"], "level": "INFO"}}),
+        ),
+        (
+            "no handler found: logging.lastResort",
+            json!({"version": 1, "formatters": plain,
+                "handlers": {"f": {"class": "logging.FileHandler", "filename": file("app-only.log"), "formatter": "plain"}},
+                "loggers": {"app": {"handlers": ["f"], "level": "DEBUG", "propagate": false}}}),
+        ),
+        (
+            "root without a level starts at WARNING",
+            json!({"version": 1, "formatters": plain,
+                "handlers": {"f": {"class": "logging.FileHandler", "filename": file("warning.log"), "formatter": "plain"}},
+                "root": {"handlers": ["f"]}}),
+        ),
+    ]
+}
+
+fn contents(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_dir(dir)
+        .expect("list")
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.ends_with(".log").then(|| (name, std::fs::read_to_string(e.path()).unwrap_or_default()))
+        })
+        .collect()
+}
+
+#[test]
+fn real_world_documents_route_records_as_cpython_does() {
+    let base = std::env::temp_dir().join(format!("pylog-parity-{}", std::process::id()));
+    let mut records = Vec::new();
+    for name in ["app", "app.sub", "app.sub.x", "django", "django.request", "other", "root"] {
+        for (levelno, levelname) in [(10, "DEBUG"), (20, "INFO"), (30, "WARNING"), (40, "ERROR"), (50, "CRITICAL")] {
+            records.push(json!({"name": name, "msg": format!("{name} at {levelname}"), "levelno": levelno, "levelname": levelname}));
+        }
+    }
+    let input: String = records.iter().map(|r| r.to_string() + "\n").collect();
+    let count = documents(&base).len();
+    for k in 0..count {
+        let (theirs, ours) = (base.join(format!("{k}-cpython")), base.join(format!("{k}-pylog")));
+        for d in [&theirs, &ours] {
+            let _ = std::fs::remove_dir_all(d);
+            std::fs::create_dir_all(d).expect("dir");
+        }
+        let (what, their_doc) = documents(&theirs).swap_remove(k);
+        let (_, our_doc) = documents(&ours).swap_remove(k);
+        let spec = base.join(format!("{k}-spec.json"));
+        std::fs::write(&spec, json!({"doc": their_doc, "records": records}).to_string()).expect("spec");
+        let mut cmd = python();
+        cmd.arg(script("dictconfig_files.py")).arg(&spec).current_dir(script(""));
+        let cpython = run(cmd, b"", Duration::from_secs(60));
+        assert!(cpython.status.success(), "{what}: dictconfig_files.py: {}", cpython.stderr);
+
+        let config = base.join(format!("{k}-logging.json"));
+        std::fs::write(&config, our_doc.to_string()).expect("config");
+        let mut cmd = std::process::Command::new(pylog_bin());
+        cmd.args(["emit", "--config"]).arg(&config);
+        let pylog = run(cmd, input.as_bytes(), Duration::from_secs(60));
+        assert!(pylog.status.success(), "{what}: pylog emit: {}", pylog.stderr);
+        let (ours, theirs) = (contents(&ours), contents(&theirs));
+        assert!(!theirs.is_empty() || !cpython.stderr.is_empty(), "{what}: CPython wrote nothing");
+        assert_eq!(ours, theirs, "{what}");
+        let said: String = pylog.stderr.lines().filter(|l| !l.starts_with("pylog")).map(|l| format!("{l}\n")).collect();
+        assert_eq!(said, cpython.stderr, "{what}: what reached stderr");
+    }
+}
