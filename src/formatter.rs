@@ -1,4 +1,5 @@
-//! `logging.Formatter` with `%`-style format strings.
+//! `logging.Formatter` with its three styles: `%` (`percent`), `{`
+//! (`brace_format`) and `$` (`string.Template`, here).
 
 use crate::civil_time::{local_time, strftime};
 use crate::error::{Error, Result};
@@ -11,16 +12,89 @@ use crate::record::{Args, LogRecord, Value};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Formatter {
     fmt: String,
+    style: Style,
     datefmt: Option<String>,
     uses_time: bool,
     pub utc_offset_seconds: i32,
     pub tz_name: String,
 }
 
+/// How `fmt` names the record's attributes.
+#[derive(Debug, Clone, PartialEq)]
+enum Style {
+    Percent,
+    Brace(Vec<crate::brace_format::Piece>),
+    /// `string.Template`: text and `$name`/`${name}` fields (`$$` is a `$`).
+    Dollar(Vec<TemplatePiece>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum TemplatePiece {
+    Text(String),
+    Field(String),
+}
+
+/// `string.Template.pattern` over `fmt`, as `StringTemplateStyle.validate`
+/// reads it: a bare `$` is an error, and at least one field is needed.
+fn parse_template(fmt: &str) -> Result<Vec<TemplatePiece>> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut rest = fmt;
+    let ident_len = |s: &str| -> usize {
+        let mut n = 0;
+        for (i, c) in s.char_indices() {
+            let ok = c.is_ascii_alphabetic() || c == '_' || (i > 0 && c.is_ascii_digit());
+            if !ok {
+                break;
+            }
+            n = i + c.len_utf8();
+        }
+        n
+    };
+    while let Some(pos) = rest.find('$') {
+        text.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            text.push('$');
+            rest = tail;
+            continue;
+        }
+        let (name, tail) = if let Some(braced) = after.strip_prefix('{') {
+            let n = ident_len(braced);
+            match braced[n..].strip_prefix('}') {
+                Some(tail) if n > 0 => (&braced[..n], tail),
+                _ => {
+                    return Err(Error::BadConfig(format!("Invalid format '{fmt}' for '$' style: bare '$' not allowed")))
+                }
+            }
+        } else {
+            let n = ident_len(after);
+            if n == 0 {
+                return Err(Error::BadConfig(format!("Invalid format '{fmt}' for '$' style: bare '$' not allowed")));
+            }
+            (&after[..n], &after[n..])
+        };
+        if !text.is_empty() {
+            pieces.push(TemplatePiece::Text(std::mem::take(&mut text)));
+        }
+        pieces.push(TemplatePiece::Field(name.to_string()));
+        rest = tail;
+    }
+    text.push_str(rest);
+    if !text.is_empty() {
+        pieces.push(TemplatePiece::Text(text));
+    }
+    if !pieces.iter().any(|p| matches!(p, TemplatePiece::Field(_))) {
+        return Err(Error::BadConfig(format!("Invalid format '{fmt}' for '$' style: no fields")));
+    }
+    Ok(pieces)
+}
+
 impl Default for Formatter {
     fn default() -> Self {
         Formatter {
             fmt: "%(message)s".into(),
+            style: Style::Percent,
             datefmt: None,
             uses_time: false,
             utc_offset_seconds: 0,
@@ -38,25 +112,39 @@ impl Formatter {
         utc_offset_seconds: i32,
         tz_name: &str,
     ) -> Result<Formatter> {
-        match style {
-            '%' => {}
-            '{' | '$' => {
-                return Err(Error::Unsupported(format!(
-                "formatter style '{style}' is not implemented yet; write the format with %(name)s fields and style '%'"
-            )))
+        // CPython's defaults for each style when no format is given.
+        let fmt = fmt
+            .unwrap_or(match style {
+                '{' => "{message}",
+                '$' => "${message}",
+                _ => "%(message)s",
+            })
+            .to_string();
+        let (style, uses_time) = match style {
+            '%' => {
+                if !has_percent_field(&fmt) {
+                    return Err(Error::BadConfig(format!(
+                        "Invalid format '{fmt}' for '%' style: name at least one field, e.g. %(message)s"
+                    )));
+                }
+                (Style::Percent, fmt.contains("%(asctime)"))
             }
+            '{' => {
+                let pieces = crate::brace_format::parse(&fmt)
+                    .map_err(|e| Error::BadConfig(format!("Invalid format '{fmt}' for '{{' style: {e}")))?;
+                if !pieces.iter().any(|p| matches!(p, crate::brace_format::Piece::Field { .. })) {
+                    return Err(Error::BadConfig(format!("Invalid format '{fmt}' for '{{' style: no fields")));
+                }
+                (Style::Brace(pieces), fmt.contains("{asctime"))
+            }
+            '$' => (Style::Dollar(parse_template(&fmt)?), fmt.contains("$asctime") || fmt.contains("${asctime}")),
             other => {
                 return Err(Error::BadConfig(format!("formatter style must be one of '%', '{{', '$', not {other:?}")))
             }
-        }
-        let fmt = fmt.unwrap_or("%(message)s").to_string();
-        if !has_percent_field(&fmt) {
-            return Err(Error::BadConfig(format!(
-                "Invalid format '{fmt}' for '%' style: name at least one field, e.g. %(message)s"
-            )));
-        }
+        };
         Ok(Formatter {
-            uses_time: fmt.contains("%(asctime)"),
+            uses_time,
+            style,
             fmt,
             datefmt: datefmt.map(str::to_string),
             utc_offset_seconds,
@@ -71,10 +159,33 @@ impl Formatter {
             check_time_range(record.created)?;
         }
         let asctime = self.uses_time.then(|| self.format_time(record));
-        let mut s = percent::format_with(
-            &self.fmt,
-            &mut RecordFields { record, message: &message, asctime: asctime.as_deref() },
-        )?;
+        let mut fields = RecordFields { record, message: &message, asctime: asctime.as_deref() };
+        let mut s = match &self.style {
+            Style::Percent => percent::format_with(&self.fmt, &mut fields)?,
+            Style::Brace(pieces) => {
+                let mut s = String::with_capacity(self.fmt.len() + message.len());
+                for piece in pieces {
+                    match piece {
+                        crate::brace_format::Piece::Text(t) => s.push_str(t),
+                        crate::brace_format::Piece::Field { name, conversion, spec } => {
+                            let value = fields.by_key(name)?;
+                            crate::brace_format::format_field(&value, *conversion, spec, &mut s)?;
+                        }
+                    }
+                }
+                s
+            }
+            Style::Dollar(pieces) => {
+                let mut s = String::with_capacity(self.fmt.len() + message.len());
+                for piece in pieces {
+                    match piece {
+                        TemplatePiece::Text(t) => s.push_str(t),
+                        TemplatePiece::Field(name) => crate::pyrepr::py_str(&fields.by_key(name)?, &mut s),
+                    }
+                }
+                s
+            }
+        };
         for tail in [&record.exc_text, &record.stack_info].into_iter().flatten() {
             // CPython tests truthiness: an empty exc_text adds nothing.
             if tail.is_empty() {
@@ -252,7 +363,8 @@ mod tests {
     #[test]
     fn invalid_formats_are_config_errors() {
         assert!(matches!(Formatter::new(Some("no fields"), None, '%', 0, "UTC"), Err(Error::BadConfig(_))));
-        assert!(matches!(Formatter::new(None, None, '{', 0, "UTC"), Err(Error::Unsupported(_))));
+        assert!(matches!(Formatter::new(Some("{}"), None, '{', 0, "UTC"), Err(Error::BadConfig(_))));
+        assert!(matches!(Formatter::new(Some("cost $"), None, '$', 0, "UTC"), Err(Error::BadConfig(_))));
         let f = Formatter::new(Some("%(nope)s"), None, '%', 0, "UTC").unwrap();
         assert!(f.format(&LogRecord::new("a", 1, "", 0.0)).is_err());
     }

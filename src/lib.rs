@@ -7,6 +7,7 @@
 
 pub mod ack;
 pub mod backoff;
+pub mod brace_format;
 pub mod buffer;
 pub mod civil_time;
 pub mod connection;

@@ -367,7 +367,7 @@ fn sign_prefix(negative: bool, spec: &Spec) -> &'static str {
 }
 
 /// `%e`: Rust writes `1.5e3`; Python writes `1.500000e+03`.
-fn exp_form(f: f64, precision: usize) -> String {
+pub(crate) fn exp_form(f: f64, precision: usize) -> String {
     let s = format!("{:.*e}", precision, f);
     let (mantissa, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
@@ -376,7 +376,7 @@ fn exp_form(f: f64, precision: usize) -> String {
 
 /// `%g`: positional when the rounded exponent is in -4..precision, else
 /// exponential; trailing zeros go unless `#`.
-fn general_form(f: f64, precision: usize, alternate: bool) -> String {
+pub(crate) fn general_form(f: f64, precision: usize, alternate: bool) -> String {
     let p = precision.max(1);
     let rounded = format!("{:.*e}", p - 1, f);
     let exp: i32 = rounded.split_once('e').map_or(0, |(_, e)| e.parse().unwrap_or(0));

@@ -56,6 +56,19 @@ fn documents(dir: &Path) -> Vec<(&'static str, Value)> {
                 "loggers": {"app": {"handlers": ["f"], "level": "DEBUG", "propagate": false}}}),
         ),
         (
+            "formatter styles { and $, as Django's and uvicorn's docs write them",
+            json!({"version": 1,
+                "formatters": {
+                    "django": {"format": "{levelname} {asctime} {module} {process:d} {lineno:d} {message}", "style": "{"},
+                    "specs": {"format": "[{levelname:<8}|{levelname:^9}|{levelname:>8.3}] {name!r:>14} {levelno:03d} {levelno:+,} {msecs:07.2f} {created:.3} {created:e} {lineno:#x} {message!a} {{literal}}", "style": "{"},
+                    "dollar": {"format": "$levelname ${name}: $message costs $$5 (${lineno})", "style": "$"}},
+                "handlers": {
+                    "d": {"class": "logging.FileHandler", "filename": file("django-style.log"), "formatter": "django"},
+                    "s": {"class": "logging.FileHandler", "filename": file("specs.log"), "formatter": "specs"},
+                    "t": {"class": "logging.FileHandler", "filename": file("dollar.log"), "formatter": "dollar"}},
+                "root": {"handlers": ["d", "s", "t"], "level": "DEBUG"}}),
+        ),
+        (
             "root without a level starts at WARNING",
             json!({"version": 1, "formatters": plain,
                 "handlers": {"f": {"class": "logging.FileHandler", "filename": file("warning.log"), "formatter": "plain"}},
@@ -81,7 +94,10 @@ fn real_world_documents_route_records_as_cpython_does() {
     let mut records = Vec::new();
     for name in ["app", "app.sub", "app.sub.x", "django", "django.request", "other", "root"] {
         for (levelno, levelname) in [(10, "DEBUG"), (20, "INFO"), (30, "WARNING"), (40, "ERROR"), (50, "CRITICAL")] {
-            records.push(json!({"name": name, "msg": format!("{name} at {levelname}"), "levelno": levelno, "levelname": levelname}));
+            records.push(json!({"name": name, "msg": format!("{name} at {levelname} \u{e9}"), "levelno": levelno,
+                "levelname": levelname, "created": 1_700_000_000.25 + levelno as f64, "msecs": 250.0,
+                "pathname": "/srv/app/views.py", "filename": "views.py", "module": "views",
+                "lineno": 40 + levelno, "process": 4242}));
         }
     }
     let input: String = records.iter().map(|r| r.to_string() + "\n").collect();
