@@ -10,7 +10,7 @@ PYLOG := $(TARGET_DIR)/release/pylog
 VENV := .venv
 APT_GET := $(shell command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: all build fixtures compose wac-dep test lint demo bench fuzz deps rust-deps py-deps js-deps sys-deps clean
+.PHONY: all build fixtures compose wac-dep test lint demo bench fuzz deps rust-deps py-deps js-deps sys-deps syslog-ng-dep clean
 
 all: build
 
@@ -47,7 +47,25 @@ examples/js/node_modules/.installed: examples/js/package-lock.json
 	cd examples/js && npm install --silent --no-audit --no-fund
 	touch $@
 
-deps: rust-deps sys-deps py-deps js-deps
+deps: rust-deps sys-deps py-deps js-deps syslog-ng-dep
+
+## syslog-ng, the second syslog receiver the tests start. Debian's
+## syslog-ng-core conflicts with rsyslog (installing one removes the other),
+## so its package is unpacked into the cache and run from there; only its
+## libraries are installed.
+SYSLOG_NG := $(HOME)/.cache/pylog-handlers/syslog-ng
+SYSLOG_NG_LIBS := libivykis0 libnet1 libwrap0 libpcre3 libjson-c5
+syslog-ng-dep:
+	@missing=""; for p in $(SYSLOG_NG_LIBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq $$missing >/dev/null; \
+	  fi
+	@[ -x $(SYSLOG_NG)/usr/sbin/syslog-ng ] || { \
+	  tmp=$$(mktemp -d) && (cd $$tmp && chmod 777 . && { $(APT_GET) download -qq syslog-ng-core 2>/dev/null || \
+	    { $(APT_GET) update -qq && $(APT_GET) download -qq syslog-ng-core; }; }) && \
+	  mkdir -p $(SYSLOG_NG) && dpkg -x $$tmp/syslog-ng-core_*.deb $(SYSLOG_NG) && rm -rf $$tmp && \
+	  echo "syslog-ng unpacked in $(SYSLOG_NG)"; }
 
 ## The component (small, LTO) and the host with the `pylog` CLI.
 build: rust-deps
