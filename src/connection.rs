@@ -82,7 +82,9 @@ mod wasi {
             ErrorCode::Timeout => ErrorKind::TimedOut,
             _ => ErrorKind::Other,
         };
-        Error::new(kind, format!("{what}: {code:?}"))
+        // The WASI error's own name and text ("connection-refused: The TCP
+        // connection was forcefully rejected"), not its Debug dump.
+        Error::new(kind, format!("{what}: {}: {}", code.name(), code.message()))
     }
 
     fn stream_error(e: StreamError) -> Error {

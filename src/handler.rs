@@ -548,9 +548,10 @@ impl Handler {
             self.stats.reconnects = transport.reconnects();
             if !spool.is_empty() {
                 return Err(Error::Io(format!(
-                    "{} records are still spooled after {:.1} s: the receiver is unreachable; they stay spooled",
+                    "{} records are still spooled after {:.1} s: the receiver is unreachable ({}); they stay spooled",
                     spool.len(),
-                    spool.limits.flush_timeout.as_secs_f64()
+                    spool.limits.flush_timeout.as_secs_f64(),
+                    transport.last_failure().unwrap_or_default()
                 )));
             }
         }
@@ -588,6 +589,7 @@ impl Handler {
             )));
         }
         let unconfirmed = self.spool.as_ref().map_or(0, Spool::in_flight) as u64;
+        let why = self.transport.as_ref().and_then(Transport::last_failure).unwrap_or_default();
         let abandoned = self.spool.as_mut().map_or(0, Spool::clear) as u64;
         self.stats.spooled = 0;
         self.stats.dropped_unconfirmed += unconfirmed;
@@ -601,7 +603,7 @@ impl Handler {
         }
         if abandoned > 0 {
             return Err(Error::Dropped(format!(
-                "{abandoned} spooled records could not be delivered before close: the receiver stayed unreachable"
+                "{abandoned} spooled records could not be delivered before close: the receiver stayed unreachable ({why})"
             )));
         }
         if discarded > 0 {

@@ -105,6 +105,7 @@ impl Transport {
                 inbox: Vec::new(),
                 last_write: None,
                 timeout,
+                last_failure: None,
             })),
             Destination::Udp { host, port } => {
                 Ok(Transport::Udp(UdpTransport { host: host.clone(), port: *port, socket: None }))
@@ -226,6 +227,18 @@ impl Transport {
         }
     }
 
+    /// Why the receiver was last found unreachable: the destination and
+    /// the OS error of the last failed connection attempt.
+    pub fn last_failure(&self) -> Option<String> {
+        match self {
+            Transport::Tcp(t) => {
+                Some(t.last_failure.clone().unwrap_or_else(|| format!("tcp {}:{}: no connection", t.host, t.port)))
+            }
+            Transport::UnixStream { path, .. } => Some(format!("unix stream {path}")),
+            _ => None,
+        }
+    }
+
     pub fn reconnects(&self) -> u64 {
         match self {
             Transport::Tcp(t) => t.reconnects,
@@ -263,6 +276,9 @@ pub struct TcpTransport {
     /// For one connect and one write: a receiver that stops reading costs
     /// a record this long, then a reconnect, never a hung process.
     timeout: Duration,
+    /// Why the last connection attempt failed (destination and OS error),
+    /// for the message that reports records left undelivered.
+    last_failure: Option<String>,
 }
 
 /// A write after a pause this long first checks whether the peer closed.
@@ -315,6 +331,7 @@ impl TcpTransport {
             }
             Err(e) => {
                 self.backoff.failed(now);
+                self.last_failure = Some(e.to_string());
                 Err(e)
             }
         }

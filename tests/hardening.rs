@@ -654,3 +654,18 @@ fn a_line_piped_in_is_delivered_before_the_next_one_is_written() {
     drop(stdin);
     common::wait_deadline(&mut emit, Duration::from_secs(30)).expect("pylog emit exits at end of input");
 }
+
+#[test]
+fn an_unreachable_receiver_is_named_with_the_os_error() {
+    let dir = temp_dir("unreachable");
+    let port = closed_port();
+    let config = write_doc(
+        &dir,
+        serde_json::json!({"h": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": port,
+            ".": {"flush_timeout": 0.2}}}),
+    );
+    let out = emit(&config, b"{\"msg\": \"x\"}\n", Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("127.0.0.1:{port}")), "{}", out.stderr);
+    assert!(out.stderr.contains("connection-refused"), "{}", out.stderr);
+}
