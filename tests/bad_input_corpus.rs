@@ -158,7 +158,7 @@ fn config_corpus() -> Vec<&'static str> {
         r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "level": "LOUD"}}}"#,
         r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "formatter": "nope"}}}"#,
         r#"{"version": 1, "formatters": {"f": {"()": "my.Factory"}}, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "formatter": "f"}}}"#,
-        r#"{"version": 1, "formatters": {"f": {"format": "{message}", "style": "{"}}, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "formatter": "f"}}}"#,
+        r#"{"version": 1, "formatters": {"f": {"format": "{args[0]}", "style": "{"}}, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "formatter": "f"}}}"#,
         r#"{"version": 1, "formatters": {"f": {"format": "no fields"}}, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "formatter": "f"}}}"#,
         r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "socktype": "ext://socket.SOCK_RAW"}}}"#,
         r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "address": [1, 2]}}}"#,

@@ -130,3 +130,37 @@ fn real_world_documents_route_records_as_cpython_does() {
         assert_eq!(said, cpython.stderr, "{what}: what reached stderr");
     }
 }
+
+#[test]
+fn djangos_default_logging_is_refused_with_every_problem_and_its_path() {
+    // django/utils/log.py DEFAULT_LOGGING, as Python writes it to JSON.
+    let doc = json!({"version": 1, "disable_existing_loggers": false,
+        "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+                    "require_debug_true": {"()": "django.utils.log.RequireDebugTrue"}},
+        "formatters": {"django.server": {"()": "django.utils.log.ServerFormatter",
+                                         "format": "[{server_time}] {message}", "style": "{"}},
+        "handlers": {"console": {"level": "INFO", "filters": ["require_debug_true"], "class": "logging.StreamHandler"},
+                     "django.server": {"level": "INFO", "class": "logging.StreamHandler", "formatter": "django.server"},
+                     "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
+                                     "class": "django.utils.log.AdminEmailHandler"}},
+        "loggers": {"django": {"handlers": ["console", "mail_admins"], "level": "INFO"},
+                    "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": false}}});
+    let base = std::env::temp_dir().join(format!("pylog-parity-django-{}", std::process::id()));
+    std::fs::create_dir_all(&base).expect("dir");
+    let config = base.join("logging.json");
+    std::fs::write(&config, doc.to_string()).expect("config");
+    for args in [&["config", "check"][..], &["emit", "--config"][..]] {
+        let mut cmd = std::process::Command::new(pylog_bin());
+        cmd.args(args).arg(&config);
+        let out = run(cmd, b"", Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.stderr);
+        for path in [
+            "filters.require_debug_false: ",
+            "filters.require_debug_true: ",
+            "formatters.django.server: ",
+            "handlers.mail_admins.class: ",
+        ] {
+            assert!(out.stderr.contains(path), "{args:?}: {path:?} not in {}", out.stderr);
+        }
+    }
+}

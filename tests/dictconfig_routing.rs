@@ -106,5 +106,5 @@ fn config_check_prints_the_resolution_and_refuses_python_code() {
     cmd.args(["config", "check"]).arg(&config);
     let out = run(cmd, b"", Duration::from_secs(30));
     assert!(!out.status.success());
-    assert!(out.stderr.contains("factory, which is Python code"), "{}", out.stderr);
+    assert!(out.stderr.contains("filters.custom: a \"()\" factory is Python code"), "{}", out.stderr);
 }

@@ -125,7 +125,13 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
             bail!("unknown top-level key {key:?}; dictConfig knows version, formatters, filters, handlers, loggers, root, incremental, disable_existing_loggers");
         }
     }
-    let filters = filter_prefixes(doc.get("filters"))?;
+    // Every problem is reported, each with its path in the document, not
+    // only the first: a pasted configuration is fixed in one round.
+    let mut problems = Problems::default();
+    let filters = filter_prefixes(doc.get("filters"), &mut problems)?;
+    for (name, spec) in formatters {
+        problems.check(&format!("formatters.{name}"), formatter(name, spec, local).map(|_| ()));
+    }
     let mut routing = Routing::default();
     let loggers = match doc.get("loggers") {
         None => Map::new(),
@@ -147,7 +153,12 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
     routing.root = if !root_specs.is_empty() {
         let mut root = LoggerNode { level: Some(logging_level::WARNING), ..Default::default() };
         for (name, spec) in root_specs {
-            let node = logger_node(name, spec, &filters).with_context(|| format!("logger {name:?}"))?;
+            let path = if doc.get("root").is_some_and(|r| std::ptr::eq(r, spec)) {
+                "root".to_string()
+            } else {
+                format!("loggers.{name:?}")
+            };
+            let Some(node) = problems.check(&path, logger_node(name, spec, &filters)) else { continue };
             root.level = node.level.or(root.level);
             root.handlers = node.handlers;
             root.filters.extend(node.filters);
@@ -173,9 +184,9 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
         LoggerNode { level: Some(logging_level::WARNING), ..Default::default() }
     };
     for (name, spec) in loggers.iter().filter(|(name, _)| !is_root_name(name)) {
-        routing
-            .loggers
-            .insert(name.clone(), logger_node(name, spec, &filters).with_context(|| format!("logger {name:?}"))?);
+        if let Some(node) = problems.check(&format!("loggers.{name}"), logger_node(name, spec, &filters)) {
+            routing.loggers.insert(name.clone(), node);
+        }
     }
     let mut chosen: Vec<String> = Vec::new();
     for h in routing.root.handlers.iter().chain(routing.loggers.values().flat_map(|l| l.handlers.iter())) {
@@ -186,40 +197,103 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
     let ctx = Resolver { handlers, formatters, local, chosen: &chosen };
     let mut out = Document { handlers: Vec::new(), queues: Vec::new(), routing: Routing::default() };
     for name in &chosen {
-        let entry = ctx.entry(name).with_context(|| format!("a logger names handler {name:?}"))?;
+        let path = format!("handlers.{name}");
+        let Some(entry) = problems.check(&path, ctx.entry(name).context("a logger names it")) else { continue };
         let mut entry = entry.clone();
         if let Some(names) = entry.remove("filters") {
-            let prefixes = filter_names(&names, &filters).with_context(|| format!("handler {name:?}"))?;
-            routing.handler_filters.insert(name.clone(), prefixes);
+            if let Some(prefixes) = problems.check(&format!("{path}.filters"), filter_names(&names, &filters)) {
+                routing.handler_filters.insert(name.clone(), prefixes);
+            }
         }
-        match short_class(class_of(&entry)?) {
-            "QueueHandler" => out.queues.push(ctx.queue(name, &entry).with_context(|| format!("handler {name:?}"))?),
-            _ => out.handlers.push(ctx.buffered(name, &entry).with_context(|| format!("handler {name:?}"))?),
+        let Some(class) = problems.check(&format!("{path}.class"), class_of(&entry)) else { continue };
+        match short_class(class) {
+            "QueueHandler" => {
+                if let Some(q) = problems.check(&path, ctx.queue(name, &entry)) {
+                    out.queues.push(q);
+                }
+            }
+            _ => match ctx.buffered(name, &entry) {
+                Ok(h) => out.handlers.push(h),
+                Err(e) if e.downcast_ref::<ClassProblem>().is_some() => {
+                    problems.check::<()>(&format!("{path}.class"), Err(e));
+                }
+                Err(e) => {
+                    problems.check::<()>(&path, Err(e));
+                }
+            },
         }
     }
+    problems.into_result()?;
     out.routing = routing;
     Ok(out)
 }
 
+/// A handler's `class` is what is wrong: reported at `handlers.NAME.class`.
+#[derive(Debug)]
+struct ClassProblem(String);
+
+impl std::fmt::Display for ClassProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ClassProblem {}
+
+/// What is wrong with a document, each with its path (`handlers.mail.class`).
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    /// Keeps the value, or notes the problem under `path`.
+    fn check<T>(&mut self, path: &str, result: Result<T>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(format!("{path}: {e:#}"));
+                None
+            }
+        }
+    }
+
+    fn into_result(self) -> Result<()> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => bail!("{}", self.0[0]),
+            n => bail!("{n} problems:\n  {}", self.0.join("\n  ")),
+        }
+    }
+}
+
 /// The `filters` section: each entry is `logging.Filter(name)`, written
 /// `{"name": "app.web"}`. Factories are Python code.
-fn filter_prefixes(section: Option<&Json>) -> Result<std::collections::HashMap<String, String>> {
+/// A refused filter stays known by its id, so that what names it is not
+/// reported a second time.
+fn filter_prefixes(
+    section: Option<&Json>,
+    problems: &mut Problems,
+) -> Result<std::collections::HashMap<String, String>> {
     let mut out = std::collections::HashMap::new();
     let Some(section) = section else { return Ok(out) };
     let section = section.as_object().ok_or_else(|| anyhow!("\"filters\" must be a mapping of filter names"))?;
     for (id, spec) in section {
-        let spec = spec.as_object().ok_or_else(|| anyhow!("filter {id:?} must be a mapping"))?;
-        if spec.contains_key("()") {
-            bail!("filter {id:?} uses a \"()\" factory, which is Python code; pylog runs logging.Filter(name) filters: {{\"name\": \"app.web\"}}");
-        }
-        for key in spec.keys() {
-            if key != "name" {
-                bail!("filter {id:?} has {key:?}; a logging.Filter takes only \"name\"");
-            }
-        }
-        out.insert(id.clone(), str_key(spec, "name")?.unwrap_or_default());
+        let prefix = problems.check(&format!("filters.{id}"), filter_prefix(spec));
+        out.insert(id.clone(), prefix.unwrap_or_default());
     }
     Ok(out)
+}
+
+fn filter_prefix(spec: &Json) -> Result<String> {
+    let spec = spec.as_object().ok_or_else(|| anyhow!("a filter must be a mapping"))?;
+    if spec.contains_key("()") {
+        bail!("a \"()\" factory is Python code; pylog runs logging.Filter(name) filters: {{\"name\": \"app.web\"}}");
+    }
+    for key in spec.keys() {
+        if key != "name" {
+            bail!("has {key:?}; a logging.Filter takes only \"name\"");
+        }
+    }
+    Ok(str_key(spec, "name")?.unwrap_or_default())
 }
 
 fn filter_names(names: &Json, filters: &std::collections::HashMap<String, String>) -> Result<Vec<String>> {
@@ -598,16 +672,27 @@ fn handler(
             bail!("{short} wraps other handlers and cannot be used as a target here")
         }
         "BaseRotatingHandler" => {
-            bail!("BaseRotatingHandler is the abstract base of the rotating handlers; use RotatingFileHandler or TimedRotatingFileHandler")
+            return Err(ClassProblem("BaseRotatingHandler is the abstract base of the rotating handlers; use RotatingFileHandler or TimedRotatingFileHandler".into()).into())
         }
-        "Handler" => bail!("logging.Handler is the abstract base class; its emit() raises NotImplementedError"),
+        "Handler" => {
+            return Err(ClassProblem(
+                "logging.Handler is the abstract base class; its emit() raises NotImplementedError".into(),
+            )
+            .into())
+        }
         "NTEventLogHandler" => {
-            bail!("NTEventLogHandler writes the Windows event log, which a WASI plugin cannot reach")
+            return Err(ClassProblem(
+                "NTEventLogHandler writes the Windows event log, which a WASI plugin cannot reach".into(),
+            )
+            .into())
         }
-        _ => bail!(
-            "unknown handler class {class:?}; use a class from logging.handlers such as \
-             logging.handlers.SocketHandler, DatagramHandler or SysLogHandler"
-        ),
+        _ => {
+            return Err(ClassProblem(format!(
+                "unknown handler class {class:?}; use a class from logging.handlers such as \
+                 logging.handlers.SocketHandler, DatagramHandler or SysLogHandler"
+            ))
+            .into())
+        }
     };
     for key in e.keys() {
         if !common.contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
