@@ -106,3 +106,41 @@ fn windows_only_handler_says_why() {
     let out = emit(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.NTEventLogHandler"}}}"#, "");
     assert_one_line_error(&out, "Windows event log");
 }
+
+#[test]
+fn a_dry_run_of_several_handlers_writes_one_file_each_with_the_bytes_each_alone_would_write() {
+    let handler = |name: &str| match name {
+        "sock" => serde_json::json!({"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": 9}),
+        _ => serde_json::json!({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", 514]}),
+    };
+    let doc = |names: &[&str]| {
+        let handlers: serde_json::Map<String, serde_json::Value> =
+            names.iter().map(|n| (n.to_string(), handler(n))).collect();
+        serde_json::json!({"version": 1, "handlers": handlers, "root": {"handlers": names, "level": "DEBUG"}})
+            .to_string()
+    };
+    // Fixed process and times: the runs compared are separate processes.
+    let fixed = "\"created\": 1700000000.0, \"relativeCreated\": 1.0, \"process\": 7";
+    let records = format!("{{\"msg\": \"one\", {fixed}}}\n{{\"msg\": \"two %s\", \"args\": [2], {fixed}}}\n");
+    let records = records.as_str();
+    let both = emit(&doc(&["sock", "sys"]), records);
+    assert_eq!(both.status.code(), Some(2), "{}", both.stderr);
+    assert_one_line_error(&both, "--dry-run-dir");
+
+    let dir = std::env::temp_dir().join(format!("pylog-cli-dry-{}-{}", std::process::id(), rand_suffix()));
+    let config = dir.join("c.json");
+    std::fs::create_dir_all(&dir).expect("tmp");
+    std::fs::write(&config, doc(&["sock", "sys"])).expect("write");
+    let mut cmd = std::process::Command::new(pylog_bin());
+    cmd.args(["emit", "--dry-run-dir"]).arg(dir.join("out")).arg("--config").arg(&config);
+    let out = run(cmd, records.as_bytes(), Duration::from_secs(30));
+    assert!(out.status.success(), "{}", out.stderr);
+    for name in ["sock", "sys"] {
+        let alone = emit(&doc(&[name]), records);
+        assert!(alone.status.success(), "{}", alone.stderr);
+        let written = std::fs::read(dir.join("out").join(format!("{name}.bin"))).expect("per-handler file");
+        assert!(!written.is_empty());
+        assert_eq!(written, alone.stdout, "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -36,9 +36,13 @@ enum Command {
         /// A logging.config.dictConfig document, JSON or TOML (.toml).
         #[arg(long)]
         config: PathBuf,
-        /// Write the bytes each handler would send to stdout instead of sending them.
+        /// Write the bytes the handler would send to stdout instead of
+        /// sending them (one handler; with several, use --dry-run-dir).
         #[arg(long)]
         dry_run: bool,
+        /// As --dry-run, writing each handler's bytes to DIR/NAME.bin.
+        #[arg(long, value_name = "DIR", conflicts_with = "dry_run")]
+        dry_run_dir: Option<PathBuf>,
         /// Also let every handler reach this address (TCP and UDP), beyond
         /// what its configuration names. Repeatable.
         #[arg(long, value_name = "IP:PORT")]
@@ -124,8 +128,13 @@ fn plugin_path(explicit: Option<PathBuf>) -> PathBuf {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Emit { config, dry_run, allow, max_record_bytes, max_sockets, records } => {
-            emit(plugin_path(cli.plugin), &config, dry_run, &allow, (max_record_bytes, max_sockets), records)
+        Command::Emit { config, dry_run, dry_run_dir, allow, max_record_bytes, max_sockets, records } => {
+            let dry = match (dry_run, dry_run_dir) {
+                (_, Some(dir)) => DryRun::Files(dir, Default::default()),
+                (true, None) => DryRun::Stdout,
+                (false, None) => DryRun::Off,
+            };
+            emit(plugin_path(cli.plugin), &config, dry, &allow, (max_record_bytes, max_sockets), records)
         }
         Command::Config { action: ConfigAction::Check { file } } => config_check(&file),
         Command::Listen {
@@ -303,10 +312,43 @@ fn open_last_resort(plugin: &Plugin) -> Result<pylog_host::Handler> {
 const EMIT_BATCH_LINES: usize = 512;
 const EMIT_BATCH_BYTES: usize = 256 << 10;
 
+/// Where a dry run's bytes go.
+enum DryRun {
+    Off,
+    Stdout,
+    /// One file per handler, `DIR/NAME.bin`, opened on first use.
+    Files(PathBuf, std::collections::HashMap<String, std::fs::File>),
+}
+
+impl DryRun {
+    fn on(&self) -> bool {
+        !matches!(self, DryRun::Off)
+    }
+
+    fn write(&mut self, stdout: &mut impl Write, handler: &str, bytes: &[u8]) -> Result<()> {
+        match self {
+            DryRun::Off => {}
+            DryRun::Stdout => stdout.write_all(bytes)?,
+            DryRun::Files(dir, files) => {
+                if !files.contains_key(handler) {
+                    std::fs::create_dir_all(&*dir).with_context(|| format!("create {}", dir.display()))?;
+                    let path = dir.join(format!("{}.bin", handler.replace(['/', '\\'], "_")));
+                    let file = std::fs::File::create(&path).with_context(|| format!("create {}", path.display()))?;
+                    files.insert(handler.to_string(), file);
+                }
+                if let Some(file) = files.get_mut(handler) {
+                    file.write_all(bytes)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn emit(
     plugin: PathBuf,
     config: &std::path::Path,
-    dry_run: bool,
+    mut dry: DryRun,
     allow: &[SocketAddr],
     (max_record_bytes, max_sockets): (usize, usize),
     records: Option<PathBuf>,
@@ -314,6 +356,7 @@ fn emit(
     let mut doc = dictconfig::parse_file(config)?;
     // A dry run shows each queue target's bytes as if it were attached
     // directly; records still go where the queue's routing sends them.
+    let dry_run = dry.on();
     let mut behind_queue = std::collections::HashMap::new();
     if dry_run {
         for q in doc.queues.drain(..) {
@@ -324,6 +367,15 @@ fn emit(
         }
         for h in &mut doc.handlers {
             h.destination = Destination::Memory;
+        }
+        if matches!(dry, DryRun::Stdout) && doc.handlers.len() > 1 {
+            let names: Vec<&str> = doc.handlers.iter().map(|h| h.name.as_str()).collect();
+            anyhow::bail!(
+                "--dry-run writes one handler's bytes to stdout, and this document has {} ({}): use --dry-run-dir DIR \
+                 for one file per handler",
+                names.len(),
+                names.join(", ")
+            );
         }
     }
     let plugin = Plugin::load(&plugin)?;
@@ -491,7 +543,8 @@ fn emit(
                 }
             }
             if dry_run {
-                stdout.write_all(&h.take_output()?)?;
+                let output = h.take_output()?;
+                dry.write(&mut stdout, h.name(), &output)?;
             }
         }
         stdout.flush()?;
@@ -560,7 +613,8 @@ fn emit(
             failed += 1;
         }
         if dry_run {
-            stdout.write_all(&h.take_output()?)?;
+            let output = h.take_output()?;
+            dry.write(&mut stdout, h.name(), &output)?;
         }
         let s = h.stats()?;
         sent += s.sent;
@@ -614,7 +668,11 @@ fn emit(
          {reconnects} reconnects; {bad_lines} bad lines, {denied} denied by sandbox, {unrouted} below every \
          logger's level or filtered out{}",
         handlers.len() + queues.len(),
-        if dry_run { " (dry run: bytes written to stdout)" } else { "" }
+        match &dry {
+            DryRun::Off => String::new(),
+            DryRun::Stdout => " (dry run: bytes written to stdout)".to_string(),
+            DryRun::Files(dir, _) => format!(" (dry run: each handler's bytes in {}/NAME.bin)", dir.display()),
+        }
     );
     Ok(if bad_lines + failed + dropped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
