@@ -130,8 +130,10 @@ impl Formatter {
                 (Style::Percent, fmt.contains("%(asctime)"))
             }
             '{' => {
-                let pieces = crate::brace_format::parse(&fmt)
-                    .map_err(|e| Error::BadConfig(format!("Invalid format '{fmt}' for '{{' style: {e}")))?;
+                let pieces = crate::brace_format::parse(&fmt).map_err(|e| match e {
+                    Error::BadConfig(m) => Error::BadConfig(format!("Invalid format '{fmt}' for '{{' style: {m}")),
+                    other => other,
+                })?;
                 if !pieces.iter().any(|p| matches!(p, crate::brace_format::Piece::Field { .. })) {
                     return Err(Error::BadConfig(format!("Invalid format '{fmt}' for '{{' style: no fields")));
                 }

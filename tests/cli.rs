@@ -144,3 +144,22 @@ fn a_dry_run_of_several_handlers_writes_one_file_each_with_the_bytes_each_alone_
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn config_check_refuses_what_emit_would_refuse() {
+    let dir = std::env::temp_dir().join(format!("pylog-cli-check-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let path = dir.join("c.json");
+    // Only the plugin knows this format is invalid.
+    let doc = r#"{"version": 1, "formatters": {"f": {"format": "{args[0]}", "style": "{"}},
+        "handlers": {"h": {"class": "logging.StreamHandler", "formatter": "f"}}}"#;
+    std::fs::write(&path, doc).expect("write");
+    for args in [&["config", "check"][..], &["emit", "--config"][..]] {
+        let mut cmd = std::process::Command::new(pylog_bin());
+        cmd.args(args).arg(&path);
+        let out = run(cmd, b"", Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("invalid field name"), "{args:?}: {}", out.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -136,7 +136,7 @@ fn main() -> ExitCode {
             };
             emit(plugin_path(cli.plugin), &config, dry, &allow, (max_record_bytes, max_sockets), records)
         }
-        Command::Config { action: ConfigAction::Check { file } } => config_check(&file),
+        Command::Config { action: ConfigAction::Check { file } } => config_check(&file, plugin_path(cli.plugin)),
         Command::Listen {
             tcp,
             udp,
@@ -192,8 +192,31 @@ fn seconds(s: f64, option: &str) -> Result<std::time::Duration> {
 }
 
 /// `pylog config check`: what the document resolves to, one line each.
-fn config_check(file: &std::path::Path) -> Result<ExitCode> {
+fn config_check(file: &std::path::Path, plugin: PathBuf) -> Result<ExitCode> {
     let doc = dictconfig::parse_file(file)?;
+    // What only the plugin checks (a formatter's fields, a syslog header,
+    // a rotation schedule) is checked too, by opening each handler with its
+    // output kept in memory: check never accepts what emit would refuse.
+    let plugin = Plugin::load(&plugin)?;
+    let mut refused = Vec::new();
+    for h in doc.handlers.iter().chain(doc.queues.iter().flat_map(|q| q.targets.iter())) {
+        let mut config = h.clone();
+        config.destination = Destination::Memory;
+        // A durable spool's folder is the host's to check (and to lock),
+        // not something to create from a check.
+        config.spool.directory = None;
+        if let Err(e) = plugin.open_with(&config, Grants::default()).and_then(|mut opened| opened.close()) {
+            refused.push(format!("handlers.{}: {e}", h.name));
+        }
+    }
+    if !refused.is_empty() {
+        anyhow::bail!(
+            "{} problem{}:\n  {}",
+            refused.len(),
+            if refused.len() == 1 { "" } else { "s" },
+            refused.join("\n  ")
+        );
+    }
     let level = |l: Option<i64>| l.map_or("NOTSET (inherited)".to_string(), records::level_name);
     println!("{}: valid", file.display());
     println!("handlers:");
