@@ -27,6 +27,10 @@ pub struct Document {
     pub queues: Vec<QueueConfig>,
     /// Which of them a record reaches, by its logger name and level.
     pub routing: Routing,
+    /// Keys CPython's dictConfig ignores, and so does pylog; each with its
+    /// path, for the CLI to show (a typo there changes nothing, silently,
+    /// in CPython).
+    pub ignored: Vec<String>,
 }
 
 /// `QueueHandler` with the `handlers` of its `QueueListener` (the form
@@ -109,6 +113,7 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
         // pylog has no loggers before the document: nothing to disable.
         v.as_bool().ok_or_else(|| anyhow!("disable_existing_loggers must be true or false, not {v}"))?;
     }
+    let mut ignored = Vec::new();
     for key in doc.keys() {
         if ![
             "version",
@@ -122,7 +127,10 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
         ]
         .contains(&key.as_str())
         {
-            bail!("unknown top-level key {key:?}; dictConfig knows version, formatters, filters, handlers, loggers, root, incremental, disable_existing_loggers");
+            ignored.push(format!(
+                "{key}: not a dictConfig section (version, formatters, filters, handlers, loggers, root, incremental, \
+                 disable_existing_loggers)"
+            ));
         }
     }
     // Every problem is reported, each with its path in the document, not
@@ -195,7 +203,14 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
         }
     }
     let ctx = Resolver { handlers, formatters, local, chosen: &chosen };
-    let mut out = Document { handlers: Vec::new(), queues: Vec::new(), routing: Routing::default() };
+    for (name, spec) in &loggers {
+        let path = if name.is_empty() { "loggers.\"\"".to_string() } else { format!("loggers.{name}") };
+        ignored.extend(ignored_logger_keys(spec).map(|key| format!("{path}.{key}: not a logger setting")));
+    }
+    if let Some(root) = doc.get("root") {
+        ignored.extend(ignored_logger_keys(root).map(|key| format!("root.{key}: not a logger setting")));
+    }
+    let mut out = Document { handlers: Vec::new(), queues: Vec::new(), routing: Routing::default(), ignored };
     for name in &chosen {
         let path = format!("handlers.{name}");
         let Some(entry) = problems.check(&path, ctx.entry(name).context("a logger names it")) else { continue };
@@ -329,15 +344,18 @@ fn truthy(v: &Json) -> bool {
     }
 }
 
+/// What a logger takes; `qualname` is fileConfig's, and dictConfig ignores it
+/// silently, as it ignores any other key.
+const LOGGER_KEYS: &[&str] = &["level", "handlers", "propagate", "filters", "qualname"];
+
+fn ignored_logger_keys(spec: &Json) -> impl Iterator<Item = &String> {
+    spec.as_object().into_iter().flat_map(|o| o.keys()).filter(|k| !LOGGER_KEYS.contains(&k.as_str()))
+}
+
 /// A `loggers` entry or `root`: level, handlers, propagate, filters.
 fn logger_node(name: &str, spec: &Json, filters: &std::collections::HashMap<String, String>) -> Result<LoggerNode> {
     let spec = spec.as_object().ok_or_else(|| anyhow!("logger {name:?} must be a mapping"))?;
-    for key in spec.keys() {
-        // `qualname` is fileConfig's; dictConfig ignores it, and so do we.
-        if !["level", "handlers", "propagate", "filters", "qualname"].contains(&key.as_str()) {
-            bail!("logger {name:?} has {key:?}; a logger takes level, handlers, propagate, filters");
-        }
-    }
+    // Other keys are ignored, as CPython ignores them (`Document::ignored`).
     let handlers = match spec.get("handlers") {
         None => Vec::new(),
         Some(Json::Array(list)) => list
@@ -1174,5 +1192,15 @@ mod tests {
         assert!(err(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SocketHandler", "port": 1}}}"#)
             .contains("needs \"host\""));
         assert!(err(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SocketHandler", "host": "x", "port": 1, "bogus": 1}}}"#).contains("bogus"));
+    }
+
+    #[test]
+    fn keys_cpython_ignores_are_ignored_and_named() {
+        let d = parse(
+            r#"{"version": 1, "handlers": {}, "handler": {}, "loggers": {"app": {"level": "INFO", "formatter": "x"}}}"#,
+        )
+        .unwrap();
+        assert!(d.ignored.iter().any(|w| w.starts_with("handler: ")), "{:?}", d.ignored);
+        assert!(d.ignored.iter().any(|w| w.starts_with("loggers.app.formatter: ")), "{:?}", d.ignored);
     }
 }

@@ -194,6 +194,7 @@ fn seconds(s: f64, option: &str) -> Result<std::time::Duration> {
 /// `pylog config check`: what the document resolves to, one line each.
 fn config_check(file: &std::path::Path, plugin: PathBuf) -> Result<ExitCode> {
     let doc = dictconfig::parse_file(file)?;
+    say_ignored(&doc);
     // What only the plugin checks (a formatter's fields, a syslog header,
     // a rotation schedule) is checked too, by opening each handler with its
     // output kept in memory: check never accepts what emit would refuse.
@@ -335,6 +336,13 @@ fn open_last_resort(plugin: &Plugin) -> Result<pylog_host::Handler> {
 const EMIT_BATCH_LINES: usize = 512;
 const EMIT_BATCH_BYTES: usize = 256 << 10;
 
+/// Keys CPython would ignore are ignored; each is said once, as a likely typo.
+fn say_ignored(doc: &dictconfig::Document) {
+    for what in &doc.ignored {
+        eprintln!("pylog: ignored, as CPython ignores it: {what}");
+    }
+}
+
 /// Where a dry run's bytes go.
 enum DryRun {
     Off,
@@ -377,6 +385,7 @@ fn emit(
     records: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let mut doc = dictconfig::parse_file(config)?;
+    say_ignored(&doc);
     // A dry run shows each queue target's bytes as if it were attached
     // directly; records still go where the queue's routing sends them.
     let dry_run = dry.on();
