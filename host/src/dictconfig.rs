@@ -210,6 +210,10 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
     if let Some(root) = doc.get("root") {
         ignored.extend(ignored_logger_keys(root).map(|key| format!("root.{key}: not a logger setting")));
     }
+    for (id, spec) in doc.get("filters").and_then(Json::as_object).into_iter().flatten() {
+        let keys = spec.as_object().into_iter().flat_map(|o| o.keys()).filter(|k| *k != "name" && *k != "()");
+        ignored.extend(keys.map(|key| format!("filters.{id}.{key}: a logging.Filter takes only \"name\"")));
+    }
     let mut out = Document { handlers: Vec::new(), queues: Vec::new(), routing: Routing::default(), ignored };
     for name in &chosen {
         let path = format!("handlers.{name}");
@@ -303,11 +307,8 @@ fn filter_prefix(spec: &Json) -> Result<String> {
     if spec.contains_key("()") {
         bail!("a \"()\" factory is Python code; pylog runs logging.Filter(name) filters: {{\"name\": \"app.web\"}}");
     }
-    for key in spec.keys() {
-        if key != "name" {
-            bail!("has {key:?}; a logging.Filter takes only \"name\"");
-        }
-    }
+    // Other keys are ignored, as `configure_filter` ignores them
+    // (`Document::ignored`).
     Ok(str_key(spec, "name")?.unwrap_or_default())
 }
 
