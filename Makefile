@@ -109,7 +109,8 @@ demo: build
 ## rewrites BENCHMARKS.md. Separate from `test`: numbers are measured, never asserted.
 bench: build
 	$(CARGO) bench --bench throughput
-	$(PYTHON) benches/python/listen_bench.py $(TARGET_DIR)/release/pylog 100000 5
+	$(PYTHON) benches/python/emit_bench.py $(TARGET_DIR)/release/pylog 100000 5 BENCHMARKS.md
+	$(PYTHON) benches/python/listen_bench.py $(TARGET_DIR)/release/pylog 100000 5 BENCHMARKS.md
 
 ## Fuzz the receiver's frame decoder, the syslog parser, the % formatter and
 ## the dictConfig loader, FUZZ_SECONDS each. Separate from `test` because it

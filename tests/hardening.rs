@@ -429,14 +429,15 @@ fn sigterm_stops_reading_delivers_what_was_read_and_prints_the_summary_and_a_sec
     );
     let mut child = spawn(&config);
     let mut stdin = child.stdin.take().expect("stdin");
-    // A bad first line makes it say, on stderr, that it is reading (its
-    // signal handlers are in place by then).
-    stdin.write_all(b"not json\n").expect("bad line");
+    // A bad last line makes it say, on stderr, that it has read every
+    // record before it (a batch is handed to the handler before the next
+    // read looks at the signal), and its signal handlers are in place.
     stdin.write_all(&lines("spooled", 20, 1)).expect("records");
+    stdin.write_all(b"not json\n").expect("bad line");
     stdin.flush().expect("flush");
     let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
     let mut seen = String::new();
-    assert!(wait_for_line(&mut err, "line 1: not JSON", &mut seen, Duration::from_secs(30)), "{seen}");
+    assert!(wait_for_line(&mut err, "line 21: not JSON", &mut seen, Duration::from_secs(30)), "{seen}");
     let started = Instant::now();
     signal(&child, "TERM");
     assert!(wait_for_line(&mut err, "stopping on a signal", &mut seen, Duration::from_secs(30)), "{seen}");

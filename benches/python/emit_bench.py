@@ -6,7 +6,8 @@ alternate, round after round, and the ratio of their medians is reported.
 The sink is a TCP or UDP listener in this script that reads and discards.
 Each run starts the process and stops the clock when it has exited.
 
-usage: emit_bench.py PYLOG [N] [ROUNDS]
+usage: emit_bench.py PYLOG [N] [ROUNDS] [MARKDOWN]
+With MARKDOWN, the table is also appended to that file (BENCHMARKS.md).
 """
 
 import json
@@ -94,6 +95,7 @@ def main():
             for line in records(n):
                 f.write(line + "\n")
         print(f"pylog emit, whole process, {n} records from a file; median of {rounds} alternating rounds:")
+        rows = []
         for label, config in scenarios(tcp, udp):
             path = os.path.join(tmp, "logging.json")
             with open(path, "w") as f:
@@ -106,6 +108,17 @@ def main():
                 times["cpython"].append(timed(theirs))
             p, c = statistics.median(times["pylog"]), statistics.median(times["cpython"])
             print(f"  {label:20} pylog {p:6.3f} s  CPython {c:6.3f} s  ratio {c / p:5.2f}x")
+            rows.append(f"| {label} | {p:.3f} s | {c:.3f} s | {c / p:.2f}x |")
+    if len(sys.argv) > 4:
+        with open(sys.argv[4], "a") as md:
+            md.write(
+                f"\n## Whole process: `pylog emit` vs CPython (benches/python/emit_bench.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n"
+                f"`pylog emit --config logging.json records.jsonl` against a CPython script doing the same job "
+                f"(`json.loads`, `logging.makeLogRecord`, the dictConfig handler's `handle`), {n} records of one "
+                f"realistic shape from a file into a discarding loopback sink; each process from start to exit, "
+                f"median of {rounds} alternating rounds.\n\n"
+                "| handler | pylog emit | CPython | CPython / pylog |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
+            )
 
 
 if __name__ == "__main__":

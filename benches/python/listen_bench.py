@@ -9,7 +9,8 @@ made, and closes; the clock stops when the receiver has written N lines
 and exited. stdout goes to a pipe that this script drains, as a user's
 pipeline would.
 
-usage: listen_bench.py PYLOG [N] [ROUNDS]
+usage: listen_bench.py PYLOG [N] [ROUNDS] [MARKDOWN]
+With MARKDOWN, the result is also appended to that file (BENCHMARKS.md).
 """
 
 import logging
@@ -94,6 +95,17 @@ def main():
     print(f"  pylog listen --format json  {p:7.3f} s  {n / p:10.0f} records/s")
     print(f"  CPython receiver            {c:7.3f} s  {n / c:10.0f} records/s")
     print(f"  ratio: pylog is {c / p:.2f}x CPython")
+    if len(sys.argv) > 4:
+        with open(sys.argv[4], "a") as md:
+            md.write(
+                f"\n## Receiving: `pylog listen` vs CPython (benches/python/listen_bench.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n"
+                f"{n} CPython SocketHandler records ({len(payload) // n} bytes pickled each) on one connection, "
+                f"printed as JSON lines; median of {rounds} alternating rounds.\n\n"
+                "| receiver | time | records/s |\n|---|---|---|\n"
+                f"| `pylog listen --format json` | {p:.3f} s | {n / p:.0f} |\n"
+                f"| CPython (length, `pickle.loads`, `json.dumps`) | {c:.3f} s | {n / c:.0f} |\n"
+                f"\npylog is {c / p:.2f}x CPython.\n"
+            )
 
 
 if __name__ == "__main__":

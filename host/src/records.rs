@@ -143,23 +143,23 @@ fn to_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn opt_string(o: &Map<String, Json>, key: &str) -> Result<Option<String>> {
-    match o.get(key) {
+fn opt_string(o: &impl Fields, key: &str) -> Result<Option<String>> {
+    match o.field(key) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::String(s)) => Ok(Some(s.clone())),
         Some(other) => bail!("{key} must be a string or null, not {other}"),
     }
 }
 
-fn opt_int(o: &Map<String, Json>, key: &str) -> Result<Option<i64>> {
-    match o.get(key) {
+fn opt_int(o: &impl Fields, key: &str) -> Result<Option<i64>> {
+    match o.field(key) {
         None | Some(Json::Null) => Ok(None),
         Some(v) => v.as_i64().map(Some).ok_or_else(|| anyhow!("{key} must be an integer, not {v}")),
     }
 }
 
-fn opt_float(o: &Map<String, Json>, key: &str) -> Result<Option<f64>> {
-    match o.get(key) {
+fn opt_float(o: &impl Fields, key: &str) -> Result<Option<f64>> {
+    match o.field(key) {
         None | Some(Json::Null) => Ok(None),
         Some(v) => match value_from_json(key, v)? {
             Value::Float(f) => Ok(Some(f)),
@@ -229,15 +229,90 @@ fn is_known(key: &str) -> bool {
     key == "message" || ATTRIBUTES.contains(&key)
 }
 
+/// A record's attributes, looked up by name: a JSON map, or the ordered
+/// list `from_json_line` reads without hashing every key.
+pub trait Fields {
+    fn field(&self, key: &str) -> Option<&Json>;
+    fn entries(&self) -> impl Iterator<Item = (&str, &Json)>;
+}
+
+impl Fields for Map<String, Json> {
+    fn field(&self, key: &str) -> Option<&Json> {
+        self.get(key)
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&str, &Json)> {
+        self.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// A JSON object's members in order, a key given twice keeping its first
+/// place and its last value, as serde_json's ordered `Map` keeps them. A
+/// record has a dozen keys: a scan beats hashing each with SipHash.
+#[derive(Default)]
+pub struct OrderedFields(Vec<(String, Json)>);
+
+impl Fields for OrderedFields {
+    fn field(&self, key: &str) -> Option<&Json> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&str, &Json)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrderedFields {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = OrderedFields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<OrderedFields, A::Error> {
+                let mut out: Vec<(String, Json)> = Vec::with_capacity(16);
+                while let Some((key, value)) = map.next_entry::<String, Json>()? {
+                    match out.iter_mut().find(|(k, _)| *k == key) {
+                        Some(slot) => slot.1 = value,
+                        None => out.push((key, value)),
+                    }
+                }
+                Ok(OrderedFields(out))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 /// One JSON object to a record.
 pub fn from_json_line(line: &str, defaults: &Defaults) -> Result<LogRecord> {
+    // The common case: an object, read into an ordered list. Anything else
+    // (not JSON, not an object) takes the general path, whose messages
+    // name what is wrong.
+    match serde_json::from_str::<OrderedFields>(line) {
+        Ok(fields) => {
+            refuse_wide_integers(line)?;
+            from_json_object(&fields, defaults)
+        }
+        Err(_) => from_json_line_general(line, defaults),
+    }
+}
+
+/// `from_json_line` through a `serde_json::Value`: the reference the
+/// direct path is checked against (`tests/record_lines.rs`), and the path
+/// that words the errors.
+pub fn from_json_line_general(line: &str, defaults: &Defaults) -> Result<LogRecord> {
     let json: Json = serde_json::from_str(line).map_err(|e| anyhow!("not JSON: {e}"))?;
     refuse_wide_integers(line)?;
     let Json::Object(o) = json else { bail!("a record must be a JSON object of LogRecord attributes") };
     from_json_object(&o, defaults)
 }
 
-pub fn from_json_object(o: &Map<String, Json>, defaults: &Defaults) -> Result<LogRecord> {
+pub fn from_json_object(o: &impl Fields, defaults: &Defaults) -> Result<LogRecord> {
     let (levelno, levelname) = match (opt_int(o, "levelno")?, opt_string(o, "levelname")?) {
         (Some(n), Some(name)) => (n, name),
         (Some(n), None) => (n, level_name(n)),
@@ -267,7 +342,7 @@ pub fn from_json_object(o: &Map<String, Json>, defaults: &Defaults) -> Result<Lo
         Some(m) => m,
         None => ((created - created.trunc()) * 1000.0).trunc(),
     };
-    let args = match o.get("args") {
+    let args = match o.field("args") {
         None | Some(Json::Null) => None,
         Some(Json::Array(items)) => Some(Args::Positional(
             items.iter().enumerate().map(|(i, v)| value_from_json(&format!("args[{i}]"), v)).collect::<Result<_>>()?,
@@ -279,16 +354,16 @@ pub fn from_json_object(o: &Map<String, Json>, defaults: &Defaults) -> Result<Lo
         )),
         Some(other) => Some(Args::Positional(vec![value_from_json("args", other)?])),
     };
-    let msg = match o.get("msg") {
+    let msg = match o.field("msg") {
         None | Some(Json::Null) => String::new(),
         Some(Json::String(s)) => s.clone(),
         // `str(msg)`: a number or bool logged directly.
         Some(other) => other.to_string(),
     };
     let mut extra = Vec::new();
-    for (k, v) in o {
+    for (k, v) in o.entries() {
         if !is_known(k) {
-            extra.push((k.clone(), value_from_json(k, v)?));
+            extra.push((k.to_string(), value_from_json(k, v)?));
         }
     }
     Ok(LogRecord {
@@ -303,7 +378,7 @@ pub fn from_json_object(o: &Map<String, Json>, defaults: &Defaults) -> Result<Lo
         exc_text: opt_string(o, "exc_text")?,
         stack_info: opt_string(o, "stack_info")?,
         lineno: opt_int(o, "lineno")?.unwrap_or(0),
-        func_name: match o.get("funcName") {
+        func_name: match o.field("funcName") {
             Some(_) => opt_string(o, "funcName")?,
             None => Some("(unknown function)".into()),
         },
@@ -312,11 +387,11 @@ pub fn from_json_object(o: &Map<String, Json>, defaults: &Defaults) -> Result<Lo
         relative_created: opt_float(o, "relativeCreated")?.unwrap_or((created - defaults.start_time) * 1000.0),
         thread: opt_int(o, "thread")?,
         thread_name: opt_string(o, "threadName")?,
-        process_name: match o.get("processName") {
+        process_name: match o.field("processName") {
             Some(_) => opt_string(o, "processName")?,
             None => Some(defaults.process_name.clone()),
         },
-        process: match o.get("process") {
+        process: match o.field("process") {
             Some(_) => opt_int(o, "process")?,
             None => Some(defaults.process),
         },
