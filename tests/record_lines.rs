@@ -92,7 +92,7 @@ fn line(rng: &mut Rng) -> String {
     }
     let n = rng.next() % 9;
     let mut members = Vec::new();
-    if rng.next() % 4 != 0 {
+    if !rng.next().is_multiple_of(4) {
         members.push("\"created\": 1700000000.5".to_string());
     }
     for _ in 0..n {
