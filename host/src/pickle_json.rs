@@ -14,7 +14,7 @@
 //! global, a set, a nested dict, an int beyond 64 bits, text that is not
 //! UTF-8) is `None`, and the caller takes the general path, which scans for
 //! code and refuses it. Both paths write identical lines for what both
-//! accept; `tests/listen_json.rs` checks both against CPython's pickles.
+//! accept; `tests/all/listen_json.rs` checks both against CPython's pickles.
 
 use crate::records::attribute_rank;
 

@@ -303,7 +303,7 @@ pub fn from_json_line(line: &str, defaults: &Defaults) -> Result<LogRecord> {
 }
 
 /// `from_json_line` through a `serde_json::Value`: the reference the
-/// direct path is checked against (`tests/record_lines.rs`), and the path
+/// direct path is checked against (`tests/all/record_lines.rs`), and the path
 /// that words the errors.
 pub fn from_json_line_general(line: &str, defaults: &Defaults) -> Result<LogRecord> {
     let json: Json = serde_json::from_str(line).map_err(|e| anyhow!("not JSON: {e}"))?;

@@ -1,7 +1,7 @@
 //! What every integration test needs: the built component, the `pylog`
 //! binary, and peers (python3 scripts, rsyslog) run with a deadline.
 
-#![allow(dead_code, reason = "each test binary uses a different part of this module")]
+#![allow(dead_code, reason = "a helper may serve one area only")]
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -307,5 +307,24 @@ pub fn spool_options() -> pylog_host::bindings::SpoolOptions {
         flush_timeout: 5.0,
         write_timeout: 1.0,
         directory: None,
+    }
+}
+
+/// A loopback port free for both TCP and UDP, never handed out twice in
+/// this process (tests run in parallel and a port is released before the
+/// peer that is told it binds it).
+pub fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let t = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = t.local_addr().expect("addr").port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_err() {
+            continue;
+        }
+        let mut given = GIVEN.lock().expect("ports");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
     }
 }

@@ -1,0 +1,165 @@
+//! The `pylog` CLI: mistakes are one line on stderr and a non-zero exit,
+//! never a panic.
+
+use crate::common;
+
+use std::time::Duration;
+
+use crate::common::{pylog_bin, run};
+
+fn emit(config: &str, records: &str) -> common::Output {
+    emit_with(config, records, true)
+}
+
+fn emit_with(config: &str, records: &str, dry_run: bool) -> common::Output {
+    let dir = std::env::temp_dir().join(format!("pylog-cli-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let path = dir.join("c.json");
+    std::fs::write(&path, config).expect("write");
+    let mut cmd = std::process::Command::new(pylog_bin());
+    cmd.arg("emit");
+    if dry_run {
+        cmd.arg("--dry-run");
+    }
+    cmd.arg("--config").arg(&path);
+    let out = run(cmd, records.as_bytes(), Duration::from_secs(30));
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+fn assert_one_line_error(out: &common::Output, needle: &str) {
+    assert!(!out.status.success(), "expected failure, got success: {}", out.stderr);
+    assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
+    let line =
+        out.stderr.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in:\n{}", out.stderr));
+    assert!(line.starts_with("pylog"), "{line}");
+}
+
+#[test]
+fn unknown_class() {
+    let out = emit(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.FancyHandler"}}}"#, "");
+    assert_one_line_error(&out, "unknown handler class");
+}
+
+#[test]
+fn missing_key() {
+    let out =
+        emit(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SocketHandler", "host": "x"}}}"#, "");
+    assert_one_line_error(&out, "needs \"port\"");
+}
+
+#[test]
+fn invalid_facility_is_refused_by_the_plugin() {
+    let out = emit(
+        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "facility": "LOCAL9"}}}"#,
+        "",
+    );
+    assert_one_line_error(&out, "is not a syslog facility");
+}
+
+#[test]
+fn malformed_json_line_names_its_line_and_the_rest_still_ship() {
+    let out = emit(
+        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler"}}}"#,
+        "{\"msg\": \"one\"}\n{\"msg\": oops}\n{\"msg\": \"three\"}\n",
+    );
+    assert_one_line_error(&out, "line 2: not JSON");
+    assert_eq!(out.stdout, b"<14>one\0<14>three\0");
+    assert!(
+        out.stderr.contains("3 records read (0 more recovered from durable spools); across 1 handlers: 2 sent"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn config_that_is_not_json() {
+    let out = emit("{nope", "");
+    assert_one_line_error(&out, "not JSON");
+}
+
+#[test]
+fn a_unix_socket_that_does_not_exist_is_named() {
+    let out = emit_with(
+        r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler", "address": "/nonexistent/log"}}}"#,
+        "{\"msg\": \"x\"}\n",
+        false,
+    );
+    assert_one_line_error(&out, "send to /nonexistent/log");
+    assert!(out.stderr.contains("1 dropped"), "{}", out.stderr);
+}
+
+#[test]
+fn null_handler_accepts_records_and_sends_nothing() {
+    let out = emit(r#"{"version": 1, "handlers": {"h": {"class": "logging.NullHandler"}}}"#, "{\"msg\": \"x\"}\n");
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+/// (Every other class is covered by `tests/all/handler_classes.rs`.)
+#[test]
+fn windows_only_handler_says_why() {
+    let out = emit(r#"{"version": 1, "handlers": {"h": {"class": "logging.handlers.NTEventLogHandler"}}}"#, "");
+    assert_one_line_error(&out, "Windows event log");
+}
+
+#[test]
+fn a_dry_run_of_several_handlers_writes_one_file_each_with_the_bytes_each_alone_would_write() {
+    let handler = |name: &str| match name {
+        "sock" => serde_json::json!({"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": 9}),
+        _ => serde_json::json!({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", 514]}),
+    };
+    let doc = |names: &[&str]| {
+        let handlers: serde_json::Map<String, serde_json::Value> =
+            names.iter().map(|n| (n.to_string(), handler(n))).collect();
+        serde_json::json!({"version": 1, "handlers": handlers, "root": {"handlers": names, "level": "DEBUG"}})
+            .to_string()
+    };
+    // Fixed process and times: the runs compared are separate processes.
+    let fixed = "\"created\": 1700000000.0, \"relativeCreated\": 1.0, \"process\": 7";
+    let records = format!("{{\"msg\": \"one\", {fixed}}}\n{{\"msg\": \"two %s\", \"args\": [2], {fixed}}}\n");
+    let records = records.as_str();
+    let both = emit(&doc(&["sock", "sys"]), records);
+    assert_eq!(both.status.code(), Some(2), "{}", both.stderr);
+    assert_one_line_error(&both, "--dry-run-dir");
+
+    let dir = std::env::temp_dir().join(format!("pylog-cli-dry-{}-{}", std::process::id(), rand_suffix()));
+    let config = dir.join("c.json");
+    std::fs::create_dir_all(&dir).expect("tmp");
+    std::fs::write(&config, doc(&["sock", "sys"])).expect("write");
+    let mut cmd = std::process::Command::new(pylog_bin());
+    cmd.args(["emit", "--dry-run-dir"]).arg(dir.join("out")).arg("--config").arg(&config);
+    let out = run(cmd, records.as_bytes(), Duration::from_secs(30));
+    assert!(out.status.success(), "{}", out.stderr);
+    for name in ["sock", "sys"] {
+        let alone = emit(&doc(&[name]), records);
+        assert!(alone.status.success(), "{}", alone.stderr);
+        let written = std::fs::read(dir.join("out").join(format!("{name}.bin"))).expect("per-handler file");
+        assert!(!written.is_empty());
+        assert_eq!(written, alone.stdout, "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn config_check_refuses_what_emit_would_refuse() {
+    let dir = std::env::temp_dir().join(format!("pylog-cli-check-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let path = dir.join("c.json");
+    // Only the plugin knows this format is invalid.
+    let doc = r#"{"version": 1, "formatters": {"f": {"format": "{args[0]}", "style": "{"}},
+        "handlers": {"h": {"class": "logging.StreamHandler", "formatter": "f"}}}"#;
+    std::fs::write(&path, doc).expect("write");
+    for args in [&["config", "check"][..], &["emit", "--config"][..]] {
+        let mut cmd = std::process::Command::new(pylog_bin());
+        cmd.args(args).arg(&path);
+        let out = run(cmd, b"", Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("invalid field name"), "{args:?}: {}", out.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,141 @@
+//! HTTPHandler through wasi:http, into Python's http.server: the same
+//! requests CPython's own HTTPHandler makes for the same records (GET and
+//! POST, basic auth), typed errors for refused requests, and a sandbox
+//! that lets requests reach only the configured authority.
+
+use crate::common;
+
+use std::io::BufRead;
+use std::time::Duration;
+
+use crate::common::{python, python_peer, run, script};
+use pylog_host::bindings::HandlerError;
+use pylog_host::dictconfig::{self, LocalTime};
+use pylog_host::records::{self, Defaults};
+use pylog_host::sandbox::Grants;
+use pylog_host::{HandlerConfig, PluginError};
+use serde_json::{json, Value};
+
+const RECORDS: &[&str] = &[
+    r#"{"msg": "service started", "levelname": "INFO", "name": "app"}"#,
+    r#"{"msg": "disk %s is %d%% full", "args": ["/var", 91], "levelname": "WARNING", "name": "app.disk"}"#,
+    r#"{"msg": "héllo 世界 & = + ?", "levelname": "ERROR", "exc_text": "Traceback (most recent call last):\nValueError: bad"}"#,
+    r#"{"msg": "%(user)s did %(n)d things", "args": {"user": "ann", "n": 3}, "levelname": "INFO", "user": "ann", "ok": true, "ratio": 0.1}"#,
+    r#"{"msg": "one arg %r", "args": ["it's"], "levelno": 25, "levelname": "Level 25", "created": 1700000000.5, "msecs": 500.0}"#,
+];
+
+fn records_json() -> Vec<Value> {
+    RECORDS
+        .iter()
+        .map(|l| Value::Object(records::to_json(&records::from_json_line(l, &Defaults::default()).expect("record"))))
+        .collect()
+}
+
+fn config(port: u16, url: &str, method: &str, credentials: Option<(&str, &str)>) -> HandlerConfig {
+    let mut entry = json!({"class": "logging.handlers.HTTPHandler", "host": format!("127.0.0.1:{port}"),
+                           "url": url, "method": method});
+    if let Some((u, p)) = credentials {
+        entry["credentials"] = json!([u, p]);
+    }
+    let doc = json!({"version": 1, "handlers": {"h": entry}});
+    let local = LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() };
+    dictconfig::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0)
+}
+
+fn read_requests(out: &mut impl BufRead, n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|_| {
+            let mut line = String::new();
+            out.read_line(&mut line).expect("request line");
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+        })
+        .collect()
+}
+
+fn same_as_cpython(method: &str, url: &str, credentials: Option<(&str, &str)>) {
+    let (user, password) = credentials.unwrap_or(("", ""));
+    let mut args = vec!["http_receiver.py"];
+    if credentials.is_some() {
+        args.extend(["--user", user, "--password", password]);
+    }
+    let (_server, port, mut out) = python_peer(&args);
+    let recs = records_json();
+
+    let dir = std::env::temp_dir().join(format!("pylog-http-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let spec = dir.join(format!("spec-{method}.json"));
+    let creds = credentials.map(|(u, p)| json!([u, p])).unwrap_or(Value::Null);
+    let s = json!({"host": format!("127.0.0.1:{port}"), "url": url, "method": method, "credentials": creds, "records": recs});
+    std::fs::write(&spec, s.to_string()).expect("spec");
+    let mut cmd = python();
+    cmd.arg(script("http_sender.py")).arg(&spec).current_dir(script(""));
+    let sent = run(cmd, b"", Duration::from_secs(60));
+    assert!(sent.status.success(), "http_sender.py: {}", sent.stderr);
+    let theirs = read_requests(&mut out, recs.len());
+
+    let plugin = common::plugin();
+    let mut handler = plugin.open(&config(port, url, method, credentials)).expect("open");
+    for r in &recs {
+        let record = records::from_json_line(&r.to_string(), &Defaults::default()).expect("record");
+        handler.emit(&record).expect("emit");
+    }
+    handler.close().expect("close");
+    let stats = handler.stats().expect("stats");
+    assert_eq!((stats.sent, stats.dropped), (recs.len() as u64, 0));
+    let ours = read_requests(&mut out, recs.len());
+    for (o, t) in ours.into_iter().zip(theirs) {
+        assert_eq!(o, t);
+    }
+}
+
+#[test]
+fn get_requests_match_cpython() {
+    same_as_cpython("GET", "/log", None);
+    same_as_cpython("GET", "/log?source=app", None);
+}
+
+#[test]
+fn post_requests_with_basic_auth_match_cpython() {
+    same_as_cpython("POST", "/log", Some(("ann", "s3cret:with colon")));
+}
+
+fn record(msg: &str) -> pylog_host::LogRecord {
+    records::from_json_line(&json!({ "msg": msg }).to_string(), &Defaults::default()).expect("record")
+}
+
+#[test]
+fn refused_requests_are_typed_errors_with_the_status() {
+    let (_server, port, mut out) = python_peer(&["http_receiver.py", "--user", "ann", "--password", "right"]);
+    let plugin = common::plugin();
+    let mut wrong = plugin.open(&config(port, "/log", "POST", Some(("ann", "wrong")))).expect("open");
+    match wrong.emit(&record("x")) {
+        Err(PluginError::Handler(HandlerError::Io(m))) => assert!(m.contains("HTTP 401"), "{m}"),
+        other => panic!("expected an i/o error with the status, got {other:?}"),
+    }
+    let mut failing = plugin.open(&config(port, "/fail", "GET", Some(("ann", "right")))).expect("open");
+    match failing.emit(&record("y")) {
+        Err(PluginError::Handler(HandlerError::Io(m))) => assert!(m.contains("HTTP 500"), "{m}"),
+        other => panic!("expected an i/o error with the status, got {other:?}"),
+    }
+    assert_eq!(read_requests(&mut out, 2).len(), 2);
+    // The instance stays usable after an error.
+    let mut fine = plugin.open(&config(port, "/ok", "GET", Some(("ann", "right")))).expect("open");
+    fine.emit(&record("z")).expect("emit after errors");
+}
+
+#[test]
+fn requests_reach_only_the_configured_authority() {
+    let (_server, port, _out) = python_peer(&["http_receiver.py"]);
+    let plugin = common::plugin();
+    let config = config(port, "/log", "GET", None);
+    // The handler names this server, but the host grants another authority.
+    let mut grants = Grants::for_handler(&config).expect("grants");
+    grants.http_authority = Some("127.0.0.1:1".into());
+    let mut handler = plugin.open_with(&config, grants).expect("open");
+    match handler.emit(&record("exfiltrate")) {
+        Err(PluginError::Handler(HandlerError::Denied(m))) => assert!(m.contains("HTTP request denied"), "{m}"),
+        other => panic!("expected denied, got {other:?}"),
+    }
+    assert_eq!(handler.denials().count(), 1);
+    assert!(handler.denials().recent()[0].contains(&format!("127.0.0.1:{port}")));
+}
