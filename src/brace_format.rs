@@ -179,7 +179,7 @@ pub fn format_field(value: &Value, conversion: Option<char>, spec: &str, out: &m
                 'r' => py_repr(value, &mut s),
                 _ => {
                     py_repr(value, &mut s);
-                    s = ascii(&s);
+                    s = percent::ascii_escape(&s);
                 }
             }
             converted = Value::Str(s);
@@ -211,19 +211,6 @@ pub fn format_field(value: &Value, conversion: Option<char>, spec: &str, out: &m
             }
         ))),
     }
-}
-
-fn ascii(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c as u32 {
-            n if n < 0x80 => out.push(c),
-            n if n < 0x100 => out.push_str(&format!("\\x{n:02x}")),
-            n if n < 0x10000 => out.push_str(&format!("\\u{n:04x}")),
-            n => out.push_str(&format!("\\U{n:08x}")),
-        }
-    }
-    out
 }
 
 fn format_text(s: &str, spec: &Spec, out: &mut String) -> Result<()> {

@@ -396,7 +396,7 @@ pub(crate) fn general_form(f: f64, precision: usize, alternate: bool) -> String 
     s
 }
 
-fn ascii_escape(s: &str) -> String {
+pub(crate) fn ascii_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         let n = c as u32;

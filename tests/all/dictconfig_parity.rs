@@ -8,7 +8,6 @@
 //! `logging.config.dictConfig` and `pylog emit` get the same document and
 //! records, and every file, datagram and stderr line must match.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -160,17 +159,6 @@ impl Datagrams {
     }
 }
 
-fn contents(dir: &Path) -> BTreeMap<String, String> {
-    std::fs::read_dir(dir)
-        .expect("list")
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.contains(".log").then(|| (name, std::fs::read_to_string(e.path()).unwrap_or_default()))
-        })
-        .collect()
-}
-
 #[test]
 fn real_world_documents_route_records_as_cpython_does() {
     let base = std::env::temp_dir().join(format!("pylog-parity-{}", std::process::id()));
@@ -220,7 +208,7 @@ fn real_world_documents_route_records_as_cpython_does() {
         assert!(pylog.status.success(), "{what}: pylog emit: {}", pylog.stderr);
         let (our_datagrams, their_datagrams) = (our_socket.take(), their_socket.take());
         assert_eq!(our_datagrams, their_datagrams, "{what}: datagrams on the unix socket");
-        let (ours, theirs) = (contents(&ours), contents(&theirs));
+        let (ours, theirs) = (crate::common::log_files(&ours), crate::common::log_files(&theirs));
         assert!(
             !theirs.is_empty() || !cpython.stderr.is_empty() || !their_datagrams.is_empty(),
             "{what}: CPython wrote nothing"

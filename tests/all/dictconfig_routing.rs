@@ -3,7 +3,6 @@
 //! root): `pylog emit` sends each record to the same handlers CPython's
 //! logging does, checked by comparing the files both write.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -30,17 +29,6 @@ fn document(dir: &Path) -> Value {
         },
         "root": {"level": "WARNING", "handlers": ["everything"]}
     })
-}
-
-fn contents(dir: &Path) -> BTreeMap<String, String> {
-    std::fs::read_dir(dir)
-        .expect("list")
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.ends_with(".log").then(|| (name, std::fs::read_to_string(e.path()).unwrap_or_default()))
-        })
-        .collect()
 }
 
 #[test]
@@ -71,7 +59,7 @@ fn records_reach_the_handlers_cpython_would_pick() {
     cmd.args(["emit", "--config"]).arg(&config);
     let ran = run(cmd, input.as_bytes(), Duration::from_secs(60));
     assert!(ran.status.success(), "pylog emit: {}", ran.stderr);
-    let (ours, theirs) = (contents(&ours), contents(&theirs));
+    let (ours, theirs) = (crate::common::log_files(&ours), crate::common::log_files(&theirs));
     assert_eq!(theirs.len(), 4, "CPython wrote {:?}", theirs.keys());
     assert!(theirs.values().all(|t| !t.is_empty()), "every handler got something: {theirs:?}");
     assert_eq!(ours, theirs);

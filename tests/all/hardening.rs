@@ -39,6 +39,19 @@ fn emit(config: &Path, input: &[u8], limit: Duration) -> common::Output {
     run(cmd, input, limit)
 }
 
+/// `pylog emit` running, its stdin a pipe the test writes to, its stderr
+/// piped for the test to read.
+fn spawn_emit(config: &Path) -> std::process::Child {
+    Command::new(pylog_bin())
+        .args(["emit", "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pylog emit")
+}
+
 fn lines(prefix: &str, n: usize, size: usize) -> Vec<u8> {
     let pad = "x".repeat(size);
     (0..n).map(|i| format!("{{\"msg\": \"{prefix}-{i} {pad}\"}}\n")).collect::<String>().into_bytes()
@@ -187,14 +200,7 @@ fn handlers_whose_names_once_collided_keep_their_own_spools_and_a_second_process
     let (_a, a_addrs, a_out) = pylog_listen(&["--tcp", "127.0.0.1:0"]);
     let (_b, b_addrs, b_out) = pylog_listen(&["--tcp", "127.0.0.1:0"]);
     let config = write_doc(&dir, handlers(a_addrs[0].1.port(), b_addrs[0].1.port()));
-    let mut first = Command::new(pylog_bin())
-        .args(["emit", "--config"])
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("first pylog emit");
+    let mut first = spawn_emit(&config);
     let mut stdin = first.stdin.take().expect("stdin");
     // One more record makes it deliver the spool first, in order; once all
     // arrived, it certainly holds the spools.
@@ -389,23 +395,13 @@ fn wait_for_line(err: &mut impl std::io::BufRead, what: &str, seen: &mut String,
 #[test]
 fn sigterm_stops_reading_delivers_what_was_read_and_prints_the_summary_and_a_second_one_exits_at_once() {
     let dir = temp_dir("sigterm");
-    let spawn = |config: &Path| {
-        Command::new(pylog_bin())
-            .args(["emit", "--config"])
-            .arg(config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("pylog emit")
-    };
     // A live receiver: what was read is delivered, the summary says so, exit 0.
     let (_listen, addrs, out) = pylog_listen(&["--tcp", "127.0.0.1:0"]);
     let config = write_doc(
         &dir,
         serde_json::json!({"h": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": addrs[0].1.port()}}),
     );
-    let mut child = spawn(&config);
+    let mut child = spawn_emit(&config);
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(&lines("term", 100, 1)).expect("records");
     stdin.flush().expect("flush");
@@ -427,7 +423,7 @@ fn sigterm_stops_reading_delivers_what_was_read_and_prints_the_summary_and_a_sec
         serde_json::json!({"h": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": closed_port(),
             ".": {"flush_timeout": 120, "retryStart": 0.05, "retryMax": 0.1}}}),
     );
-    let mut child = spawn(&config);
+    let mut child = spawn_emit(&config);
     let mut stdin = child.stdin.take().expect("stdin");
     // A bad last line makes it say, on stderr, that it has read every
     // record before it (a batch is handed to the handler before the next
@@ -545,14 +541,7 @@ fn in_acknowledged_mode_records_dropped_for_a_slow_receiver_never_include_ones_t
     );
     let n = 20_000;
     let input: String = (0..n).map(|i| format!("{{\"msg\": \"r-{i}\"}}\n")).collect();
-    let mut emit = Command::new(pylog_bin())
-        .args(["emit", "--config"])
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn pylog emit");
+    let mut emit = spawn_emit(&config);
     let mut stdin = emit.stdin.take().expect("stdin");
     // When this returns, at most a pipe's worth (64 KiB, ~3,000 lines) is
     // unread: emit has met the stall.
@@ -627,14 +616,7 @@ fn a_line_piped_in_is_delivered_before_the_next_one_is_written() {
         &dir,
         serde_json::json!({"h": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": addrs[0].1.port()}}),
     );
-    let mut emit = Command::new(pylog_bin())
-        .args(["emit", "--config"])
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn pylog emit");
+    let mut emit = spawn_emit(&config);
     let mut stdin = emit.stdin.take().expect("stdin");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -328,3 +328,16 @@ pub fn free_port() -> u16 {
         }
     }
 }
+
+/// The log files in `dir` (names containing ".log", rotated ones too) and
+/// their text, by name: what two runs of one configuration are compared by.
+pub fn log_files(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_dir(dir)
+        .expect("list")
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.contains(".log").then(|| (name, std::fs::read_to_string(e.path()).unwrap_or_default()))
+        })
+        .collect()
+}
