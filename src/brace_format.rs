@@ -154,17 +154,10 @@ impl Spec {
     }
 }
 
+/// A width or precision, `None` when no digit is there.
 fn number(chars: &[char], i: &mut usize) -> Result<Option<usize>> {
     let start = *i;
-    let mut n: usize = 0;
-    while let Some(d) = chars.get(*i).and_then(|c| c.to_digit(10)) {
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(d as usize))
-            .filter(|n| *n <= 1 << 20)
-            .ok_or_else(|| value_error("Too many decimal digits in format string"))?;
-        *i += 1;
-    }
+    let n = percent::decimal(chars, i).ok_or_else(|| value_error("Too many decimal digits in format string"))?;
     Ok((*i > start).then_some(n))
 }
 

@@ -194,16 +194,19 @@ pub fn format_with(fmt: &str, source: &mut dyn ArgSource) -> Result<String> {
 }
 
 fn read_number(chars: &[char], i: &mut usize) -> Result<usize> {
+    decimal(chars, i).ok_or_else(|| value_error("width or precision too big"))
+}
+
+/// The decimal digits at `chars[*i..]` as a number (0 for none), moving
+/// `*i` past them; `None` beyond 2^20, more than any width or precision a
+/// format needs (`%` and `{` styles each word that error their own way).
+pub(crate) fn decimal(chars: &[char], i: &mut usize) -> Option<usize> {
     let mut n: usize = 0;
     while let Some(d) = chars.get(*i).and_then(|c| c.to_digit(10)) {
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(d as usize))
-            .filter(|n| *n <= 1 << 20)
-            .ok_or_else(|| value_error("width or precision too big"))?;
+        n = n.checked_mul(10).and_then(|n| n.checked_add(d as usize)).filter(|n| *n <= 1 << 20)?;
         *i += 1;
     }
-    Ok(n)
+    Some(n)
 }
 
 fn star_arg(source: &mut dyn ArgSource) -> Result<i64> {

@@ -145,14 +145,21 @@ impl Batch {
     }
 
     /// Appends one record's line (with its newline) and its event.
-    fn record(&mut self, input: Input, peer: SocketAddr, record: &Map<String, Json>, output: Output) {
+    fn record(
+        &mut self,
+        input: Input,
+        peer: SocketAddr,
+        record: &Map<String, Json>,
+        output: Output,
+        ack: Option<AckTicket>,
+    ) {
         match output {
             Output::Json => {
                 let _ = serde_json::to_writer(&mut self.lines, record);
             }
             Output::Text => self.lines.extend_from_slice(crate::records::text_line(record).as_bytes()),
         }
-        self.end_record(input, peer, None);
+        self.end_record(input, peer, ack);
     }
 
     /// Appends a received pickle's line; a refusal leaves no line.
@@ -169,10 +176,7 @@ impl Batch {
             return Ok(());
         }
         let record = unpickle::record_from_pickle(payload)?;
-        self.record(input, peer, &record, output);
-        if let Some(Event::Record { ack: slot, .. }) = self.events.last_mut() {
-            *slot = ack;
-        }
+        self.record(input, peer, &record, output, ack);
         Ok(())
     }
 
@@ -480,7 +484,7 @@ async fn serve_syslog_stream(mut stream: TcpStream, peer: SocketAddr, shared: &S
 
 fn syslog_event(message: &[u8], input: Input, peer: SocketAddr, output: Output, batch: &mut Batch) {
     match syslog_parse::record_from_message(message, now(), &peer.to_string()) {
-        Ok(record) => batch.record(input, peer, &record, output),
+        Ok(record) => batch.record(input, peer, &record, output, None),
         Err(reason) => batch.events.push(Event::Rejected { input, peer, reason: reason.to_string() }),
     }
 }

@@ -4,7 +4,7 @@
 //! word, for a generated corpus of varied, wrong and hostile lines.
 //! `PYLOG_RECORD_LINES=100000` runs the large corpus.
 
-use pylog_host::records::{from_json_line, from_json_line_general, Defaults};
+use pylog_host::records::{self, from_json_line, from_json_line_general, Defaults};
 
 /// A small deterministic generator (xorshift), so a failure names its seed.
 struct Rng(u64);
@@ -22,33 +22,11 @@ impl Rng {
     }
 }
 
-const KEYS: &[&str] = &[
-    "name",
-    "msg",
-    "args",
-    "levelname",
-    "levelno",
-    "pathname",
-    "filename",
-    "module",
-    "lineno",
-    "funcName",
-    "created",
-    "msecs",
-    "relativeCreated",
-    "thread",
-    "threadName",
-    "processName",
-    "process",
-    "taskName",
-    "exc_text",
-    "stack_info",
-    "message",
-    "user",
-    "request_id",
-    "n\\u00e9",
-    "",
-];
+/// Every LogRecord attribute, `message`, extras, an escaped name and an
+/// empty one.
+fn keys() -> Vec<&'static str> {
+    records::ATTRIBUTES.iter().copied().chain(["message", "user", "request_id", "n\\u00e9", ""]).collect()
+}
 
 const VALUES: &[&str] = &[
     "null",
@@ -84,7 +62,7 @@ const VALUES: &[&str] = &[
     "\"/srv/app/x.py\"",
 ];
 
-fn line(rng: &mut Rng) -> String {
+fn line(rng: &mut Rng, keys: &[&str]) -> String {
     match rng.next() % 20 {
         0 => return rng.pick(&["[1]", "nope", "{", "{\"msg\": 1} x", "\"msg\"", "", "{\"a\":1,}"]).to_string(),
         1 => return "{\"msg\": \"dup\", \"msg\": \"last\", \"levelno\": 20, \"levelno\": 40}".to_string(),
@@ -96,7 +74,7 @@ fn line(rng: &mut Rng) -> String {
         members.push("\"created\": 1700000000.5".to_string());
     }
     for _ in 0..n {
-        members.push(format!("\"{}\": {}", rng.pick(KEYS), rng.pick(VALUES)));
+        members.push(format!("\"{}\": {}", rng.pick(keys), rng.pick(VALUES)));
     }
     format!("{{{}}}", members.join(", "))
 }
@@ -117,9 +95,10 @@ fn the_direct_path_reads_every_line_as_the_general_path_does() {
     let n: usize = std::env::var("PYLOG_RECORD_LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let defaults = Defaults::default();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let keys = keys();
     let (mut ok, mut refused) = (0, 0);
     for i in 0..n {
-        let l = line(&mut rng);
+        let l = line(&mut rng, &keys);
         // Without a numeric `created`, each call stamps its own `now()`.
         let fixed_time = serde_json::from_str::<serde_json::Value>(&l)
             .ok()
