@@ -4,12 +4,12 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 
-use pylog_handlers::formatter::Formatter;
-use pylog_handlers::http_body::urlencoded_record;
-use pylog_handlers::pickle;
-use pylog_handlers::priority::{encode_priority, NameOrNumber};
-use pylog_handlers::record::{Args, LogRecord, Value};
-use pylog_handlers::syslog::{self, Framing, SyslogFormat, SyslogOptions};
+use pylog_handlers::encode::http_body::urlencoded_record;
+use pylog_handlers::encode::pickle;
+use pylog_handlers::encode::priority::{encode_priority, NameOrNumber};
+use pylog_handlers::encode::syslog::{self, Framing, SyslogFormat, SyslogOptions};
+use pylog_handlers::python::formatter::Formatter;
+use pylog_handlers::python::record::{Args, LogRecord, Value};
 
 fn record() -> LogRecord {
     let mut r = LogRecord::new("bench", 20, "request %d handled in %s ms", 1_795_300_000.25);

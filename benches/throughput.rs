@@ -19,13 +19,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use pylog_handlers::buffer::BufferOptions as NativeBuffer;
-use pylog_handlers::formatter::Formatter as NativeFormatter;
-use pylog_handlers::handler::{Handler as NativeHandler, HandlerConfig as NativeConfig, Kind, SocketOptions};
-use pylog_handlers::priority::NameOrNumber as NativeFacility;
-use pylog_handlers::record::{Args, LogRecord, Value};
-use pylog_handlers::syslog::{self, Framing, SyslogFormat, SyslogOptions as NativeSyslog};
-use pylog_handlers::transport::Destination as NativeDestination;
+use pylog_handlers::deliver::transport::Destination as NativeDestination;
+use pylog_handlers::encode::priority::NameOrNumber as NativeFacility;
+use pylog_handlers::encode::syslog::{self, Framing, SyslogFormat, SyslogOptions as NativeSyslog};
+use pylog_handlers::handlers::memory::BufferOptions as NativeBuffer;
+use pylog_handlers::handlers::{Handler as NativeHandler, HandlerConfig as NativeConfig, Kind, SocketOptions};
+use pylog_handlers::python::formatter::Formatter as NativeFormatter;
+use pylog_handlers::python::record::{Args, LogRecord, Value};
 use pylog_host::bindings::{
     BufferOptions, Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, Overflow, SpoolOptions,
     SyslogFormat as WitSyslogFormat, SyslogFraming, SyslogOptions,
@@ -343,7 +343,7 @@ fn run_scenario(s: Scenario, plugin: &Plugin, d: &Drain, wit_records: &[pylog_ho
         Kind::Syslog(o) => {
             syslog::write_message(&mut one, &natives[1], &config.formatter, o).expect("syslog");
         }
-        _ => one = pylog_handlers::pickle::make_pickle(&natives[1], 3).expect("frame"),
+        _ => one = pylog_handlers::encode::pickle::make_pickle(&natives[1], 3).expect("frame"),
     }
     let wire_bytes = one.len();
     let wire = if s.udp() {
@@ -496,7 +496,7 @@ fn main() {
     let natives: Vec<LogRecord> = (0..N).map(native_record).collect();
     let (native_pickle, _) = measure(N, || {
         for r in &natives {
-            std::hint::black_box(pylog_handlers::pickle::make_pickle(r, 3).expect("pickle"));
+            std::hint::black_box(pylog_handlers::encode::pickle::make_pickle(r, 3).expect("pickle"));
         }
     });
     let mut pure = plugin.pure().expect("pure");

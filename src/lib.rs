@@ -1,39 +1,33 @@
-//! CPython's `logging.handlers`, rebuilt as plain Rust over `std::io::Write`
-//! and exported as a WebAssembly component.
+//! CPython's `logging.handlers`, rebuilt as plain Rust and exported as a
+//! WebAssembly component.
 //!
-//! Everything but `component` is ordinary Rust that compiles natively: that is
-//! what the unit tests exercise and what the benchmarks use as the native
-//! baseline. `component` is the only file that knows wit-bindgen.
+//! Read it bottom up; each layer is a folder and uses only those below it:
+//!
+//! - `python`: the `LogRecord`, Python values and `repr`, `%`/`{`/`$`
+//!   formatting, `logging.Formatter`, text codecs.
+//! - `encode`: a record into CPython's bytes (pickle frames, syslog, HTTP
+//!   form bodies, mail).
+//! - `deliver`: bytes to a receiver without losing any (transports, spool,
+//!   acknowledgements, backoff), and the stats that account for each record.
+//! - `handlers`: one file per handler family (`encode` x `deliver`), the
+//!   configuration types, and `Handler`: level, MemoryHandler buffer, emit,
+//!   flush, close.
+//! - `routing`: the `wasi:logging` router over several handlers.
+//! - `component` (wasm32 only): the WIT boundary; conversions and nothing else.
+//!
+//! Everything but `component` compiles natively: that is what the unit
+//! tests exercise and what the benchmarks use as the native baseline.
 
-pub mod ack;
-pub mod backoff;
-pub mod brace_format;
-pub mod buffer;
-pub mod civil_time;
-pub mod connection;
-pub mod delivery;
-pub mod durable;
-pub mod email_message;
+pub mod deliver;
+pub mod encode;
 pub mod error;
-pub mod file_sink;
-pub mod formatter;
-pub mod handler;
-pub mod http_body;
-pub mod http_client;
-pub mod log_routing;
-pub mod percent;
-pub mod pickle;
-pub mod prepare;
-pub mod priority;
-pub mod pyrepr;
-pub mod record;
-pub mod signing;
-pub mod smtp;
-pub mod spool;
-pub mod syslog;
-pub mod text_encoding;
-pub mod timed_rollover;
-pub mod transport;
+pub mod handlers;
+pub mod python;
+pub mod routing;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
+
+pub use error::{Error, Result};
+pub use handlers::{Handler, HandlerConfig, Kind};
+pub use python::record::{Args, LogRecord, Value};

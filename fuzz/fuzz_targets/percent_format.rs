@@ -3,9 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pylog_handlers::formatter::Formatter;
-use pylog_handlers::percent::format;
-use pylog_handlers::record::{Args, LogRecord, Value};
+use pylog_handlers::python::formatter::Formatter;
+use pylog_handlers::python::percent::format;
+use pylog_handlers::python::record::{Args, LogRecord, Value};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

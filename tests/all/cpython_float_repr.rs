@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::common::{python, run};
-use pylog_handlers::pyrepr::float_repr;
+use pylog_handlers::python::repr::float_repr;
 
 fn samples() -> Vec<f64> {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;

@@ -1,0 +1,208 @@
+//! TCP to a log receiver, as CPython's `SocketHandler` and a TCP
+//! `SysLogHandler` use it: connect on first use, reconnect on the
+//! `retry_*` schedule after a failure, notice a peer that closed before
+//! writing into a dead connection, and read back what it sends
+//! (acknowledgements).
+
+use std::net::ToSocketAddrs;
+use std::time::{Duration, Instant};
+
+use crate::deliver::backoff::{Backoff, RetryPolicy};
+use crate::deliver::connection::{Connection, Peer};
+use crate::deliver::transport::Transport;
+use crate::error::{Error, Result};
+
+pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>> {
+    let addrs: Vec<_> =
+        (host, port).to_socket_addrs().map_err(|e| Error::from_io(&format!("resolve {host}:{port}"), &e))?.collect();
+    if addrs.is_empty() {
+        return Err(Error::Io(format!("{host} has no address; check the host name")));
+    }
+    Ok(addrs)
+}
+
+pub struct TcpTransport {
+    host: String,
+    port: u16,
+    stream: Option<Connection>,
+    backoff: Backoff,
+    reconnects: u64,
+    connected_once: bool,
+    /// What the receiver sent back (acknowledgements), not yet consumed.
+    inbox: Vec<u8>,
+    last_write: Option<Instant>,
+    /// For one connect and one write: a receiver that stops reading costs
+    /// a record this long, then a reconnect, never a hung process.
+    timeout: Duration,
+    /// Why the last connection attempt failed (destination and OS error),
+    /// for the message that reports records left undelivered.
+    last_failure: Option<String>,
+}
+
+/// A write after a pause this long first checks whether the peer closed.
+const PAUSE: Duration = Duration::from_millis(1);
+/// After this long without a write, a peer that closed meanwhile is likely;
+/// see `TcpTransport::send`.
+const IDLE: Duration = Duration::from_millis(100);
+
+/// What a flooding receiver may make us hold before we stop reading: it is
+/// not acknowledging.
+const INBOX_LIMIT: usize = 1 << 20;
+
+impl TcpTransport {
+    pub fn new(host: &str, port: u16, retry: RetryPolicy, timeout: Duration) -> TcpTransport {
+        TcpTransport {
+            host: host.to_string(),
+            port,
+            stream: None,
+            backoff: Backoff::new(retry),
+            reconnects: 0,
+            connected_once: false,
+            inbox: Vec::new(),
+            last_write: None,
+            timeout,
+            last_failure: None,
+        }
+    }
+
+    /// Reads whatever the receiver has sent, without waiting, into `inbox`;
+    /// true when the peer has closed (or reset) the connection. A plain log
+    /// receiver sends nothing, so there readable means end of stream.
+    fn peer_closed(&mut self) -> bool {
+        self.stream.as_mut().is_some_and(|s| s.read_available(&mut self.inbox, INBOX_LIMIT) == Peer::Closed)
+    }
+
+    fn connect(&mut self) -> Result<()> {
+        let now = Instant::now();
+        if !self.backoff.may_attempt(now) {
+            return Err(Error::Dropped(format!(
+                "{}:{} is unreachable; next connection attempt in {:.1} s (retry_start/retry_factor/retry_max)",
+                self.host,
+                self.port,
+                self.backoff.remaining(now).as_secs_f64()
+            )));
+        }
+        let attempt = resolve(&self.host, self.port).and_then(|addrs| {
+            let mut last = None;
+            for addr in addrs {
+                match Connection::connect(addr, self.timeout) {
+                    Ok(s) => return Ok(s),
+                    Err(e) => last = Some(Error::from_io(&format!("connect {addr}"), &e)),
+                }
+            }
+            Err(last.unwrap_or_else(|| Error::Io("no address to connect to".into())))
+        });
+        match attempt {
+            Ok(stream) => {
+                self.backoff.succeeded();
+                if self.connected_once {
+                    self.reconnects += 1;
+                }
+                self.connected_once = true;
+                self.stream = Some(stream);
+                Ok(())
+            }
+            Err(e) => {
+                self.backoff.failed(now);
+                self.last_failure = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        // Checked before every write: a record written after the peer has
+        // gone would be accepted by the kernel and never read. (Records
+        // already in flight when it dies are what acknowledged mode is for.)
+        // Under steady traffic a dead peer shows up as a write error within
+        // a few writes, and what is in flight then is acknowledged mode's
+        // job; the check (three host calls) runs after a pause.
+        let idle_for = self.last_write.map_or(Duration::MAX, |t| t.elapsed());
+        let mut closed = idle_for >= PAUSE && self.peer_closed();
+        if !closed && idle_for >= IDLE {
+            // wasmtime answers a read from its I/O reactor's view of the
+            // socket, which can lag the kernel by a moment after a peer's
+            // close. After an idle spell, give it that moment once.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            closed = self.peer_closed();
+        }
+        if closed {
+            // Writing now would put the record into a dead connection,
+            // where the kernel accepts it and nobody reads it.
+            self.stream = None;
+        }
+        if self.stream.is_none() {
+            self.connect()?;
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(Error::Io("no connection".into()));
+        };
+        match stream.write_all_within(bytes, self.timeout) {
+            Ok(()) => {
+                self.last_write = Some(Instant::now());
+                Ok(())
+            }
+            Err(e) => {
+                // CPython closes the socket and lets the next emit reconnect;
+                // so do we, and report this record as not sent. A timed-out
+                // write may have sent part of the frame: the connection
+                // cannot carry another, so it is closed either way.
+                self.stream = None;
+                let timed_out = matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
+                if timed_out {
+                    self.backoff.failed(Instant::now());
+                    return Err(Error::Io(format!(
+                        "send to {}:{} timed out after {:.1} s: the receiver is not reading (timeout)",
+                        self.host,
+                        self.port,
+                        self.timeout.as_secs_f64()
+                    )));
+                }
+                Err(Error::from_io(&format!("send to {}:{}", self.host, self.port), &e))
+            }
+        }
+    }
+}
+
+impl Transport for TcpTransport {
+    fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        self.write(bytes)
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        match self.stream.as_mut() {
+            Some(s) => s.flush_within(self.timeout).map_err(|e| Error::from_io("flush", &e)),
+            None => Ok(()),
+        }
+    }
+
+    fn close(&mut self) {
+        self.stream = None;
+    }
+
+    fn is_stream(&self) -> bool {
+        true
+    }
+
+    fn ready_in(&self) -> Duration {
+        match self.stream {
+            None => self.backoff.remaining(Instant::now()),
+            Some(_) => Duration::ZERO,
+        }
+    }
+
+    fn take_inbox(&mut self) -> (Vec<u8>, bool) {
+        if self.peer_closed() {
+            self.stream = None;
+        }
+        (std::mem::take(&mut self.inbox), self.stream.is_none())
+    }
+
+    fn last_failure(&self) -> Option<String> {
+        Some(self.last_failure.clone().unwrap_or_else(|| format!("tcp {}:{}: no connection", self.host, self.port)))
+    }
+
+    fn reconnects(&self) -> u64 {
+        self.reconnects
+    }
+}

@@ -1,0 +1,220 @@
+//! `TimedRotatingFileHandler`'s schedule: when the next rollover is, what
+//! the rotated file is called, and which old ones to delete.
+//!
+//! Times are whole seconds, as CPython's `int(time.time())`. Local time is
+//! UTC plus the host's offset (the guest has no zone database), so the DST
+//! corrections CPython applies never trigger here; see the README.
+
+use crate::error::{Error, Result};
+use crate::python::civil_time::{local_time, strftime, CivilTime};
+
+const DAY: i64 = 24 * 60 * 60;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedRollover {
+    when: When,
+    /// Seconds: the unit times `interval`.
+    interval: i64,
+    pub backup_count: u32,
+    utc: bool,
+    at_time: Option<u32>,
+    utc_offset_seconds: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum When {
+    Seconds,
+    Minutes,
+    Hours,
+    Days,
+    Midnight,
+    /// Monday is 0, as Python's `tm_wday`.
+    Weekday(u32),
+}
+
+impl When {
+    fn suffix(self) -> &'static str {
+        match self {
+            When::Seconds => "%Y-%m-%d_%H-%M-%S",
+            When::Minutes => "%Y-%m-%d_%H-%M",
+            When::Hours => "%Y-%m-%d_%H",
+            When::Days | When::Midnight | When::Weekday(_) => "%Y-%m-%d",
+        }
+    }
+
+    /// `extMatch` without the regex: `#` is an ASCII digit, anything else
+    /// must be equal.
+    fn ext_shape(self) -> &'static str {
+        match self {
+            When::Seconds => "####-##-##_##-##-##",
+            When::Minutes => "####-##-##_##-##",
+            When::Hours => "####-##-##_##",
+            When::Days | When::Midnight | When::Weekday(_) => "####-##-##",
+        }
+    }
+}
+
+impl TimedRollover {
+    /// `TimedRotatingFileHandler.__init__`'s checks, with its messages.
+    pub fn new(
+        when: &str,
+        interval: u32,
+        backup_count: u32,
+        utc: bool,
+        at_time: Option<u32>,
+        utc_offset_seconds: i32,
+    ) -> Result<TimedRollover> {
+        let upper = when.to_ascii_uppercase();
+        let (when, unit) = match upper.as_str() {
+            "S" => (When::Seconds, 1),
+            "M" => (When::Minutes, 60),
+            "H" => (When::Hours, 60 * 60),
+            "D" => (When::Days, DAY),
+            "MIDNIGHT" => (When::Midnight, DAY),
+            w if w.starts_with('W') => {
+                let day = match w.as_bytes() {
+                    [b'W', d @ b'0'..=b'6'] => u32::from(d - b'0'),
+                    [b'W', _] => {
+                        return Err(Error::BadConfig(format!("Invalid day specified for weekly rollover: {w}")))
+                    }
+                    _ => {
+                        return Err(Error::BadConfig(format!(
+                            "You must specify a day for weekly rollover from 0 to 6 (0 is Monday): {w}"
+                        )))
+                    }
+                };
+                (When::Weekday(day), 7 * DAY)
+            }
+            _ => {
+                return Err(Error::BadConfig(format!(
+                    "Invalid rollover interval specified: {upper} (use S, M, H, D, MIDNIGHT or W0-W6)"
+                )))
+            }
+        };
+        if interval == 0 {
+            return Err(Error::BadConfig("interval must be at least 1".into()));
+        }
+        if at_time.is_some_and(|t| t >= DAY as u32) {
+            return Err(Error::BadConfig("atTime must be a time of day (under 86400 seconds)".into()));
+        }
+        Ok(TimedRollover {
+            when,
+            interval: unit * i64::from(interval),
+            backup_count,
+            utc,
+            at_time,
+            utc_offset_seconds: if utc { 0 } else { utc_offset_seconds },
+        })
+    }
+
+    fn civil(&self, t: i64) -> CivilTime {
+        local_time(t as f64, self.utc_offset_seconds)
+    }
+
+    /// `computeRollover(currentTime)`.
+    pub fn compute_rollover(&self, current: i64) -> i64 {
+        let weekday = match self.when {
+            When::Midnight => None,
+            When::Weekday(d) => Some(d),
+            _ => return current + self.interval,
+        };
+        let t = self.civil(current);
+        let mut day = (t.weekday + 6) % 7;
+        let rotate_at = i64::from(self.at_time.unwrap_or(DAY as u32));
+        let mut r = rotate_at - i64::from((t.hour * 60 + t.minute) * 60 + t.second);
+        if r < 0 {
+            r += DAY;
+            day = (day + 1) % 7;
+        }
+        let mut result = current + r;
+        if let Some(target) = weekday {
+            if day != target {
+                let wait = if day < target { target - day } else { 6 - day + target + 1 };
+                result += i64::from(wait) * DAY;
+            }
+        }
+        result
+    }
+
+    /// The rollover after the one at `current`, as `doRollover` computes it.
+    pub fn next_after(&self, current: i64) -> i64 {
+        let mut next = self.compute_rollover(current);
+        while next <= current {
+            next += self.interval;
+        }
+        next
+    }
+
+    /// The rotated file's name for the interval that ends at `rollover_at`.
+    pub fn rotated_name(&self, base: &str, rollover_at: i64) -> String {
+        let mut name = String::from(base);
+        name.push('.');
+        strftime(self.when.suffix(), &self.civil(rollover_at - self.interval), "UTC", &mut name);
+        name
+    }
+
+    /// `getFilesToDelete`: among `names` (a directory listing), the rotated
+    /// files of `base_name` beyond the newest `backup_count`, oldest first.
+    pub fn files_to_delete(&self, base_name: &str, names: &[String]) -> Vec<String> {
+        let stem = match base_name.rfind('.') {
+            Some(i) if i > 0 && !base_name[..i].chars().all(|c| c == '.') => &base_name[..i],
+            _ => base_name,
+        };
+        let prefix = format!("{stem}.");
+        let mut found: Vec<String> = names
+            .iter()
+            .filter(|n| n.starts_with(base_name) && n.starts_with(&prefix))
+            .filter(|n| n[prefix.len()..].split('.').any(|part| self.matches_shape(part)))
+            .cloned()
+            .collect();
+        if found.len() < self.backup_count as usize {
+            return Vec::new();
+        }
+        found.sort();
+        found.truncate(found.len() - self.backup_count as usize);
+        found
+    }
+
+    fn matches_shape(&self, part: &str) -> bool {
+        let shape = self.when.ext_shape();
+        part.len() == shape.len()
+            && part.bytes().zip(shape.bytes()).all(|(c, s)| if s == b'#' { c.is_ascii_digit() } else { c == s })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn midnight_and_weekly_follow_cpython() {
+        // 2026-11-22 01:52:18 UTC is a Sunday (tm_wday 6).
+        let now = 1_795_312_338;
+        let midnight = TimedRollover::new("midnight", 1, 0, true, None, 0).unwrap();
+        assert_eq!(midnight.compute_rollover(now), 1_795_392_000);
+        let monday = TimedRollover::new("W0", 1, 0, true, None, 0).unwrap();
+        // Asked of CPython: a weekly rollover happens at the midnight that
+        // ends the named day.
+        assert_eq!(monday.compute_rollover(now), 1_795_478_400);
+        let sunday = TimedRollover::new("w6", 1, 0, true, None, 0).unwrap();
+        assert_eq!(sunday.compute_rollover(now), 1_795_392_000);
+        assert!(TimedRollover::new("W7", 1, 0, true, None, 0).is_err());
+        assert!(TimedRollover::new("X", 1, 0, true, None, 0).is_err());
+    }
+
+    #[test]
+    fn deletes_oldest_beyond_backup_count() {
+        let r = TimedRollover::new("S", 1, 2, true, None, 0).unwrap();
+        let names: Vec<String> = [
+            "app.log",
+            "app.log.2026-01-01_00-00-01",
+            "app.log.2026-01-01_00-00-03",
+            "app.log.2026-01-01_00-00-02",
+            "other",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(r.files_to_delete("app.log", &names), vec!["app.log.2026-01-01_00-00-01".to_string()]);
+    }
+}

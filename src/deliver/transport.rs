@@ -1,0 +1,147 @@
+//! Byte movers: where a handler's encoded bytes go. A transport knows
+//! nothing of records; handlers encode, transports deliver, and the
+//! `Outbox` decides what to do when a transport fails.
+//!
+//! One transport per file (`tcp`, `udp`, `unix`, `file`, `http`, `smtp`);
+//! the two with no state of their own (memory and console) live here.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::deliver::backoff::RetryPolicy;
+use crate::deliver::tcp::TcpTransport;
+use crate::deliver::udp::UdpTransport;
+use crate::deliver::unix::{UnixDatagram, UnixSockets, UnixStream};
+use crate::error::{Error, Result};
+
+/// Where a network handler sends: the address CPython's handler was given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Destination {
+    /// A dry run: every kind's bytes are kept for `take_output`.
+    Memory,
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    Udp {
+        host: String,
+        port: u16,
+    },
+    UnixStream(String),
+    UnixDatagram(String),
+    /// The handler kind names its own target: a file, a URL, a console stream.
+    Configured,
+}
+
+/// The largest UDP payload IPv4 can carry (65535 - 8 UDP - 20 IP header).
+pub const MAX_DATAGRAM: usize = 65_507;
+
+pub trait Transport {
+    /// Sends one message: a stream write for TCP, one datagram for UDP, one
+    /// request for HTTP, one mail for SMTP. On a stream, several records'
+    /// bytes may go in one call when `coalesces` says so.
+    fn send(&mut self, bytes: &[u8]) -> Result<()>;
+
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn close(&mut self) {}
+
+    /// Whether several records' bytes may go out in one `send`.
+    fn coalesces(&self) -> bool {
+        self.is_stream()
+    }
+
+    /// Streams keep order and can hold records back for a spool; datagrams
+    /// and requests cannot.
+    fn is_stream(&self) -> bool {
+        false
+    }
+
+    /// How long until a send may try to connect (zero when connected or
+    /// when the reconnect schedule allows an attempt now).
+    fn ready_in(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    /// Bytes the receiver sent back since the last call (acknowledgements),
+    /// and whether the connection is (now) down.
+    fn take_inbox(&mut self) -> (Vec<u8>, bool) {
+        (Vec::new(), false)
+    }
+
+    /// Why the receiver was last found unreachable: the destination and
+    /// the OS error of the last failed connection attempt.
+    fn last_failure(&self) -> Option<String> {
+        None
+    }
+
+    fn reconnects(&self) -> u64 {
+        0
+    }
+
+    /// What a memory destination holds (a dry run); nothing elsewhere.
+    fn take_output(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
+}
+
+/// Opens the transport for a network destination. `timeout` bounds each
+/// connect and each write to a stream receiver.
+pub fn open_network(
+    destination: &Destination,
+    retry: RetryPolicy,
+    timeout: Duration,
+    unix: Box<dyn UnixSockets>,
+) -> Result<Box<dyn Transport>> {
+    Ok(match destination {
+        Destination::Memory => Box::new(Memory::default()),
+        Destination::Tcp { host, port } => Box::new(TcpTransport::new(host, *port, retry, timeout)),
+        Destination::Udp { host, port } => Box::new(UdpTransport::new(host, *port)),
+        Destination::UnixStream(path) => Box::new(UnixStream::new(path, unix)),
+        Destination::UnixDatagram(path) => Box::new(UnixDatagram::new(path, unix)),
+        Destination::Configured => {
+            return Err(Error::BadConfig(
+                "this handler kind needs a network destination (tcp, udp or a unix socket)".into(),
+            ))
+        }
+    })
+}
+
+/// A dry run's destination: the bytes every record would have sent.
+#[derive(Default)]
+pub struct Memory(Vec<u8>);
+
+impl Transport for Memory {
+    fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+    fn coalesces(&self) -> bool {
+        true
+    }
+    fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+/// `StreamHandler`'s stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Console {
+    Stderr,
+    Stdout,
+}
+
+impl Transport for Console {
+    fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        let written = match self {
+            Console::Stderr => std::io::stderr().write_all(bytes),
+            Console::Stdout => std::io::stdout().write_all(bytes),
+        };
+        written.map_err(|e| Error::from_io("write to the host's console", &e))
+    }
+    fn coalesces(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,83 @@
+//! What a handler family provides: how a record becomes bytes. Where the
+//! bytes go is its transport, chosen when the family is opened (see
+//! `handlers::open_family`); what happens when they cannot go is the
+//! `Outbox`'s business.
+
+use std::time::Duration;
+
+use crate::deliver::backoff::RetryPolicy;
+use crate::deliver::outbox::OutboxOptions;
+use crate::deliver::spool::SpoolLimits;
+use crate::deliver::transport::{open_network, Destination, Memory, Transport};
+use crate::deliver::unix::UnixSockets;
+use crate::error::{Error, Result};
+use crate::python::formatter::Formatter;
+use crate::python::record::LogRecord;
+
+pub trait Family {
+    /// Appends one record's bytes to `out` (on error, the handler cuts
+    /// `out` back). An `Io` or `Denied` error means the destination failed
+    /// while getting ready for the record (a file's rollover) and is
+    /// counted as unsent; any other error means the record cannot be
+    /// encoded and is counted as invalid.
+    fn encode(&mut self, record: &LogRecord, out: &mut Vec<u8>) -> Result<()>;
+
+    /// Messages cut to a size limit so far (syslog).
+    fn truncated(&self) -> u64 {
+        0
+    }
+
+    /// NullHandler: every record is discarded, by design.
+    fn discards(&self) -> bool {
+        false
+    }
+}
+
+/// A family, opened: its encoder, its transport and how its outbox holds
+/// frames back.
+pub struct Opened {
+    pub family: Box<dyn Family>,
+    pub transport: Box<dyn Transport>,
+    pub outbox: OutboxOptions,
+}
+
+/// What every family's `open` may use, beyond its own options.
+pub struct Setup<'a> {
+    pub name: &'a str,
+    pub destination: &'a Destination,
+    pub formatter: &'a Formatter,
+    pub spool: &'a SpoolLimits,
+    pub unix: Option<Box<dyn UnixSockets>>,
+}
+
+impl Setup<'_> {
+    /// A dry run (`Destination::Memory`): every family's bytes are kept in
+    /// memory instead of sent, and nothing outside the plugin is touched.
+    pub fn dry_run(&self) -> bool {
+        matches!(self.destination, Destination::Memory)
+    }
+
+    /// The transport for the handler's network destination.
+    pub fn network(&mut self, retry: RetryPolicy) -> Result<Box<dyn Transport>> {
+        let unix = self.unix.take().ok_or_else(|| Error::BadConfig("a handler has one destination".into()))?;
+        open_network(self.destination, retry, self.write_timeout(), unix)
+    }
+
+    /// `transport`, or memory in a dry run.
+    pub fn or_memory(&self, transport: impl FnOnce() -> Result<Box<dyn Transport>>) -> Result<Box<dyn Transport>> {
+        if self.dry_run() {
+            Ok(Box::new(Memory::default()))
+        } else {
+            transport()
+        }
+    }
+
+    pub fn write_timeout(&self) -> Duration {
+        self.spool.write_timeout
+    }
+
+    /// Options for an outbox that only sends (no acknowledgements).
+    pub fn outbox(&self) -> OutboxOptions {
+        OutboxOptions { spool: self.spool.clone(), ack_window: 0, close_on_error: false }
+    }
+}

@@ -1,0 +1,95 @@
+//! `wasi:logging/logging.log` as CPython would see it: a message becomes a
+//! `LogRecord` for the configured handlers.
+
+use crate::error::{Error, Result};
+use crate::handlers::{Handler, Stats};
+use crate::python::record::{level_name, msecs_of, LogRecord};
+
+/// wasi:logging's levels, in its order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Critical,
+}
+
+impl Level {
+    /// Python has no TRACE; 5 sits below DEBUG, where libraries that add
+    /// one put it.
+    pub fn levelno(self) -> i64 {
+        match self {
+            Level::Trace => 5,
+            Level::Debug => 10,
+            Level::Info => 20,
+            Level::Warn => 30,
+            Level::Error => 40,
+            Level::Critical => 50,
+        }
+    }
+}
+
+/// `Logger.makeRecord` for a message from wasi:logging, created `now`
+/// (seconds since the epoch), `since_start` seconds after the router began.
+pub fn record(level: Level, context: &str, message: &str, now: f64, since_start: f64) -> LogRecord {
+    let levelno = level.levelno();
+    let mut r = LogRecord::new(if context.is_empty() { "root" } else { context }, levelno, message, now);
+    r.levelname = level_name(levelno);
+    r.msecs = msecs_of(now);
+    r.relative_created = since_start * 1000.0;
+    r.pathname = "(unknown file)".into();
+    r.filename = "(unknown file)".into();
+    r.module = "(unknown file)".into();
+    r.func_name = Some("(unknown function)".into());
+    r.process_name = Some("MainProcess".into());
+    r
+}
+
+/// The handlers `log` feeds.
+#[derive(Default)]
+pub struct Router {
+    handlers: Vec<Handler>,
+    start: Option<f64>,
+    configured: bool,
+}
+
+impl Router {
+    /// Replaces the handlers; the old ones are closed first (their close
+    /// errors are returned after the new ones are in place).
+    pub fn configure(&mut self, handlers: Vec<Handler>) -> Result<()> {
+        let closed = self.close();
+        self.handlers = handlers;
+        self.configured = true;
+        closed
+    }
+
+    pub fn log(&mut self, level: Level, context: &str, message: &str, now: f64) {
+        let start = *self.start.get_or_insert(now);
+        let record = record(level, context, message, now, now - start);
+        for h in &mut self.handlers {
+            // Counted in the handler's stats; `log` has no way to say more.
+            let _ = h.emit(&record);
+        }
+    }
+
+    /// Whether `configure` has been called (with any number of handlers).
+    pub fn is_configured(&self) -> bool {
+        self.configured
+    }
+
+    pub fn stats(&self) -> Vec<Stats> {
+        self.handlers.iter().map(Handler::stats).collect()
+    }
+
+    pub fn close(&mut self) -> Result<()> {
+        let mut first: Option<Error> = None;
+        for mut h in self.handlers.drain(..) {
+            if let Err(e) = h.close() {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+}
