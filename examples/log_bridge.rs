@@ -11,8 +11,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let plugin = pylog_host::Plugin::load(component)?;
 
     // The setup: `log` records, and `tracing` events, through the plugin.
-    let sink = pylog_host::log_bridge::init(&plugin, config)?;
-    tracing_subscriber::registry().with(pylog_host::log_bridge::PylogLayer(sink.clone())).init();
+    let sink = pylog_host::embed::log_bridge::init(&plugin, config)?;
+    tracing_subscriber::registry().with(pylog_host::embed::log_bridge::PylogLayer(sink.clone())).init();
 
     log::warn!("disk {} is {}% full", "/var", 91);
     tracing::info!(order = "A-1042", amount = 99.5, paid = true, "order paid");

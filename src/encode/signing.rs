@@ -97,7 +97,7 @@ mod tests {
         let mut out = Vec::new();
         acked.write_frame(&mut out, b"P", 1).unwrap();
         assert_eq!(out[4], SIGNED_ACKED);
-        assert_eq!(crate::deliver::acks::seq_of(&out), 1);
+        assert_eq!(pylog_wire::frame::sequence_of(&out[4..]).unwrap_or(0), 1);
         assert!(!format!("{s:?}").contains('7'));
     }
 }

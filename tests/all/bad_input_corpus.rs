@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::common::{plugin, pylog_listen_logged, read_records};
 use pylog_host::bindings::Destination;
-use pylog_host::dictconfig::{self, LocalTime};
+use pylog_host::config::{self, LocalTime};
 use pylog_host::records::{self, Defaults};
 use pylog_host::PluginError;
 
@@ -87,7 +87,7 @@ fn record_corpus() -> Vec<(String, Expect)> {
 fn hostile_records_get_clear_errors_and_the_instance_keeps_serving() {
     let plugin = plugin();
     let mut pure = plugin.pure().expect("instantiate");
-    let doc = dictconfig::parse_str(
+    let doc = config::parse_str(
         r#"{"version": 1, "formatters": {"f": {"format": "%(asctime)s %(levelname)s %(message)s"}},
             "handlers": {"s": {"class": "logging.handlers.SysLogHandler", "formatter": "f"}}}"#,
         false,
@@ -194,7 +194,7 @@ fn hostile_configs_are_refused_with_a_reason() {
     ));
     assert!(corpus.len() >= 40);
     for text in &corpus {
-        let refusal = match dictconfig::parse_str(text, false, &local) {
+        let refusal = match config::parse_str(text, false, &local) {
             Err(e) => format!("{e:#}"),
             Ok(doc) => match doc.handlers.iter().map(|h| plugin.open(h)).find_map(Result::err) {
                 Some(PluginError::Handler(e)) => pylog_host::bindings::describe(&e),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::common::{pylog_listen, read_records, socket_config, socket_options};
 use pylog_host::bindings::{Destination, Endpoint};
-use pylog_host::composed::Composed;
+use pylog_host::embed::composed::Composed;
 use serde_json::json;
 
 #[test]

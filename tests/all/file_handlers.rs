@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::common::{python, run, script};
-use pylog_host::dictconfig::{self, LocalTime};
+use pylog_host::config::{self, LocalTime};
 use pylog_host::records::{self, Defaults};
 use serde_json::{json, Value};
 
@@ -85,7 +85,7 @@ fn check(name: &str, entry: Value, recs: &[Value], moves: &[usize], tz: &str, ut
     our_entry["formatter"] = json!("f");
     let doc = json!({"version": 1, "formatters": {"f": {"format": FORMAT}}, "handlers": {"h": our_entry}});
     let local = LocalTime { utc_offset_seconds, tz_name: tz.into() };
-    let config = dictconfig::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0);
+    let config = config::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0);
     let plugin = common::plugin();
     let mut handler = plugin.open(&config).expect("open");
     let mut failed = Vec::new();

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::common::{pylog_bin, python, run, script, write_config};
-use pylog_host::dictconfig::{self, LocalTime};
+use pylog_host::config::{self, LocalTime};
 use pylog_host::records::{self, Defaults};
 use serde_json::{json, Value};
 
@@ -26,7 +26,7 @@ fn every_cpython_handler_class_is_known() {
     let local = LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() };
     for class in classes {
         let doc = json!({"version": 1, "handlers": {"h": {"class": class}}});
-        if let Err(e) = dictconfig::parse_str(&doc.to_string(), false, &local) {
+        if let Err(e) = config::parse_str(&doc.to_string(), false, &local) {
             let e = format!("{e:#}");
             assert!(!e.contains("unknown handler class"), "{class}: {e}");
             let short = class.rsplit('.').next().unwrap_or_default();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::common::{python, python_peer, run, script};
 use pylog_host::bindings::HandlerError;
-use pylog_host::dictconfig::{self, LocalTime};
+use pylog_host::config::{self, LocalTime};
 use pylog_host::records::{self, Defaults};
 use pylog_host::sandbox::Grants;
 use pylog_host::{HandlerConfig, PluginError};
@@ -39,7 +39,7 @@ fn config(port: u16, url: &str, method: &str, credentials: Option<(&str, &str)>)
     }
     let doc = json!({"version": 1, "handlers": {"h": entry}});
     let local = LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() };
-    dictconfig::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0)
+    config::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0)
 }
 
 fn read_requests(out: &mut impl BufRead, n: usize) -> Vec<Value> {

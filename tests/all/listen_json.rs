@@ -7,7 +7,8 @@ use crate::common;
 
 use std::io::BufRead;
 
-use pylog_host::{pickle_json, records, unpickle};
+use pylog_host::receive::{pickle_json, unpickle};
+use pylog_host::records;
 
 fn hex_decode(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()

@@ -8,8 +8,8 @@ use crate::common;
 use std::time::Duration;
 
 use crate::common::{python, run, script};
-use pylog_host::dictconfig::{self, LocalTime};
-use pylog_host::queue::QueueHandler;
+use pylog_host::config::{self, LocalTime};
+use pylog_host::embed::queue::QueueHandler;
 use pylog_host::records::{self, Defaults};
 use serde_json::{json, Value};
 
@@ -58,7 +58,7 @@ fn check(name: &str, queue_format: Option<&str>, file_level: &str, respect_handl
         "file": {"class": "logging.FileHandler", "filename": ours, "formatter": "file", "level": file_level}},
         "root": {"handlers": ["q"]}});
     let local = LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() };
-    let doc = dictconfig::parse_str(&doc.to_string(), false, &local).expect("config");
+    let doc = config::parse_str(&doc.to_string(), false, &local).expect("config");
     assert!(doc.handlers.is_empty());
     let plugin = common::plugin();
     let mut queue = QueueHandler::open(&plugin, &doc.queues[0]).expect("open queue");
@@ -107,7 +107,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
                  "toaddrs": ["b@example.org"], "subject": "s", "timeout": 0.3}},
         "root": {"handlers": ["q"]}});
     let local = LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() };
-    let doc = dictconfig::parse_str(&doc.to_string(), false, &local).expect("config");
+    let doc = config::parse_str(&doc.to_string(), false, &local).expect("config");
     let plugin = common::plugin();
     let mut queue = QueueHandler::open(&plugin, &doc.queues[0]).expect("open queue");
     let mut refused = 0;

@@ -279,12 +279,12 @@ fn a_newline_cannot_forge_a_second_record_over_unframed_tcp() {
 fn rsyslog_restarted_between_bursts_loses_nothing() {
     use pylog_host::records::{self, Defaults};
     let mut rs = Rsyslog::start("restart");
-    let doc = pylog_host::dictconfig::parse_str(
+    let doc = pylog_host::config::parse_str(
         &serde_json::json!({"version": 1, "handlers": {"h": {"class": "logging.handlers.SysLogHandler",
             "address": ["127.0.0.1", rs.tcp], "socktype": "tcp", ".": {"framing": "octet-counting", "ident": "web: "}}}})
         .to_string(),
         false,
-        &pylog_host::dictconfig::LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() },
+        &pylog_host::config::LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() },
     )
     .expect("config");
     let plugin = common::plugin();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::common::{python, python_peer, run, script};
 use pylog_host::bindings::HandlerError;
-use pylog_host::dictconfig::{self, LocalTime};
+use pylog_host::config::{self, LocalTime};
 use pylog_host::records::{self, Defaults};
 use pylog_host::PluginError;
 use serde_json::{json, Value};
@@ -82,7 +82,7 @@ fn same_as_cpython(subject: &str, credentials: Option<(&str, &str)>) {
 
     let doc = json!({"version": 1, "formatters": {"f": {"format": FORMAT}}, "handlers": {"h": entry}});
     let local = LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() };
-    let config = dictconfig::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0);
+    let config = config::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0);
     let plugin = common::plugin();
     let mut handler = plugin.open(&config).expect("open");
     for r in &recs {
@@ -121,7 +121,7 @@ fn wrong_credentials_and_starttls_are_typed_errors() {
     let local = LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() };
     let mut entry = handler_entry(port, "s", Some(("ann", "wrong")));
     let doc = json!({"version": 1, "formatters": {"f": {"format": FORMAT}}, "handlers": {"h": entry.clone()}});
-    let config = dictconfig::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0);
+    let config = config::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0);
     let plugin = common::plugin();
     let mut handler = plugin.open(&config).expect("open");
     let record = records::from_json_line(r#"{"msg": "x"}"#, &Defaults::default()).expect("record");
@@ -132,7 +132,7 @@ fn wrong_credentials_and_starttls_are_typed_errors() {
     assert_eq!(handler.stats().expect("stats").dropped, 1);
     entry["secure"] = json!([]);
     let doc = json!({"version": 1, "formatters": {"f": {"format": FORMAT}}, "handlers": {"h": entry}});
-    let config = dictconfig::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0);
+    let config = config::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0);
     match plugin.open(&config) {
         Err(PluginError::Handler(HandlerError::Unsupported(m))) => assert!(m.contains("STARTTLS"), "{m}"),
         Err(other) => panic!("expected unsupported, got {other}"),

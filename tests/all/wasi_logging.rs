@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::common::{pylog_listen, read_records, socket_config, socket_options};
 use pylog_host::bindings::{Destination, Endpoint};
-use pylog_host::wasi_logging::{Level, WasiLogging};
+use pylog_host::embed::wasi_logging::{Level, WasiLogging};
 use serde_json::json;
 
 #[test]

@@ -12,8 +12,8 @@ use wasmtime::Store;
 
 pub use crate::bindings::exports::wasi::logging::logging::Level;
 use crate::bindings::{HandlerConfig, HandlerStats, PluginWorld};
-use crate::deadline::begin_call;
-use crate::plugin::{flatten, Plugin, PluginError, State};
+use crate::runtime::deadline::begin_call;
+use crate::runtime::plugin::{flatten, Plugin, PluginError, State};
 use crate::sandbox::{Denials, Grants};
 
 pub struct WasiLogging {

@@ -9,7 +9,7 @@ use wasmtime::component::{Component, Instance};
 use wasmtime::Store;
 
 use crate::bindings::HandlerConfig;
-use crate::plugin::{Plugin, PluginError, State};
+use crate::runtime::plugin::{Plugin, PluginError, State};
 use crate::sandbox::Denials;
 
 pub struct Composed {
@@ -22,7 +22,7 @@ impl Composed {
     /// Instantiates `component` (which must import only what the plugin's
     /// host provides) with its log route going to `route`.
     pub fn open(plugin: &Plugin, component: &[u8], route: &[HandlerConfig]) -> Result<Composed, PluginError> {
-        let (grants, placed) = crate::wasi_logging::union(plugin, route)?;
+        let (grants, placed) = crate::embed::wasi_logging::union(plugin, route)?;
         let component = Component::new(plugin.engine(), component)?;
         let denials = Arc::new(Denials::default());
         // The extension's modules and ours: more core instances than one plugin.

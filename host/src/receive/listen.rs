@@ -30,11 +30,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch, Semaphore};
 
-pub use crate::frame_check::FrameCheck;
-use crate::frame_check::Refused;
+pub use crate::receive::frame_check::FrameCheck;
+use crate::receive::frame_check::Refused;
+use crate::receive::syslog_parse::{self, StreamSplitter};
+use crate::receive::unpickle;
 use crate::records::now;
-use crate::syslog_parse::{self, StreamSplitter};
-use crate::unpickle;
 
 /// CPython's `logging.handlers.DEFAULT_TCP_LOGGING_PORT` and its UDP twin.
 pub const DEFAULT_TCP_PORT: u16 = 9020;
@@ -171,7 +171,7 @@ impl Batch {
         output: Output,
         ack: Option<AckTicket>,
     ) -> Result<(), unpickle::Refusal> {
-        if output == Output::Json && crate::pickle_json::write_record(payload, &mut self.lines).is_some() {
+        if output == Output::Json && crate::receive::pickle_json::write_record(payload, &mut self.lines).is_some() {
             self.end_record(input, peer, ack);
             return Ok(());
         }

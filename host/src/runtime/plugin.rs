@@ -20,11 +20,11 @@ use crate::bindings::{
     Destination, Formatter, HandlerConfig, HandlerError, HandlerKind, HandlerStats, LogRecord, NameOrNumber,
     PluginWorld, PluginWorldPre,
 };
-use crate::cache;
-use crate::deadline::{begin_call, CallClock, EPOCH_TICK};
-use crate::http_gate::HttpGate;
+use crate::runtime::cache;
+use crate::runtime::deadline::{begin_call, CallClock, EPOCH_TICK};
+use crate::sandbox::http_gate::HttpGate;
+use crate::sandbox::unix_sockets::UnixCapability;
 use crate::sandbox::{wasi_ctx, Denials, Grants};
-use crate::unix_sockets::UnixCapability;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// What the store holds for one instance.
@@ -45,7 +45,7 @@ pub struct State {
     /// The CPU deadline and wall-clock bound of the call in progress.
     clock: CallClock,
     /// The sockets this instance holds, against `Limits::max_sockets`.
-    pub(crate) socket_count: crate::socket_gate::SocketCount,
+    pub(crate) socket_count: crate::sandbox::socket_gate::SocketCount,
     pub(crate) max_sockets: usize,
 }
 
@@ -195,7 +195,7 @@ impl Default for Limits {
             memory_bytes: 64 << 20,
             call_deadline: Duration::from_secs(5),
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
-            max_sockets: crate::socket_gate::DEFAULT_MAX_SOCKETS,
+            max_sockets: crate::sandbox::socket_gate::DEFAULT_MAX_SOCKETS,
         }
     }
 }
@@ -245,8 +245,8 @@ impl Plugin {
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
-        crate::name_lookup::add_to_linker(&mut linker)?;
-        crate::socket_gate::add_to_linker(&mut linker)?;
+        crate::sandbox::name_lookup::add_to_linker(&mut linker)?;
+        crate::sandbox::socket_gate::add_to_linker(&mut linker)?;
         crate::bindings::pylog::handlers::unix_sockets::add_to_linker::<State, HasSelf<UnixCapability>>(
             &mut linker,
             |s| &mut s.unix,
@@ -296,7 +296,7 @@ impl Plugin {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        crate::deadline::install(&mut store);
+        crate::runtime::deadline::install(&mut store);
         begin_call(&mut store, self.limits.call_deadline);
         store
     }
@@ -383,7 +383,7 @@ impl Plugin {
         let config = self.place_in_sandbox(config, &mut grants)?;
         let spool_lock = match &grants.spool_dir {
             Some(dir) => Some(
-                crate::spool_lock::SpoolLock::acquire(dir, &config.name)
+                crate::runtime::spool_lock::SpoolLock::acquire(dir, &config.name)
                     .map_err(|e| PluginError::Handler(HandlerError::BadConfig(e)))?,
             ),
             None => None,
@@ -533,7 +533,7 @@ pub struct Handler {
     /// The wall-clock bound of each call, fixed at open (deadline.rs).
     wall_limit: Duration,
     /// Held while the handler lives, so no other process shares its spool.
-    _spool_lock: Option<crate::spool_lock::SpoolLock>,
+    _spool_lock: Option<crate::runtime::spool_lock::SpoolLock>,
     /// The live instance's counters after its last successful call: what a
     /// trap would otherwise take with it.
     snapshot: HandlerStats,

@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use pylog_wire::frame::{self, Kind, MAC_LEN, SIGNED_HEADER_LEN};
 use sha2::Sha256;
 
-use crate::sequence_window::SessionWindows;
+use crate::receive::sequence_window::SessionWindows;
 
 /// How far a frame's timestamp may be from the receiver's clock.
 pub const DEFAULT_WINDOW_US: u64 = 300_000_000;

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use pylog_wire::frame::{self, Kind, ACKED_HEADER_LEN};
 
-use crate::sequence_window::SessionWindows;
-use crate::signing::Verifier;
+use crate::receive::sequence_window::SessionWindows;
+use crate::receive::signing::Verifier;
 
 /// A frame body the receiver accepts.
 #[derive(Debug, PartialEq)]

@@ -5,6 +5,11 @@
 //! datagram; that closure is the whole egress policy. Refusals are counted
 //! and remembered so that a host can report what an untrusted plugin tried.
 
+pub mod http_gate;
+pub mod name_lookup;
+pub mod socket_gate;
+pub mod unix_sockets;
+
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +19,7 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
 use crate::bindings::{Destination, HandlerConfig, HandlerError, HandlerKind, StreamTarget};
-use crate::http_gate::normal_authority;
+use crate::sandbox::http_gate::normal_authority;
 
 /// The directory holding a log file, as the host names it.
 pub fn log_dir_of(path: &str) -> std::path::PathBuf {
@@ -90,8 +95,8 @@ impl Grants {
 
     /// The plugin's error with the paths it sees (`/spool/...`, `/logs/...`)
     /// written as the host paths the user configured.
-    pub fn unsandboxed(&self, error: crate::plugin::PluginError) -> crate::plugin::PluginError {
-        use crate::plugin::PluginError;
+    pub fn unsandboxed(&self, error: crate::runtime::plugin::PluginError) -> crate::runtime::plugin::PluginError {
+        use crate::runtime::plugin::PluginError;
         let rewrite = |text: &str| self.unsandboxed_text(text);
         match error {
             PluginError::Handler(e) => PluginError::Handler(match e {

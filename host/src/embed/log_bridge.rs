@@ -5,7 +5,7 @@
 //! ```no_run
 //! # fn main() -> anyhow::Result<()> {
 //! let plugin = pylog_host::Plugin::load("pylog_handlers.wasm")?;
-//! pylog_host::log_bridge::init(&plugin, "logging.json".as_ref())?;
+//! pylog_host::embed::log_bridge::init(&plugin, "logging.json".as_ref())?;
 //! log::warn!("disk {} is {}% full", "/var", 91);
 //! # Ok(()) }
 //! ```
@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 
 use crate::bindings::{LogRecord, Value};
-use crate::plugin::{Handler, Plugin};
+use crate::runtime::plugin::{Handler, Plugin};
 
 /// The handlers records go to; shared by the `log` and `tracing` bridges.
 #[derive(Clone)]
@@ -35,7 +35,7 @@ impl Sink {
     /// sandboxed instance. (QueueHandler entries are refused: a bridge is
     /// called on the application's threads, so give it a MemoryHandler.)
     pub fn open(plugin: &Plugin, config: &Path) -> Result<Sink> {
-        let doc = crate::dictconfig::parse_file(config)?;
+        let doc = crate::config::parse_file(config)?;
         if let Some(q) = doc.queues.first() {
             anyhow::bail!("handler {:?}: the log bridge does not run QueueHandlers; use the targets directly", q.name);
         }

@@ -435,7 +435,7 @@ mod tests {
     use super::*;
 
     fn general(payload: &[u8]) -> String {
-        serde_json::Value::Object(crate::unpickle::record_from_pickle(payload).expect("a record")).to_string()
+        serde_json::Value::Object(crate::receive::unpickle::record_from_pickle(payload).expect("a record")).to_string()
     }
 
     fn direct(payload: &[u8]) -> Option<String> {

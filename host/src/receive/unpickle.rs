@@ -36,8 +36,8 @@ impl std::fmt::Display for Refusal {
 
 /// One pickle payload (without the 4-byte prefix) to a record.
 pub fn record_from_pickle(payload: &[u8]) -> Result<Map<String, Json>, Refusal> {
-    crate::pickle_scan::scan(payload).map_err(|e| match e {
-        crate::pickle_scan::ScanError::Malformed(m) => Refusal::Malformed(m),
+    crate::receive::pickle_scan::scan(payload).map_err(|e| match e {
+        crate::receive::pickle_scan::ScanError::Malformed(m) => Refusal::Malformed(m),
         refused => Refusal::Code(refused.to_string()),
     })?;
     // Defence in depth: a decoder panic on input nobody foresaw is one

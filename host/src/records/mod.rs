@@ -4,6 +4,8 @@
 //! Keys are LogRecord attribute names; any other key is an `extra`. Bytes,
 //! which JSON cannot carry, are written `{"$bytes": "<hex>"}`.
 
+pub mod input_lines;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Result};

@@ -22,7 +22,7 @@ use wasmtime_wasi::p2::bindings::sync::sockets::udp_create_socket;
 use wasmtime_wasi::p2::{SocketError, TcpSocket, UdpSocket};
 use wasmtime_wasi::sockets::WasiSocketsView;
 
-use crate::plugin::State;
+use crate::runtime::plugin::State;
 
 /// The default of `Limits::max_sockets`: a network handler holds one socket
 /// at a time, plus the few connections it abandoned to a receiver that

@@ -15,7 +15,7 @@ use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress, Networ
 use wasmtime_wasi::p2::SocketError;
 use wasmtime_wasi::sockets::{WasiSocketsCtxView, WasiSocketsView};
 
-use crate::plugin::State;
+use crate::runtime::plugin::State;
 use crate::sandbox::Denials;
 
 pub struct CountedLookup<'a> {

@@ -1,0 +1,139 @@
+//! `pylog config check FILE`: validates a dictConfig document (opening each
+//! handler in the plugin with its output kept in memory, so that check never
+//! accepts what emit would refuse) and prints what it resolves to.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use pylog_host::bindings::Destination;
+use pylog_host::sandbox::Grants;
+use pylog_host::{config, records, Plugin};
+
+/// `pylog config check`: what the document resolves to, one line each.
+pub fn run(file: &std::path::Path, plugin: PathBuf) -> Result<ExitCode> {
+    let doc = config::parse_file(file)?;
+    crate::cli::emit::say_ignored(&doc);
+    // What only the plugin checks (a formatter's fields, a syslog header,
+    // a rotation schedule) is checked too, by opening each handler with its
+    // output kept in memory: check never accepts what emit would refuse.
+    let plugin = Plugin::load(&plugin)?;
+    let mut refused = Vec::new();
+    for h in doc.handlers.iter().chain(doc.queues.iter().flat_map(|q| q.targets.iter())) {
+        let mut config = h.clone();
+        config.destination = Destination::Memory;
+        // A durable spool's folder is the host's to check (and to lock),
+        // not something to create from a check.
+        config.spool.directory = None;
+        if let Err(e) = plugin.open_with(&config, Grants::default()).and_then(|mut opened| opened.close()) {
+            refused.push(format!("handlers.{}: {e}", h.name));
+        }
+    }
+    if !refused.is_empty() {
+        anyhow::bail!(
+            "{} problem{}:\n  {}",
+            refused.len(),
+            if refused.len() == 1 { "" } else { "s" },
+            refused.join("\n  ")
+        );
+    }
+    let level = |l: Option<i64>| l.map_or("NOTSET (inherited)".to_string(), records::level_name);
+    println!("{}: valid", file.display());
+    println!("handlers:");
+    for h in &doc.handlers {
+        let buffer = h.buffer.as_ref().map_or(String::new(), |b| {
+            format!(
+                ", behind a MemoryHandler (capacity {}, flushLevel {})",
+                b.capacity,
+                records::level_name(b.flush_level)
+            )
+        });
+        println!(
+            "  {}: {} to {}, level {}, format {:?}{buffer}",
+            h.name,
+            kind_name(&h.kind),
+            destination_name(h),
+            records::level_name(h.level),
+            h.formatter.fmt.as_deref().unwrap_or("%(message)s")
+        );
+    }
+    for q in &doc.queues {
+        let targets: Vec<String> = q.targets.iter().map(|t| format!("{} ({})", t.name, kind_name(&t.kind))).collect();
+        println!("  {}: QueueHandler (queue of {}) feeding {}", q.name, q.capacity, targets.join(", "));
+    }
+    let r = &doc.routing;
+    println!("loggers:");
+    println!("  root: level {}, handlers {:?}", level(r.root.level), r.root.handlers);
+    for (name, l) in &r.loggers {
+        println!(
+            "  {name}: level {}, handlers {:?}, propagate {}{}",
+            level(l.level),
+            l.handlers,
+            l.propagate,
+            if l.filters.is_empty() { String::new() } else { format!(", only records of loggers {:?}", l.filters) }
+        );
+    }
+    for (handler, prefixes) in &r.handler_filters {
+        println!("filter: handler {handler} takes only records of loggers {prefixes:?}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn kind_name(kind: &pylog_host::bindings::HandlerKind) -> &'static str {
+    use pylog_host::bindings::{HandlerKind as K, Rotation};
+    match kind {
+        K::Socket(_) => "SocketHandler",
+        K::Datagram(_) => "DatagramHandler",
+        K::Syslog(_) => "SysLogHandler",
+        K::Null => "NullHandler",
+        K::Stream(_) => "StreamHandler",
+        K::File(o) => match o.rotation {
+            Rotation::None => "FileHandler",
+            Rotation::Watched => "WatchedFileHandler",
+            Rotation::Size(_) => "RotatingFileHandler",
+            Rotation::Timed(_) => "TimedRotatingFileHandler",
+        },
+        K::Http(_) => "HTTPHandler",
+        K::Smtp(_) => "SMTPHandler",
+    }
+}
+
+/// Where a handler writes, as a user would name it, with the framing of a
+/// syslog stream (receivers need to know it).
+fn destination_name(h: &pylog_host::HandlerConfig) -> String {
+    use pylog_host::bindings::{HandlerKind as K, StreamTarget, SyslogFormat, SyslogFraming};
+    let framing = match &h.kind {
+        K::Syslog(o) if matches!(h.destination, Destination::Tcp(_) | Destination::UnixStream(_)) => {
+            match (o.framing, o.format) {
+                (SyslogFraming::OctetCounting, _) => ", octet-counted (RFC 6587)",
+                (SyslogFraming::Unframed, SyslogFormat::Rfc5424) => ", each message ending in LF (RFC 6587)",
+                (SyslogFraming::Unframed, SyslogFormat::Cpython) if o.append_nul => {
+                    ", unframed, each message ending in NUL (CPython's)"
+                }
+                (SyslogFraming::Unframed, SyslogFormat::Cpython) => ", unframed, no delimiter",
+            }
+        }
+        _ => "",
+    };
+    let place = match (&h.destination, &h.kind) {
+        (Destination::Configured, K::File(o)) => format!("file {}", o.path),
+        (Destination::Configured, K::Http(o)) => {
+            format!("{} {}://{}{}", o.method, if o.secure { "https" } else { "http" }, o.host, o.url)
+        }
+        (Destination::Configured, K::Stream(StreamTarget::Stderr)) => "stderr".into(),
+        (Destination::Configured, K::Stream(StreamTarget::Stdout)) => "stdout".into(),
+        (d, _) => endpoint_name(d),
+    };
+    place + framing
+}
+
+fn endpoint_name(d: &Destination) -> String {
+    match d {
+        Destination::Memory => "memory".into(),
+        Destination::Tcp(e) => format!("tcp {}:{}", e.host, e.port),
+        Destination::Udp(e) => format!("udp {}:{}", e.host, e.port),
+        Destination::UnixStream(p) => format!("unix stream {p}"),
+        Destination::UnixDatagram(p) => format!("unix datagram {p}"),
+        Destination::Configured => "its own target (file, URL or console)".into(),
+    }
+}

@@ -1,0 +1,392 @@
+//! `pylog emit`: JSON-lines records through the handlers of a dictConfig
+//! document, each handler in its own sandboxed plugin instance.
+//!
+//! The path of a batch: `read_batch` takes the lines already read (never
+//! waiting for more), `parse` turns them into records, `route` decides which
+//! handlers each reaches as CPython's `callHandlers` would, and `deliver`
+//! hands each handler its records in one call. `finish` closes everything
+//! and prints the summary.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use pylog_host::bindings::{describe, Destination};
+use pylog_host::config::routing::LAST_RESORT_LEVEL;
+use pylog_host::config::{self, Document};
+use pylog_host::embed::queue::QueueHandler;
+use pylog_host::records::input_lines::InputLines;
+use pylog_host::records::{self, Defaults};
+use pylog_host::runtime::plugin::Limits;
+use pylog_host::sandbox::Grants;
+use pylog_host::{Handler, HandlerConfig, LogRecord, Plugin};
+
+use crate::cli::dry_run::DryRun;
+use crate::cli::summary::{HandlerAccount, Summary};
+
+/// The most input lines handed to a handler in one call, and about the
+/// most bytes of them: the batch is lowered into the plugin's memory beside
+/// a full spool, so it stays a small part of the instance's 64 MiB.
+const EMIT_BATCH_LINES: usize = 512;
+const EMIT_BATCH_BYTES: usize = 256 << 10;
+
+pub struct EmitOptions {
+    pub plugin: PathBuf,
+    pub config: PathBuf,
+    pub dry: DryRun,
+    /// Addresses every handler may also reach (`--allow`).
+    pub allow: Vec<SocketAddr>,
+    pub max_record_bytes: usize,
+    pub max_sockets: usize,
+    /// None or `-` for stdin.
+    pub records: Option<PathBuf>,
+}
+
+/// The handlers of the document, opened.
+struct Handlers {
+    direct: Vec<Handler>,
+    queues: Vec<QueueHandler>,
+    /// Where `logging.lastResort` sits in `direct`, once a record needed it.
+    last_resort: Option<usize>,
+    /// In a dry run, each queue target is attached directly (to show its
+    /// bytes) but still reached as its queue is: target name -> queue name.
+    behind_queue: HashMap<String, String>,
+}
+
+/// One batch of parsed records, with the input line each came from.
+#[derive(Default)]
+struct Batch {
+    records: Vec<LogRecord>,
+    line_numbers: Vec<usize>,
+}
+
+/// Which handlers each record of a batch reaches.
+struct Routes<'d> {
+    /// Per record, the handler names it reaches (a name twice when CPython
+    /// would call that handler twice).
+    reach: Vec<Vec<&'d str>>,
+    /// Records no handler was found for, at WARNING or above.
+    to_last_resort: Vec<usize>,
+}
+
+pub fn run(mut o: EmitOptions) -> Result<ExitCode> {
+    let mut doc = config::parse_file(&o.config)?;
+    say_ignored(&doc);
+    let behind_queue = if o.dry.on() { attach_for_dry_run(&mut doc, &o.dry)? } else { HashMap::new() };
+    let plugin = Plugin::load(&o.plugin)?;
+    let limits = Limits { max_record_bytes: o.max_record_bytes, max_sockets: o.max_sockets, ..plugin.limits().clone() };
+    let plugin = plugin.with_limits(limits);
+    let mut handlers = open_handlers(&plugin, &doc, &o.allow, behind_queue)?;
+    let stop = stop_on_signals()?;
+    let mut input = InputLines::spawn(open_input(o.records.as_deref())?, stop.clone());
+    let mut summary = Summary::default();
+    let mut stdout = std::io::stdout().lock();
+    let mut next_index = 0usize;
+    while let Some(lines) = read_batch(&mut input) {
+        let batch = parse(lines, &mut next_index, &mut summary)?;
+        let routes = route(&doc, &batch, &mut summary);
+        if !routes.to_last_resort.is_empty() && handlers.last_resort.is_none() {
+            handlers.direct.push(open_last_resort(&plugin)?);
+            handlers.last_resort = Some(handlers.direct.len() - 1);
+        }
+        deliver(&mut handlers, &batch, &routes, &mut summary, &mut o.dry, &mut stdout)?;
+        stdout.flush()?;
+    }
+    if stop.load(Ordering::Relaxed) {
+        eprintln!(
+            "pylog emit: stopping on a signal: input no longer read; delivering what was read (a second signal \
+             exits at once)"
+        );
+    }
+    finish(handlers, summary, &mut o.dry, &mut stdout)
+}
+
+/// Keys CPython would ignore are ignored; each is said once, as a likely typo.
+pub fn say_ignored(doc: &Document) {
+    for what in &doc.ignored {
+        eprintln!("pylog: ignored, as CPython ignores it: {what}");
+    }
+}
+
+/// A dry run shows each queue target's bytes as if it were attached
+/// directly; records still go where the queue's routing sends them. Every
+/// handler's destination becomes memory.
+fn attach_for_dry_run(doc: &mut Document, dry: &DryRun) -> Result<HashMap<String, String>> {
+    let mut behind_queue = HashMap::new();
+    for q in doc.queues.drain(..) {
+        for t in &q.targets {
+            behind_queue.insert(t.name.clone(), q.name.clone());
+        }
+        doc.handlers.extend(q.targets);
+    }
+    for h in &mut doc.handlers {
+        h.destination = Destination::Memory;
+    }
+    if matches!(dry, DryRun::Stdout) && doc.handlers.len() > 1 {
+        let names: Vec<&str> = doc.handlers.iter().map(|h| h.name.as_str()).collect();
+        anyhow::bail!(
+            "--dry-run writes one handler's bytes to stdout, and this document has {} ({}): use --dry-run-dir DIR \
+             for one file per handler",
+            names.len(),
+            names.join(", ")
+        );
+    }
+    Ok(behind_queue)
+}
+
+fn open_handlers(
+    plugin: &Plugin,
+    doc: &Document,
+    allow: &[SocketAddr],
+    behind_queue: HashMap<String, String>,
+) -> Result<Handlers> {
+    let grants_for = |h: &HandlerConfig| -> Result<Grants> {
+        let mut grants =
+            Grants::for_handler(h).map_err(|e| anyhow::anyhow!("handler {:?}: {}", h.name, describe(&e)))?;
+        for addr in allow {
+            grants.allow(*addr, true, true);
+        }
+        Ok(grants)
+    };
+    let mut direct = Vec::new();
+    for h in &doc.handlers {
+        let mut opened = plugin.open_with(h, grants_for(h)?).with_context(|| format!("open handler {:?}", h.name))?;
+        if let Some(said) = opened.plugin_said() {
+            eprintln!("pylog emit: handler {:?}: {said}", h.name);
+        }
+        direct.push(opened);
+    }
+    let mut queues = Vec::new();
+    for q in &doc.queues {
+        let queue =
+            QueueHandler::open_with(plugin, q, grants_for).with_context(|| format!("open queue {:?}", q.name))?;
+        queues.push(queue);
+    }
+    Ok(Handlers { direct, queues, last_resort: None, behind_queue })
+}
+
+fn open_input(records: Option<&std::path::Path>) -> Result<Box<dyn BufRead + Send>> {
+    Ok(match records {
+        None => Box::new(std::io::BufReader::new(std::io::stdin())),
+        Some(p) if p.as_os_str() == "-" => Box::new(std::io::BufReader::new(std::io::stdin())),
+        Some(p) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("open records {}", p.display()))?,
+        )),
+    })
+}
+
+/// The first SIGTERM or SIGINT stops reading; what was read is then
+/// delivered (within each flush_timeout) and summed up as usual. A second
+/// one exits at once, with status 130.
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())
+            .context("install the signal handler")?;
+        signal_hook::flag::register(signal, stop.clone()).context("install the signal handler")?;
+    }
+    Ok(stop)
+}
+
+/// The next lines: the first waits for input, the rest are only those
+/// already read, so a pipe from `tail -f` flows line by line.
+fn read_batch(input: &mut InputLines) -> Option<Vec<std::io::Result<Vec<u8>>>> {
+    let first = input.next()?;
+    let mut bytes = first.as_ref().map_or(0, Vec::len);
+    let mut lines = vec![first];
+    while lines.len() < EMIT_BATCH_LINES && bytes < EMIT_BATCH_BYTES {
+        let Some(line) = input.next_ready() else { break };
+        bytes += line.as_ref().map_or(0, Vec::len);
+        lines.push(line);
+    }
+    Some(lines)
+}
+
+/// Records from JSON lines; a bad line is reported with its number and
+/// counted, and the rest go on.
+fn parse(lines: Vec<std::io::Result<Vec<u8>>>, next_index: &mut usize, summary: &mut Summary) -> Result<Batch> {
+    let defaults = Defaults::default();
+    let mut batch = Batch::default();
+    for line in lines {
+        let index = *next_index;
+        *next_index += 1;
+        let line = line.context("read records")?;
+        // A line that is not UTF-8 is one bad record, not the end of the stream.
+        let Ok(line) = String::from_utf8(line) else {
+            summary.read += 1;
+            eprintln!("pylog: line {}: not UTF-8; records are JSON text", index + 1);
+            summary.bad_lines += 1;
+            continue;
+        };
+        // A UTF-8 byte order mark (Windows editors write one) is not part of the first record.
+        let line = if index == 0 { line.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(line) } else { line };
+        if line.trim().is_empty() {
+            continue;
+        }
+        summary.read += 1;
+        match records::from_json_line(&line, &defaults) {
+            Ok(record) => {
+                batch.records.push(record);
+                batch.line_numbers.push(index + 1);
+            }
+            Err(e) => {
+                eprintln!("pylog: line {}: {e:#}", index + 1);
+                summary.bad_lines += 1;
+            }
+        }
+    }
+    Ok(batch)
+}
+
+/// Which handlers each record reaches, once per time CPython's
+/// `callHandlers` would call them; with none found, a WARNING or above goes
+/// to `logging.lastResort` (stderr).
+fn route<'d>(doc: &'d Document, batch: &Batch, summary: &mut Summary) -> Routes<'d> {
+    let mut routes = Routes { reach: Vec::with_capacity(batch.records.len()), to_last_resort: Vec::new() };
+    for (i, record) in batch.records.iter().enumerate() {
+        let names = match doc.routing.targets(&record.name, record.levelno) {
+            None => Vec::new(),
+            Some(found) if found.is_empty() && record.levelno >= LAST_RESORT_LEVEL => {
+                routes.to_last_resort.push(i);
+                Vec::new()
+            }
+            Some(found) => found.into_iter().filter(|name| doc.routing.handler_accepts(name, &record.name)).collect(),
+        };
+        if names.is_empty() && routes.to_last_resort.last() != Some(&i) {
+            summary.unrouted += 1;
+        }
+        routes.reach.push(names);
+    }
+    routes
+}
+
+/// Each handler gets its records of the batch in one call.
+fn deliver(
+    handlers: &mut Handlers,
+    batch: &Batch,
+    routes: &Routes,
+    summary: &mut Summary,
+    dry: &mut DryRun,
+    stdout: &mut impl Write,
+) -> Result<()> {
+    // The records (by index, repeated when reached twice) for a handler.
+    let records_for = |name: &str| -> Vec<usize> {
+        let routed = handlers.behind_queue.get(name).map_or(name, String::as_str);
+        (0..batch.records.len())
+            .flat_map(|i| std::iter::repeat_n(i, routes.reach[i].iter().filter(|n| **n == routed).count()))
+            .collect()
+    };
+    for q in &handlers.queues {
+        for i in records_for(q.name()) {
+            if let Err(e) = q.emit(&batch.records[i]) {
+                eprintln!("pylog: line {}: handler {:?}: {}", batch.line_numbers[i], q.name(), describe(&e));
+                summary.failed += 1;
+            }
+        }
+    }
+    for (index, h) in handlers.direct.iter_mut().enumerate() {
+        let mine =
+            if Some(index) == handlers.last_resort { routes.to_last_resort.clone() } else { records_for(h.name()) };
+        if mine.is_empty() {
+            continue;
+        }
+        let subset: Vec<LogRecord>;
+        let whole = mine.len() == batch.records.len() && mine.iter().enumerate().all(|(k, i)| k == *i);
+        let records = if whole {
+            &batch.records[..]
+        } else {
+            subset = mine.iter().map(|&i| batch.records[i].clone()).collect();
+            &subset[..]
+        };
+        match h.emit_batch(records) {
+            Ok(results) => {
+                for (i, result) in mine.iter().zip(results) {
+                    if let Err(e) = result {
+                        eprintln!("pylog: line {}: handler {:?}: {}", batch.line_numbers[*i], h.name(), describe(&e));
+                        summary.failed += 1;
+                    }
+                }
+            }
+            Err(e) => {
+                let (from, to) = (batch.line_numbers[mine[0]], batch.line_numbers[mine[mine.len() - 1]]);
+                eprintln!("pylog: lines {from}-{to}: handler {:?}: {e}", h.name());
+                summary.failed += mine.len() as u64;
+            }
+        }
+        if dry.on() {
+            let output = h.take_output()?;
+            dry.write(stdout, h.name(), &output)?;
+        }
+    }
+    Ok(())
+}
+
+/// Delivers what is spooled (within each flush_timeout), closes every
+/// handler, and prints each one's account and the totals.
+fn finish(mut handlers: Handlers, mut summary: Summary, dry: &mut DryRun, stdout: &mut impl Write) -> Result<ExitCode> {
+    let mut waiting = 0;
+    for h in &mut handlers.direct {
+        waiting += h.stats()?.spooled;
+    }
+    if waiting > 0 {
+        eprintln!("pylog emit: input ended; delivering {waiting} spooled records (up to each handler's flush_timeout)");
+    }
+    for q in &mut handlers.queues {
+        let reports = q.close();
+        summary.queue(q.name(), q.stats());
+        for r in reports {
+            if let Some(e) = &r.close_error {
+                eprintln!("pylog: handler {:?} (behind queue {:?}): close: {e}", r.name, q.name());
+                summary.failed += 1;
+            }
+            summary.handler(HandlerAccount {
+                name: &r.name,
+                queue: Some(q.name()),
+                stats: r.stats,
+                denied_count: r.denied_count,
+                denied: r.denied,
+                traps: r.traps,
+                lost_in_traps: 0,
+            });
+        }
+    }
+    for h in &mut handlers.direct {
+        if let Err(e) = h.close() {
+            eprintln!("pylog: handler {:?}: close: {e}", h.name());
+            summary.failed += 1;
+        }
+        if dry.on() {
+            let output = h.take_output()?;
+            dry.write(stdout, h.name(), &output)?;
+        }
+        let stats = h.stats()?;
+        summary.handler(HandlerAccount {
+            name: h.name(),
+            queue: None,
+            stats,
+            denied_count: h.denials().count(),
+            denied: h.denials().recent(),
+            traps: h.traps(),
+            lost_in_traps: h.lost_in_traps(),
+        });
+    }
+    stdout.flush()?;
+    summary.print(dry);
+    Ok(summary.exit_code())
+}
+
+/// `logging.lastResort`: a StreamHandler on stderr at WARNING with the
+/// default formatter (`%(message)s`), for records no handler was found for.
+fn open_last_resort(plugin: &Plugin) -> Result<Handler> {
+    let doc = r#"{"version": 1, "handlers": {"lastResort": {"class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr", "level": "WARNING"}}}"#;
+    let parsed = config::parse_str(doc, false, &config::LocalTime::of_host())?;
+    let config = parsed.handlers.into_iter().next().context("the lastResort handler")?;
+    let grants = Grants::for_handler(&config).map_err(|e| anyhow::anyhow!("lastResort: {}", describe(&e)))?;
+    plugin.open_with(&config, grants).map_err(|e| anyhow::anyhow!("open lastResort: {e}"))
+}

@@ -1,0 +1,8 @@
+//! The `pylog` subcommands, one file each; `main.rs` only parses the
+//! command line and dispatches here.
+
+pub mod config_check;
+pub mod dry_run;
+pub mod emit;
+pub mod listen;
+pub mod summary;

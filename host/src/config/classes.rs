@@ -1,0 +1,359 @@
+//! The handler class table: each `logging.handlers` class name and its
+//! constructor keys into a `HandlerConfig` (QueueHandler and MemoryHandler
+//! resolved to their targets).
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{Map, Value as Json};
+
+use crate::bindings::{
+    BufferOptions, Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, HttpOptions, NameOrNumber,
+    SmtpOptions, StreamTarget,
+};
+use crate::config::arguments::{
+    check_attrs_none, credentials, default_formatter, facility, file_options, formatter, host_name, level, level_of,
+    port_number, socktype_is_stream, str_key, udp_or_tcp, FILE_KEYS,
+};
+use crate::config::document::{ClassProblem, LocalTime, QueueConfig, MAX_CAPACITY};
+use crate::config::options::{attr_bool, attr_seconds, check_attrs, socket_options, spool_options, syslog_options};
+
+pub(crate) struct Resolver<'a> {
+    pub(crate) handlers: &'a Map<String, Json>,
+    pub(crate) formatters: &'a Map<String, Json>,
+    pub(crate) local: &'a LocalTime,
+    pub(crate) chosen: &'a [String],
+}
+
+pub(crate) fn class_of(e: &Map<String, Json>) -> Result<&str> {
+    e.get("class").and_then(Json::as_str).ok_or_else(|| anyhow!("has no \"class\""))
+}
+
+impl Resolver<'_> {
+    pub(crate) fn entry(&self, name: &str) -> Result<&Map<String, Json>> {
+        let entry = self.handlers.get(name).ok_or_else(|| anyhow!("handler {name:?} is not defined"))?;
+        entry.as_object().ok_or_else(|| anyhow!("handler {name:?} must be a mapping"))
+    }
+
+    /// A handler that records reach directly; a MemoryHandler becomes its
+    /// target with a buffer in front.
+    pub(crate) fn buffered(&self, name: &str, e: &Map<String, Json>) -> Result<HandlerConfig> {
+        let short = short_class(class_of(e)?);
+        if short != "MemoryHandler" && short != "BufferingHandler" {
+            return handler(name, e, self.formatters, self.local);
+        }
+        let own_level = level_of(e)?;
+        let capacity = e
+            .get("capacity")
+            .ok_or_else(|| anyhow!("{short} needs \"capacity\" (records held before a flush)"))?
+            .as_u64()
+            .and_then(|c| u32::try_from(c).ok())
+            .filter(|c| *c > 0 && *c <= MAX_CAPACITY)
+            .ok_or_else(|| {
+                anyhow!("capacity must be a count from 1 to {MAX_CAPACITY} (the buffer lives in the plugin's memory)")
+            })?;
+        let allowed: &[&str] = if short == "MemoryHandler" {
+            &["class", "level", "capacity", "flushLevel", "target", "flushOnClose", "formatter"]
+        } else {
+            &["class", "level", "capacity", "formatter"]
+        };
+        for key in e.keys() {
+            if !allowed.contains(&key.as_str()) {
+                bail!("{short} has no constructor argument {key:?}");
+            }
+        }
+        if short == "BufferingHandler" {
+            // BufferingHandler.flush empties the buffer without sending it
+            // anywhere; records end at a NullHandler, counted as skipped.
+            let mut null = handler(
+                name,
+                &Map::from_iter([("class".into(), "logging.NullHandler".into())]),
+                self.formatters,
+                self.local,
+            )?;
+            null.buffer =
+                Some(BufferOptions { capacity, flush_level: i64::MAX, flush_on_close: true, level: own_level });
+            return Ok(null);
+        }
+        let target = match e.get("target") {
+            Some(Json::String(t)) if t == name => {
+                bail!("MemoryHandler {name:?} is its own target; name another handler, one that sends")
+            }
+            Some(Json::String(t)) => t,
+            None | Some(Json::Null) => bail!(
+                "MemoryHandler needs \"target\" (the name of another handler): without one CPython keeps every \
+                 record until setTarget is called, which a configuration cannot do"
+            ),
+            Some(other) => bail!("target must be the name of another handler, not {other}"),
+        };
+        if self.chosen.contains(target) {
+            bail!(
+                "handler {target:?} is both this MemoryHandler's target and a root handler; CPython would share one \
+                 instance, pylog gives each its own, so list only the MemoryHandler (records at flushLevel still \
+                 reach the target at once)"
+            );
+        }
+        let target_entry = self.entry(target)?;
+        let target_class = short_class(class_of(target_entry)?);
+        if ["MemoryHandler", "BufferingHandler", "QueueHandler"].contains(&target_class) {
+            bail!("a MemoryHandler's target must be a handler that sends ({target_class} cannot be a target here)");
+        }
+        let mut config =
+            handler(target, target_entry, self.formatters, self.local).with_context(|| format!("target {target:?}"))?;
+        config.name = name.to_string();
+        // MemoryHandler.flush calls target.handle(), which has no level
+        // check (Logger.callHandlers has it): the target's level is moot.
+        config.level = 0;
+        config.buffer = Some(BufferOptions {
+            capacity,
+            flush_level: match e.get("flushLevel") {
+                None => 40,
+                Some(v) => level(v)?,
+            },
+            flush_on_close: attr_bool(e, "flushOnClose", true)?,
+            level: own_level,
+        });
+        Ok(config)
+    }
+
+    pub(crate) fn queue(&self, name: &str, e: &Map<String, Json>) -> Result<QueueConfig> {
+        for key in e.keys() {
+            if !["class", "level", "formatter", "handlers", "respect_handler_level", "queue", "listener", "."]
+                .contains(&key.as_str())
+            {
+                bail!("QueueHandler has no argument {key:?}");
+            }
+        }
+        match e.get("queue") {
+            None | Some(Json::Null) => {}
+            Some(_) => bail!(
+                "\"queue\" names a Python queue object, which cannot cross into pylog; leave it out (the host \
+                 keeps a bounded queue: \".\" queue_size)"
+            ),
+        }
+        match e.get("listener").and_then(Json::as_str) {
+            None | Some("logging.handlers.QueueListener") => {}
+            Some(other) => bail!("listener {other:?} is Python code; only logging.handlers.QueueListener is available"),
+        }
+        let names = e
+            .get("handlers")
+            .and_then(Json::as_array)
+            .ok_or_else(|| anyhow!("QueueHandler needs \"handlers\": the names of the handlers its listener feeds"))?;
+        let mut targets = Vec::new();
+        for t in names {
+            let t = t.as_str().ok_or_else(|| anyhow!("handlers must be handler names"))?;
+            let entry = self.entry(t)?;
+            if short_class(class_of(entry)?) == "QueueHandler" {
+                bail!("a QueueHandler cannot feed another QueueHandler ({t:?})");
+            }
+            targets.push(self.buffered(t, entry).with_context(|| format!("listener handler {t:?}"))?);
+        }
+        let attrs = match e.get(".") {
+            None => Map::new(),
+            Some(Json::Object(m)) => m.clone(),
+            Some(_) => bail!("\".\" must be a mapping"),
+        };
+        let capacity = match attrs.get("queue_size") {
+            None => 10_000,
+            Some(v) => v.as_u64().filter(|n| *n > 0 && *n <= MAX_CAPACITY as u64).ok_or_else(|| {
+                anyhow!("\".\" queue_size must be a count from 1 to {MAX_CAPACITY} (the queue is allocated up front)")
+            })? as usize,
+        };
+        Ok(QueueConfig {
+            name: name.into(),
+            level: level_of(e)?,
+            formatter: formatter_of(e, self.formatters, self.local)?,
+            targets,
+            respect_handler_level: attr_bool(e, "respect_handler_level", false)?,
+            capacity,
+        })
+    }
+}
+
+pub(crate) fn formatter_of(
+    e: &Map<String, Json>,
+    formatters: &Map<String, Json>,
+    local: &LocalTime,
+) -> Result<Formatter> {
+    match e.get("formatter") {
+        None => Ok(default_formatter(local)),
+        Some(Json::String(f)) => {
+            let spec = formatters.get(f).ok_or_else(|| anyhow!("formatter {f:?} is not defined in \"formatters\""))?;
+            formatter(f, spec, local)
+        }
+        Some(other) => bail!("formatter must be the name of an entry in \"formatters\", not {other}"),
+    }
+}
+
+pub(crate) fn short_class(class: &str) -> &str {
+    class.rsplit('.').next().unwrap_or(class)
+}
+
+pub(crate) fn handler(
+    name: &str,
+    e: &Map<String, Json>,
+    formatters: &Map<String, Json>,
+    local: &LocalTime,
+) -> Result<HandlerConfig> {
+    let class = e.get("class").and_then(Json::as_str).ok_or_else(|| anyhow!("has no \"class\""))?;
+    let short = short_class(class);
+    let attrs = match e.get(".") {
+        None => Map::new(),
+        Some(Json::Object(m)) => m.clone(),
+        Some(_) => bail!("\".\" must be a mapping of attribute names to values"),
+    };
+    let level = level_of(e)?;
+    let formatter = formatter_of(e, formatters, local)?;
+    let common = ["class", "level", "formatter", ".", "filters"];
+    let (kind, destination, allowed): (HandlerKind, Destination, &[&str]) = match short {
+        "SocketHandler" | "DatagramHandler" => {
+            let host =
+                str_key(e, "host")?.filter(|h| !h.is_empty()).ok_or_else(|| anyhow!("{short} needs \"host\""))?;
+            let port = e.get("port").ok_or_else(|| anyhow!("{short} needs \"port\" (null for a unix socket path)"))?;
+            let tcp = short == "SocketHandler";
+            let destination = match port {
+                Json::Null if tcp => Destination::UnixStream(host),
+                Json::Null => Destination::UnixDatagram(host),
+                p => {
+                    let endpoint = Endpoint { host, port: port_number(p)? };
+                    if tcp {
+                        Destination::Tcp(endpoint)
+                    } else {
+                        Destination::Udp(endpoint)
+                    }
+                }
+            };
+            let opts = socket_options(&attrs)?;
+            let kind = if tcp { HandlerKind::Socket(opts) } else { HandlerKind::Datagram(opts) };
+            (kind, destination, &["host", "port"])
+        }
+        "SysLogHandler" => {
+            let stream = match e.get("socktype") {
+                None | Some(Json::Null) => false,
+                Some(v) => socktype_is_stream(v)?,
+            };
+            let destination = match e.get("address") {
+                None => udp_or_tcp(stream, "localhost".into(), 514),
+                Some(Json::String(path)) if stream => Destination::UnixStream(path.clone()),
+                Some(Json::String(path)) => Destination::UnixDatagram(path.clone()),
+                Some(Json::Array(pair)) if pair.len() == 2 => {
+                    let host = pair[0]
+                        .as_str()
+                        .filter(|h| !h.is_empty())
+                        .ok_or_else(|| anyhow!("address[0] must be a host name"))?;
+                    udp_or_tcp(stream, host.into(), port_number(&pair[1])?)
+                }
+                Some(other) => {
+                    bail!("address must be [host, port] or a unix socket path, not {other}")
+                }
+            };
+            let facility = match e.get("facility") {
+                None => NameOrNumber::Number(1),
+                Some(v) => facility(v)?,
+            };
+            (HandlerKind::Syslog(syslog_options(facility, &attrs)?), destination, &["address", "facility", "socktype"])
+        }
+        "NullHandler" => (HandlerKind::Null, Destination::Memory, &[]),
+        "StreamHandler" => {
+            let target = match e.get("stream").and_then(Json::as_str) {
+                None | Some("ext://sys.stderr") => StreamTarget::Stderr,
+                Some("ext://sys.stdout") => StreamTarget::Stdout,
+                Some(other) => bail!("stream {other:?} must be ext://sys.stderr or ext://sys.stdout"),
+            };
+            check_attrs_none(&attrs)?;
+            (HandlerKind::Stream(target), Destination::Configured, &["stream"])
+        }
+        "FileHandler" | "WatchedFileHandler" | "RotatingFileHandler" | "TimedRotatingFileHandler" => {
+            check_attrs_none(&attrs)?;
+            (HandlerKind::File(file_options(short, e)?), Destination::Configured, FILE_KEYS)
+        }
+        "HTTPHandler" => {
+            check_attrs_none(&attrs)?;
+            let host =
+                str_key(e, "host")?.filter(|h| !h.is_empty()).ok_or_else(|| anyhow!("HTTPHandler needs \"host\""))?;
+            let url = str_key(e, "url")?.ok_or_else(|| anyhow!("HTTPHandler needs \"url\""))?;
+            let method = str_key(e, "method")?.unwrap_or_else(|| "GET".into()).to_uppercase();
+            if method != "GET" && method != "POST" {
+                bail!("method must be 'GET' or 'POST'");
+            }
+            let options =
+                HttpOptions { host, url, method, secure: attr_bool(e, "secure", false)?, credentials: credentials(e)? };
+            (
+                HandlerKind::Http(options),
+                Destination::Configured,
+                &["host", "url", "method", "secure", "credentials", "context"],
+            )
+        }
+        "SMTPHandler" => {
+            check_attrs(&attrs, &["local_hostname"])?;
+            let (host, port) = match e.get("mailhost") {
+                Some(Json::String(h)) => (h.clone(), 25),
+                Some(Json::Array(pair)) if pair.len() == 2 => (
+                    pair[0].as_str().ok_or_else(|| anyhow!("mailhost[0] must be a host name"))?.to_string(),
+                    port_number(&pair[1])?,
+                ),
+                _ => bail!("SMTPHandler needs \"mailhost\": a host name or [host, port]"),
+            };
+            let toaddrs = match e.get("toaddrs") {
+                Some(Json::String(t)) => vec![t.clone()],
+                Some(Json::Array(list)) => list
+                    .iter()
+                    .map(|t| t.as_str().map(str::to_string).ok_or_else(|| anyhow!("toaddrs must be addresses")))
+                    .collect::<Result<_>>()?,
+                _ => bail!("SMTPHandler needs \"toaddrs\": an address or a list of them"),
+            };
+            let secure = match e.get("secure") {
+                None | Some(Json::Null) => false,
+                Some(Json::Array(_)) => true,
+                Some(other) => bail!("secure must be null or a list (keyfile, certfile), not {other}"),
+            };
+            let options = SmtpOptions {
+                fromaddr: str_key(e, "fromaddr")?.ok_or_else(|| anyhow!("SMTPHandler needs \"fromaddr\""))?,
+                toaddrs,
+                subject: str_key(e, "subject")?.ok_or_else(|| anyhow!("SMTPHandler needs \"subject\""))?,
+                credentials: credentials(e)?,
+                secure,
+                timeout: attr_seconds(e, "timeout", 5.0, false).map_err(|e| anyhow!("SMTPHandler {e}"))?,
+                local_hostname: match str_key(&attrs, "local_hostname")? {
+                    Some(h) => h,
+                    None => host_name(),
+                },
+            };
+            (
+                HandlerKind::Smtp(options),
+                Destination::Tcp(Endpoint { host, port }),
+                &["mailhost", "fromaddr", "toaddrs", "subject", "credentials", "secure", "timeout"],
+            )
+        }
+        "QueueHandler" | "MemoryHandler" | "BufferingHandler" => {
+            bail!("{short} wraps other handlers and cannot be used as a target here")
+        }
+        "BaseRotatingHandler" => {
+            return Err(ClassProblem("BaseRotatingHandler is the abstract base of the rotating handlers; use RotatingFileHandler or TimedRotatingFileHandler".into()).into())
+        }
+        "Handler" => {
+            return Err(ClassProblem(
+                "logging.Handler is the abstract base class; its emit() raises NotImplementedError".into(),
+            )
+            .into())
+        }
+        "NTEventLogHandler" => {
+            return Err(ClassProblem(
+                "NTEventLogHandler writes the Windows event log, which a WASI plugin cannot reach".into(),
+            )
+            .into())
+        }
+        _ => {
+            return Err(ClassProblem(format!(
+                "unknown handler class {class:?}; use a class from logging.handlers such as \
+                 logging.handlers.SocketHandler, DatagramHandler or SysLogHandler"
+            ))
+            .into())
+        }
+    };
+    for key in e.keys() {
+        if !common.contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
+            bail!("{short} has no constructor argument {key:?} (CPython would raise TypeError); our own options go under \".\"");
+        }
+    }
+    let spool = spool_options(&attrs)?;
+    Ok(HandlerConfig { name: name.into(), kind, destination, level, formatter, spool, buffer: None })
+}

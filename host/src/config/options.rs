@@ -1,0 +1,190 @@
+//! Our own options, in the `"."` attribute table CPython's dictConfig applies
+//! with `setattr` and its handlers ignore: spool, retry, signing,
+//! acknowledgements, syslog framing and format. Each is bounded.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{Map, Value as Json};
+
+use crate::bindings::{
+    NameOrNumber, Overflow, SocketOptions, SpoolOptions, SyslogFormat, SyslogFraming, SyslogOptions,
+};
+use crate::config::arguments::str_key;
+use crate::config::document::MAX_CAPACITY;
+use crate::config::key_file::read_key_file;
+
+pub(crate) fn attr_f64(attrs: &Map<String, Json>, key: &str, default: f64) -> Result<f64> {
+    match attrs.get(key) {
+        None => Ok(default),
+        Some(v) => v.as_f64().ok_or_else(|| anyhow!("\".\" {key} must be a number, not {v}")),
+    }
+}
+
+/// A time option in seconds, within the bounds the plugin accepts (it
+/// checks them too, for hosts that bypass this loader).
+pub(crate) fn attr_seconds(attrs: &Map<String, Json>, key: &str, default: f64, zero_allowed: bool) -> Result<f64> {
+    bounded_seconds(attr_f64(attrs, key, default)?, key, zero_allowed, MAX_WAIT_SECONDS)
+}
+
+pub(crate) fn bounded_seconds(s: f64, key: &str, zero_allowed: bool, max: f64) -> Result<f64> {
+    let low_ok = if zero_allowed { s >= 0.0 } else { s > 0.0 };
+    if !(low_ok && s <= max) {
+        let low = if zero_allowed { "from 0" } else { "above 0 and" };
+        bail!("\".\" {key} must be {low} up to {max} seconds, not {s}");
+    }
+    Ok(s)
+}
+
+/// The longest one wait (a write, a flush, a blocked emit) may last: an
+/// hour, as the plugin also checks.
+pub(crate) const MAX_WAIT_SECONDS: f64 = 3600.0;
+/// The longest pause between reconnection attempts: a day (the plugin's
+/// backoff clamps there).
+pub(crate) const MAX_RETRY_SECONDS: f64 = 86_400.0;
+
+pub(crate) fn attr_bool(attrs: &Map<String, Json>, key: &str, default: bool) -> Result<bool> {
+    match attrs.get(key) {
+        None => Ok(default),
+        Some(v) => v.as_bool().ok_or_else(|| anyhow!("\".\" {key} must be true or false, not {v}")),
+    }
+}
+
+pub(crate) fn attr_str(attrs: &Map<String, Json>, key: &str) -> Result<String> {
+    Ok(str_key(attrs, key).with_context(|| format!("\".\" {key}"))?.unwrap_or_default())
+}
+
+/// The spool's keys, for every handler with a stream destination.
+pub(crate) const SPOOL_KEYS: &[&str] =
+    &["spool_records", "spool_bytes", "spool_overflow", "block_timeout", "flush_timeout", "spool_dir", "timeout"];
+
+pub(crate) fn spool_options(attrs: &Map<String, Json>) -> Result<SpoolOptions> {
+    let count = |key: &str, default: u64| -> Result<u64> {
+        match attrs.get(key) {
+            None => Ok(default),
+            Some(v) => v.as_u64().ok_or_else(|| anyhow!("\".\" {key} must be a count, 0 or more, not {v}")),
+        }
+    };
+    let overflow = match str_key(attrs, "spool_overflow")?.as_deref() {
+        None | Some("drop-oldest") => Overflow::DropOldest,
+        Some("drop-newest") => Overflow::DropNewest,
+        Some("block") => Overflow::Block,
+        Some(other) => bail!("\".\" spool_overflow {other:?} must be \"drop-oldest\", \"drop-newest\" or \"block\""),
+    };
+    Ok(SpoolOptions {
+        max_records: u32::try_from(count("spool_records", 10_000)?)
+            .ok()
+            .filter(|n| *n <= MAX_CAPACITY)
+            .ok_or_else(|| anyhow!("\".\" spool_records must be at most {MAX_CAPACITY}"))?,
+        max_bytes: count("spool_bytes", 16 << 20)?,
+        overflow,
+        block_timeout: attr_seconds(attrs, "block_timeout", 1.0, true)?,
+        flush_timeout: attr_seconds(attrs, "flush_timeout", 5.0, true)?,
+        // CPython's SocketHandler.timeout, settable through "." there too.
+        write_timeout: attr_seconds(attrs, "timeout", 1.0, false)?,
+        directory: str_key(attrs, "spool_dir")?,
+    })
+}
+
+pub(crate) fn check_attrs(attrs: &Map<String, Json>, allowed: &[&str]) -> Result<()> {
+    for key in attrs.keys() {
+        if !allowed.contains(&key.as_str()) && !SPOOL_KEYS.contains(&key.as_str()) {
+            bail!(
+                "\".\" has {key:?}, which this handler does not use; known: {}, {}",
+                allowed.join(", "),
+                SPOOL_KEYS.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn socket_options(attrs: &Map<String, Json>) -> Result<SocketOptions> {
+    check_attrs(
+        attrs,
+        &[
+            "retryStart",
+            "retryFactor",
+            "retryMax",
+            "closeOnError",
+            "pickle_protocol",
+            "hmac_key_file",
+            "acknowledged",
+            "ack_window",
+        ],
+    )?;
+    let ack_window = match (attr_bool(attrs, "acknowledged", false)?, attrs.get("ack_window")) {
+        (false, _) => 0,
+        (true, None) => 1024,
+        (true, Some(v)) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n > 0 && u64::from(*n) <= pylog_wire::frame::MAX_ACK_WINDOW)
+            .ok_or_else(|| {
+                anyhow!(
+                    "\".\" ack_window must be a count from 1 to {} (what a receiver de-duplicates), not {v}",
+                    pylog_wire::frame::MAX_ACK_WINDOW
+                )
+            })?,
+    };
+    let hmac_key = match str_key(attrs, "hmac_key_file")? {
+        None => None,
+        Some(path) => Some(read_key_file(Path::new(&path))?),
+    };
+    let protocol = attrs.get("pickle_protocol").map_or(Some(3), Json::as_u64);
+    Ok(SocketOptions {
+        pickle_protocol: protocol
+            .and_then(|p| u8::try_from(p).ok())
+            .ok_or_else(|| anyhow!("\".\" pickle_protocol must be 2 or 3"))?,
+        retry_start: bounded_seconds(attr_f64(attrs, "retryStart", 1.0)?, "retryStart", true, MAX_RETRY_SECONDS)?,
+        retry_factor: match attr_f64(attrs, "retryFactor", 2.0)? {
+            f if (1.0..=100.0).contains(&f) => f,
+            f => bail!("\".\" retryFactor must be from 1 to 100 (each failed attempt multiplies the wait), not {f}"),
+        },
+        retry_max: bounded_seconds(attr_f64(attrs, "retryMax", 30.0)?, "retryMax", true, MAX_RETRY_SECONDS)?,
+        close_on_error: attr_bool(attrs, "closeOnError", false)?,
+        hmac_key,
+        ack_window,
+    })
+}
+
+pub(crate) fn syslog_options(facility: NameOrNumber, attrs: &Map<String, Json>) -> Result<SyslogOptions> {
+    check_attrs(
+        attrs,
+        &[
+            "ident",
+            "append_nul",
+            "rfc5424",
+            "framing",
+            "hostname",
+            "app_name",
+            "procid",
+            "cpython_exact_bytes",
+            "max_message_bytes",
+        ],
+    )?;
+    let max_message_bytes = match attrs.get("max_message_bytes") {
+        None => 8192,
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| anyhow!("\".\" max_message_bytes must be a byte count (0 for no limit), not {v}"))?,
+    };
+    let framing = match str_key(attrs, "framing")?.as_deref() {
+        None | Some("none") | Some("unframed") => SyslogFraming::Unframed,
+        Some("octet-counting") | Some("octet_counting") => SyslogFraming::OctetCounting,
+        Some(other) => bail!("\".\" framing {other:?} must be \"unframed\" or \"octet-counting\""),
+    };
+    Ok(SyslogOptions {
+        facility,
+        ident: attr_str(attrs, "ident")?,
+        append_nul: attr_bool(attrs, "append_nul", true)?,
+        format: if attr_bool(attrs, "rfc5424", false)? { SyslogFormat::Rfc5424 } else { SyslogFormat::Cpython },
+        framing,
+        hostname: attr_str(attrs, "hostname")?,
+        app_name: attr_str(attrs, "app_name")?,
+        procid: attr_str(attrs, "procid")?,
+        cpython_exact_bytes: attr_bool(attrs, "cpython_exact_bytes", false)?,
+        max_message_bytes,
+    })
+}
