@@ -29,3 +29,49 @@ pub fn describe(e: &HandlerError) -> String {
         HandlerError::Dropped(m) => format!("record dropped: {m}"),
     }
 }
+
+/// All counters zero (`HandlerStats` is generated, so no derive).
+impl Default for HandlerStats {
+    fn default() -> Self {
+        HandlerStats {
+            emitted: 0,
+            sent: 0,
+            dropped: 0,
+            skipped_by_level: 0,
+            bytes: 0,
+            reconnects: 0,
+            truncated: 0,
+            spooled: 0,
+            replayed: 0,
+            dropped_spool_full: 0,
+            dropped_invalid: 0,
+            dropped_unsent: 0,
+            dropped_unconfirmed: 0,
+            recovered: 0,
+            corrupt: 0,
+            buffered: 0,
+        }
+    }
+}
+
+/// The counters of two instances (or an instance and those before it) together.
+impl std::ops::AddAssign for HandlerStats {
+    fn add_assign(&mut self, o: HandlerStats) {
+        self.emitted += o.emitted;
+        self.sent += o.sent;
+        self.dropped += o.dropped;
+        self.skipped_by_level += o.skipped_by_level;
+        self.bytes += o.bytes;
+        self.reconnects += o.reconnects;
+        self.truncated += o.truncated;
+        self.spooled += o.spooled;
+        self.replayed += o.replayed;
+        self.dropped_spool_full += o.dropped_spool_full;
+        self.dropped_invalid += o.dropped_invalid;
+        self.dropped_unsent += o.dropped_unsent;
+        self.dropped_unconfirmed += o.dropped_unconfirmed;
+        self.recovered += o.recovered;
+        self.corrupt += o.corrupt;
+        self.buffered += o.buffered;
+    }
+}

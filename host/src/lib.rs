@@ -34,4 +34,4 @@ pub mod runtime;
 pub mod sandbox;
 
 pub use bindings::{HandlerConfig, HandlerError, LogRecord, Value};
-pub use runtime::plugin::{Handler, Plugin, PluginError, Pure};
+pub use runtime::{Handler, Plugin, PluginError, Pure};

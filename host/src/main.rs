@@ -43,7 +43,7 @@ enum Command {
         allow: Vec<SocketAddr>,
         /// Refuse records whose text and bytes exceed this many bytes, before
         /// they enter the plugin (each is reported and counted as dropped).
-        #[arg(long, default_value_t = pylog_host::runtime::plugin::DEFAULT_MAX_RECORD_BYTES)]
+        #[arg(long, default_value_t = pylog_host::runtime::DEFAULT_MAX_RECORD_BYTES)]
         max_record_bytes: usize,
         /// The sockets one handler's plugin instance may hold at once; one
         /// more is refused and counted as a sandbox refusal.

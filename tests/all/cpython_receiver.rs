@@ -101,7 +101,10 @@ fn batches_coalesce_writes_and_still_arrive_equal_and_in_order() {
     // A record CPython would refuse gets its own error, in its place.
     let bad = pylog_host::records::from_json_line(r#"{"msg": "%d", "args": ["x"]}"#, &Default::default()).expect("r");
     let results = handler.emit_batch(&[bad]).expect("no trap");
-    assert!(matches!(results.as_slice(), [Err(pylog_host::HandlerError::BadRecord(_))]), "{results:?}");
+    assert!(
+        matches!(results.as_slice(), [Err(pylog_host::PluginError::Handler(pylog_host::HandlerError::BadRecord(_)))]),
+        "{results:?}"
+    );
     handler.close().expect("close");
     let s = handler.stats().expect("stats");
     assert_eq!((s.emitted, s.sent, s.dropped_invalid), (N as u64 + 1, N as u64, 1));

@@ -264,10 +264,8 @@ fn deaf_receiver() -> (u16, std::thread::JoinHandle<()>, std::sync::mpsc::Sender
 fn a_receiver_that_never_reads_costs_timeouts_and_typed_errors_never_a_hang_or_a_trap() {
     let (port, held, stop) = deaf_receiver();
     // The library: a tiny CPU deadline, writes that block for a second.
-    let plugin = common::plugin().with_limits(pylog_host::runtime::plugin::Limits {
-        call_deadline: Duration::from_millis(300),
-        ..Default::default()
-    });
+    let plugin = common::plugin()
+        .with_limits(pylog_host::runtime::Limits { call_deadline: Duration::from_millis(300), ..Default::default() });
     use pylog_host::bindings::{Destination, Endpoint};
     let destination = Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port });
     let mut config = common::socket_config(destination, common::socket_options(), false);
@@ -450,7 +448,7 @@ fn sigterm_stops_reading_delivers_what_was_read_and_prints_the_summary_and_a_sec
 fn a_trap_loses_no_counts_and_what_the_instance_held_is_counted_dropped() {
     // A small instance that lets big records in: the record that traps it
     // is one the real plugin cannot hold beside its spool.
-    let plugin = common::plugin().with_limits(pylog_host::runtime::plugin::Limits {
+    let plugin = common::plugin().with_limits(pylog_host::runtime::Limits {
         memory_bytes: 16 << 20,
         max_record_bytes: 64 << 20,
         ..Default::default()

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::common::{plugin, target_dir};
 use pylog_host::bindings::{Destination, Endpoint, HandlerConfig};
 use pylog_host::records::{self, Defaults};
-use pylog_host::runtime::plugin::Limits;
+use pylog_host::runtime::Limits;
 use pylog_host::{HandlerError, LogRecord, Plugin, PluginError};
 
 fn hostile() -> Plugin {

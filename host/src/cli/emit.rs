@@ -22,7 +22,7 @@ use pylog_host::config::{self, Document};
 use pylog_host::embed::queue::QueueHandler;
 use pylog_host::records::input_lines::InputLines;
 use pylog_host::records::{self, Defaults};
-use pylog_host::runtime::plugin::Limits;
+use pylog_host::runtime::Limits;
 use pylog_host::sandbox::Grants;
 use pylog_host::{Handler, HandlerConfig, LogRecord, Plugin};
 
@@ -307,7 +307,7 @@ fn deliver(
             Ok(results) => {
                 for (i, result) in mine.iter().zip(results) {
                     if let Err(e) = result {
-                        eprintln!("pylog: line {}: handler {:?}: {}", batch.line_numbers[*i], h.name(), describe(&e));
+                        eprintln!("pylog: line {}: handler {:?}: {}", batch.line_numbers[*i], h.name(), e);
                         summary.failed += 1;
                     }
                 }

@@ -9,7 +9,8 @@ use wasmtime::component::{Component, Instance};
 use wasmtime::Store;
 
 use crate::bindings::HandlerConfig;
-use crate::runtime::plugin::{Plugin, PluginError, State};
+use crate::runtime::state::State;
+use crate::runtime::{Plugin, PluginError};
 use crate::sandbox::Denials;
 
 pub struct Composed {

@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 
 use crate::bindings::{LogRecord, Value};
-use crate::runtime::plugin::{Handler, Plugin};
+use crate::runtime::{Handler, Plugin};
 
 /// The handlers records go to; shared by the `log` and `tracing` bridges.
 #[derive(Clone)]

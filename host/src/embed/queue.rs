@@ -16,7 +16,7 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::bindings::{HandlerError, HandlerStats, LogRecord};
 use crate::config::QueueConfig;
-use crate::runtime::plugin::{Handler, Plugin, PluginError};
+use crate::runtime::{Handler, Plugin, PluginError};
 use crate::sandbox::Grants;
 
 enum Job {
@@ -196,7 +196,7 @@ fn listen(
             let close_error = t.close().err();
             TargetReport {
                 name: t.name().to_string(),
-                stats: t.stats().unwrap_or_else(|_| crate::runtime::plugin::zero_stats()),
+                stats: t.stats().unwrap_or_else(|_| crate::bindings::HandlerStats::default()),
                 denied_count: t.denials().count(),
                 denied: t.denials().recent(),
                 traps: t.traps(),

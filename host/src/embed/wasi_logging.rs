@@ -13,7 +13,9 @@ use wasmtime::Store;
 pub use crate::bindings::exports::wasi::logging::logging::Level;
 use crate::bindings::{HandlerConfig, HandlerStats, PluginWorld};
 use crate::runtime::deadline::begin_call;
-use crate::runtime::plugin::{flatten, Plugin, PluginError, State};
+use crate::runtime::error::flatten;
+use crate::runtime::state::State;
+use crate::runtime::{Plugin, PluginError};
 use crate::sandbox::{Denials, Grants};
 
 pub struct WasiLogging {

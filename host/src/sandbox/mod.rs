@@ -95,17 +95,13 @@ impl Grants {
 
     /// The plugin's error with the paths it sees (`/spool/...`, `/logs/...`)
     /// written as the host paths the user configured.
-    pub fn unsandboxed(&self, error: crate::runtime::plugin::PluginError) -> crate::runtime::plugin::PluginError {
-        use crate::runtime::plugin::PluginError;
+    pub fn unsandboxed(&self, error: HandlerError) -> HandlerError {
         let rewrite = |text: &str| self.unsandboxed_text(text);
         match error {
-            PluginError::Handler(e) => PluginError::Handler(match e {
-                HandlerError::BadConfig(t) => HandlerError::BadConfig(rewrite(&t)),
-                HandlerError::Io(t) => HandlerError::Io(rewrite(&t)),
-                HandlerError::Unsupported(t) => HandlerError::Unsupported(rewrite(&t)),
-                other => other,
-            }),
-            trap => trap,
+            HandlerError::BadConfig(t) => HandlerError::BadConfig(rewrite(&t)),
+            HandlerError::Io(t) => HandlerError::Io(rewrite(&t)),
+            HandlerError::Unsupported(t) => HandlerError::Unsupported(rewrite(&t)),
+            other => other,
         }
     }
 
@@ -293,4 +289,22 @@ pub fn wasi_ctx(grants: &Grants, denials: Arc<Denials>, stderr: wasmtime_wasi::p
         Box::pin(async move { ok })
     });
     b.build()
+}
+
+/// The sandbox's own part of a store's state: what its linker shims
+/// (`name_lookup`, `socket_gate`) check and record.
+pub struct SandboxState {
+    /// Whether this instance may resolve names (its destination is a name).
+    pub lookup_allowed: bool,
+    pub denials: Arc<Denials>,
+    /// The sockets this instance holds, against `max_sockets`.
+    pub socket_count: socket_gate::SocketCount,
+    pub max_sockets: usize,
+}
+
+/// What the sandbox's shims need from an embedder's store state, as
+/// wasmtime-wasi's `WasiSocketsView` does: they never reach into the
+/// embedder's struct.
+pub trait SandboxView: wasmtime_wasi::sockets::WasiSocketsView + 'static {
+    fn sandbox(&mut self) -> &mut SandboxState;
 }

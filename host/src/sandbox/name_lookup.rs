@@ -13,10 +13,9 @@ use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{
 };
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress, Network};
 use wasmtime_wasi::p2::SocketError;
-use wasmtime_wasi::sockets::{WasiSocketsCtxView, WasiSocketsView};
+use wasmtime_wasi::sockets::WasiSocketsCtxView;
 
-use crate::runtime::plugin::State;
-use crate::sandbox::Denials;
+use crate::sandbox::{Denials, SandboxView};
 
 pub struct CountedLookup<'a> {
     inner: WasiSocketsCtxView<'a>,
@@ -83,10 +82,11 @@ impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for CountedLooku
 
 /// Replaces the lookup interface wasmtime-wasi's `add_to_linker_sync`
 /// installed with the counted one.
-pub fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+pub fn add_to_linker<T: SandboxView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    let added = add_lookup::<State, CountedLookupData>(linker, |s: &mut State| {
-        let (allowed, denials) = (s.lookup_allowed, s.denials.clone());
+    let added = add_lookup::<T, CountedLookupData>(linker, |s: &mut T| {
+        let sandbox = s.sandbox();
+        let (allowed, denials) = (sandbox.lookup_allowed, sandbox.denials.clone());
         CountedLookup { inner: s.sockets(), allowed, denials }
     });
     linker.allow_shadowing(false);

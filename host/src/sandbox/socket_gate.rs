@@ -20,9 +20,8 @@ use wasmtime_wasi::p2::bindings::sync::sockets::udp::{
 };
 use wasmtime_wasi::p2::bindings::sync::sockets::udp_create_socket;
 use wasmtime_wasi::p2::{SocketError, TcpSocket, UdpSocket};
-use wasmtime_wasi::sockets::WasiSocketsView;
 
-use crate::runtime::plugin::State;
+use crate::sandbox::SandboxView;
 
 /// The default of `Limits::max_sockets`: a network handler holds one socket
 /// at a time, plus the few connections it abandoned to a receiver that
@@ -52,25 +51,25 @@ impl SocketCount {
 const SOCKETS: &str = "0.2.12";
 
 /// Installs the five checked functions over wasmtime-wasi's.
-pub fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+pub fn add_to_linker<T: SandboxView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let added = shadow(linker);
     linker.allow_shadowing(false);
     added
 }
 
-fn shadow(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+fn shadow<T: SandboxView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     linker.instance(&format!("wasi:sockets/tcp-create-socket@{SOCKETS}"))?.func_wrap(
         "create-tcp-socket",
         |mut store, (family,): (IpAddressFamily,)| {
             let state = store.data_mut();
-            if let Err(refused) = state.admit_socket() {
+            if let Err(refused) = admit_socket(state) {
                 return Ok((Err(refused),));
             }
             let created = tcp_create_socket::Host::create_tcp_socket(&mut state.sockets(), family);
-            let created = state.typed(created)?;
+            let created = typed(state, created)?;
             if let Ok(socket) = &created {
-                state.socket_count.tcp.push(socket.rep());
+                state.sandbox().socket_count.tcp.push(socket.rep());
             }
             Ok((created,))
         },
@@ -79,13 +78,13 @@ fn shadow(linker: &mut Linker<State>) -> wasmtime::Result<()> {
         "create-udp-socket",
         |mut store, (family,): (IpAddressFamily,)| {
             let state = store.data_mut();
-            if let Err(refused) = state.admit_socket() {
+            if let Err(refused) = admit_socket(state) {
                 return Ok((Err(refused),));
             }
             let created = udp_create_socket::Host::create_udp_socket(&mut state.sockets(), family);
-            let created = state.typed(created)?;
+            let created = typed(state, created)?;
             if let Ok(socket) = &created {
-                state.socket_count.udp.push(socket.rep());
+                state.sandbox().socket_count.udp.push(socket.rep());
             }
             Ok((created,))
         },
@@ -97,11 +96,11 @@ fn shadow(linker: &mut Linker<State>) -> wasmtime::Result<()> {
             let state = store.data_mut();
             let addr = SocketAddr::from(remote);
             if let Some(why) = invalid_destination(addr, true) {
-                state.denials.record_invalid("TcpConnect", addr, why);
+                state.sandbox().denials.record_invalid("TcpConnect", addr, why);
                 return Ok((Err(ErrorCode::InvalidArgument),));
             }
             let started = HostTcpSocket::start_connect(&mut state.sockets(), socket, network, remote);
-            Ok((state.typed(started)?,))
+            Ok((typed(state, started)?,))
         },
     )?;
     let mut udp = linker.instance(&format!("wasi:sockets/udp@{SOCKETS}"))?;
@@ -111,12 +110,12 @@ fn shadow(linker: &mut Linker<State>) -> wasmtime::Result<()> {
             let state = store.data_mut();
             if let Some(addr) = remote.map(SocketAddr::from) {
                 if let Some(why) = invalid_destination(addr, false) {
-                    state.denials.record_invalid("UdpConnect", addr, why);
+                    state.sandbox().denials.record_invalid("UdpConnect", addr, why);
                     return Ok((Err(ErrorCode::InvalidArgument),));
                 }
             }
             let streams = HostUdpSocket::stream(&mut state.sockets(), socket, remote);
-            Ok((state.typed(streams)?,))
+            Ok((typed(state, streams)?,))
         },
     )?;
     udp.func_wrap(
@@ -125,39 +124,40 @@ fn shadow(linker: &mut Linker<State>) -> wasmtime::Result<()> {
             let state = store.data_mut();
             for addr in datagrams.iter().filter_map(|d| d.remote_address).map(SocketAddr::from) {
                 if let Some(why) = invalid_destination(addr, false) {
-                    state.denials.record_invalid("UdpSend", addr, why);
+                    state.sandbox().denials.record_invalid("UdpSend", addr, why);
                     return Ok((Err(ErrorCode::InvalidArgument),));
                 }
             }
             let sent = HostOutgoingDatagramStream::send(&mut state.sockets(), stream, datagrams);
-            Ok((state.typed(sent)?,))
+            Ok((typed(state, sent)?,))
         },
     )?;
     Ok(())
 }
 
-impl State {
-    /// Refuses a new socket when the instance already holds its cap.
-    fn admit_socket(&mut self) -> Result<(), ErrorCode> {
-        let max = self.max_sockets;
-        if self.socket_count.live(&self.table) >= max {
-            self.denials.record_socket_cap(max);
-            return Err(ErrorCode::NewSocketLimit);
-        }
-        Ok(())
+/// Refuses a new socket when the instance already holds its cap.
+fn admit_socket(state: &mut impl SandboxView) -> Result<(), ErrorCode> {
+    // The count and the table are both in the embedder's state: take the
+    // count out while the table is borrowed.
+    let mut count = std::mem::take(&mut state.sandbox().socket_count);
+    let live = count.live(state.sockets().table);
+    let sandbox = state.sandbox();
+    sandbox.socket_count = count;
+    if live >= sandbox.max_sockets {
+        sandbox.denials.record_socket_cap(sandbox.max_sockets);
+        return Err(ErrorCode::NewSocketLimit);
     }
+    Ok(())
+}
 
-    /// wasmtime-wasi's error as the guest sees it, or the trap it stands for.
-    fn typed<T>(&mut self, result: Result<T, SocketError>) -> wasmtime::Result<Result<T, ErrorCode>> {
-        match result {
-            Ok(value) => Ok(Ok(value)),
-            Err(error) => {
-                let code = wasmtime_wasi::p2::bindings::sockets::network::Host::convert_error_code(
-                    &mut self.sockets(),
-                    error,
-                )?;
-                Ok(Err(code))
-            }
+/// wasmtime-wasi's error as the guest sees it, or the trap it stands for.
+fn typed<T>(state: &mut impl SandboxView, result: Result<T, SocketError>) -> wasmtime::Result<Result<T, ErrorCode>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(error) => {
+            let code =
+                wasmtime_wasi::p2::bindings::sockets::network::Host::convert_error_code(&mut state.sockets(), error)?;
+            Ok(Err(code))
         }
     }
 }

@@ -1,0 +1,53 @@
+//! The plugin's pure exports (`make-pickle`, `encode-priority`, ...) in an
+//! instance with no network at all.
+
+use std::time::Duration;
+
+use wasmtime::Store;
+
+use crate::bindings::{Formatter, LogRecord, NameOrNumber, PluginWorld};
+use crate::runtime::deadline::begin_call;
+use crate::runtime::error::{flatten, PluginError};
+use crate::runtime::state::State;
+
+/// The exports that touch no network: `make-pickle`, `encode-priority`, ...
+pub struct Pure {
+    pub(crate) store: Store<State>,
+    pub(crate) world: PluginWorld,
+    /// Pure exports never block, so their bound is the CPU deadline.
+    pub(crate) wall: Duration,
+}
+
+impl Pure {
+    pub fn make_pickle(&mut self, record: &LogRecord, protocol: u8) -> Result<Vec<u8>, PluginError> {
+        begin_call(&mut self.store, self.wall);
+        flatten(self.world.pylog_handlers_handlers().call_make_pickle(&mut self.store, record, protocol))
+    }
+
+    pub fn encode_priority(&mut self, facility: &NameOrNumber, priority: &NameOrNumber) -> Result<u32, PluginError> {
+        begin_call(&mut self.store, self.wall);
+        flatten(self.world.pylog_handlers_handlers().call_encode_priority(&mut self.store, facility, priority))
+    }
+
+    pub fn map_priority(&mut self, levelname: &str) -> Result<String, PluginError> {
+        begin_call(&mut self.store, self.wall);
+        Ok(self.world.pylog_handlers_handlers().call_map_priority(&mut self.store, levelname)?)
+    }
+
+    pub fn format_record(&mut self, record: &LogRecord, formatter: &Formatter) -> Result<String, PluginError> {
+        begin_call(&mut self.store, self.wall);
+        flatten(self.world.pylog_handlers_handlers().call_format_record(&mut self.store, record, formatter))
+    }
+
+    /// `QueueHandler.prepare` with `formatter`.
+    pub fn prepare_record(&mut self, record: &LogRecord, formatter: &Formatter) -> Result<LogRecord, PluginError> {
+        begin_call(&mut self.store, self.wall);
+        flatten(self.world.pylog_handlers_handlers().call_prepare_record(&mut self.store, record, formatter))
+    }
+
+    /// What HTTPHandler sends for `record` (url-encoded `mapLogRecord`).
+    pub fn http_body(&mut self, record: &LogRecord) -> Result<String, PluginError> {
+        begin_call(&mut self.store, self.wall);
+        Ok(self.world.pylog_handlers_handlers().call_http_body(&mut self.store, record)?)
+    }
+}
