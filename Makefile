@@ -92,6 +92,7 @@ fixtures: rust-deps
 ## fmt and clippy for the host, the native core and the component shim.
 lint: rust-deps
 	$(CARGO) fmt --all -- --check
+	python3 scripts/check_layers.py
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --profile component --target wasm32-wasip2 -p pylog-handlers -p hostile-plugin -p example-extension -- -D warnings
 

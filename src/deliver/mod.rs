@@ -9,6 +9,7 @@ pub mod connection;
 pub mod durable;
 pub mod file;
 pub mod http;
+pub mod network;
 pub mod outbox;
 pub mod smtp;
 pub mod spool;

@@ -3,15 +3,12 @@
 //! `Outbox` decides what to do when a transport fails.
 //!
 //! One transport per file (`tcp`, `udp`, `unix`, `file`, `http`, `smtp`);
-//! the two with no state of their own (memory and console) live here.
+//! the two with no state of their own (memory and console) live here, and
+//! `network` opens the right one for a destination.
 
 use std::io::Write;
 use std::time::Duration;
 
-use crate::deliver::backoff::RetryPolicy;
-use crate::deliver::tcp::TcpTransport;
-use crate::deliver::udp::UdpTransport;
-use crate::deliver::unix::{UnixDatagram, UnixSockets, UnixStream};
 use crate::error::{Error, Result};
 
 /// Where a network handler sends: the address CPython's handler was given.
@@ -85,28 +82,6 @@ pub trait Transport {
     fn take_output(&mut self) -> Vec<u8> {
         Vec::new()
     }
-}
-
-/// Opens the transport for a network destination. `timeout` bounds each
-/// connect and each write to a stream receiver.
-pub fn open_network(
-    destination: &Destination,
-    retry: RetryPolicy,
-    timeout: Duration,
-    unix: Box<dyn UnixSockets>,
-) -> Result<Box<dyn Transport>> {
-    Ok(match destination {
-        Destination::Memory => Box::new(Memory::default()),
-        Destination::Tcp { host, port } => Box::new(TcpTransport::new(host, *port, retry, timeout)),
-        Destination::Udp { host, port } => Box::new(UdpTransport::new(host, *port)),
-        Destination::UnixStream(path) => Box::new(UnixStream::new(path, unix)),
-        Destination::UnixDatagram(path) => Box::new(UnixDatagram::new(path, unix)),
-        Destination::Configured => {
-            return Err(Error::BadConfig(
-                "this handler kind needs a network destination (tcp, udp or a unix socket)".into(),
-            ))
-        }
-    })
 }
 
 /// A dry run's destination: the bytes every record would have sent.

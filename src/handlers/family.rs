@@ -6,9 +6,10 @@
 use std::time::Duration;
 
 use crate::deliver::backoff::RetryPolicy;
+use crate::deliver::network::open_network;
 use crate::deliver::outbox::OutboxOptions;
 use crate::deliver::spool::SpoolLimits;
-use crate::deliver::transport::{open_network, Destination, Memory, Transport};
+use crate::deliver::transport::{Destination, Memory, Transport};
 use crate::deliver::unix::UnixSockets;
 use crate::error::{Error, Result};
 use crate::python::formatter::Formatter;

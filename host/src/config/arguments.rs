@@ -7,8 +7,8 @@ use serde_json::{Map, Value as Json};
 use crate::bindings::{
     Credentials, Destination, Endpoint, FileOptions, Formatter, NameOrNumber, Rotation, SizeRotation, TimedRotation,
 };
-use crate::config::document::{LocalTime, MAX_BACKUP_COUNT};
-use crate::config::options::attr_bool;
+use crate::config::local_time::LocalTime;
+use crate::config::values::{attr_bool, str_key, MAX_BACKUP_COUNT};
 
 /// The file handlers' constructor arguments, across the four classes.
 pub(crate) const FILE_KEYS: &[&str] = &[
@@ -135,14 +135,6 @@ pub(crate) fn udp_or_tcp(stream: bool, host: String, port: u16) -> Destination {
         Destination::Tcp(e)
     } else {
         Destination::Udp(e)
-    }
-}
-
-pub(crate) fn str_key(e: &Map<String, Json>, key: &str) -> Result<Option<String>> {
-    match e.get(key) {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::String(s)) => Ok(Some(s.clone())),
-        Some(other) => bail!("{key} must be a string, not {other}"),
     }
 }
 

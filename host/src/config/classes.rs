@@ -11,10 +11,28 @@ use crate::bindings::{
 };
 use crate::config::arguments::{
     check_attrs_none, credentials, default_formatter, facility, file_options, formatter, host_name, level, level_of,
-    port_number, socktype_is_stream, str_key, udp_or_tcp, FILE_KEYS,
+    port_number, socktype_is_stream, udp_or_tcp, FILE_KEYS,
 };
-use crate::config::document::{ClassProblem, LocalTime, QueueConfig, MAX_CAPACITY};
-use crate::config::options::{attr_bool, attr_seconds, check_attrs, socket_options, spool_options, syslog_options};
+use crate::config::local_time::LocalTime;
+use crate::config::options::{check_attrs, socket_options, spool_options, syslog_options};
+use crate::config::problems::ClassProblem;
+use crate::config::values::{attr_bool, attr_seconds, str_key, MAX_CAPACITY};
+
+/// `QueueHandler` with the `handlers` of its `QueueListener` (the form
+/// Python 3.12's dictConfig accepts).
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    pub name: String,
+    pub level: i64,
+    /// The QueueHandler's formatter, which `prepare` applies.
+    pub formatter: Formatter,
+    pub targets: Vec<HandlerConfig>,
+    /// QueueListener's `respect_handler_level` (False in CPython: the
+    /// targets' levels are ignored unless it is set).
+    pub respect_handler_level: bool,
+    /// Records the queue holds before `emit` drops (and counts) new ones.
+    pub capacity: usize,
+}
 
 pub(crate) struct Resolver<'a> {
     pub(crate) handlers: &'a Map<String, Json>,

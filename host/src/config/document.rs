@@ -7,12 +7,14 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value as Json};
 
-use crate::bindings::{Formatter, HandlerConfig};
+use crate::bindings::HandlerConfig;
 use crate::config::arguments::formatter;
-use crate::config::classes::{class_of, short_class, Resolver};
+use crate::config::classes::{class_of, short_class, QueueConfig, Resolver};
+use crate::config::local_time::LocalTime;
 use crate::config::loggers::{
     filter_names, filter_prefixes, ignored_logger_keys, is_root_name, logger_node, logging_level,
 };
+use crate::config::problems::{ClassProblem, Problems};
 use crate::config::routing::{LoggerNode, Routing};
 
 /// The handlers a document configures, in the order records reach them.
@@ -29,51 +31,6 @@ pub struct Document {
     /// path, for the CLI to show (a typo there changes nothing, silently,
     /// in CPython).
     pub ignored: Vec<String>,
-}
-
-/// `QueueHandler` with the `handlers` of its `QueueListener` (the form
-/// Python 3.12's dictConfig accepts).
-#[derive(Debug, Clone)]
-pub struct QueueConfig {
-    pub name: String,
-    pub level: i64,
-    /// The QueueHandler's formatter, which `prepare` applies.
-    pub formatter: Formatter,
-    pub targets: Vec<HandlerConfig>,
-    /// QueueListener's `respect_handler_level` (False in CPython: the
-    /// targets' levels are ignored unless it is set).
-    pub respect_handler_level: bool,
-    /// Records the queue holds before `emit` drops (and counts) new ones.
-    pub capacity: usize,
-}
-
-/// Local-time facts for formatters: the guest cannot read the host's zone.
-#[derive(Debug, Clone)]
-pub struct LocalTime {
-    pub utc_offset_seconds: i32,
-    pub tz_name: String,
-}
-
-impl LocalTime {
-    /// The host's current offset from UTC. `%Z` prints a numeric name
-    /// ("UTC+01:00") because the zone's abbreviation is not portable to read.
-    pub fn of_host() -> LocalTime {
-        let offset = chrono::Local::now().offset().local_minus_utc();
-        LocalTime { utc_offset_seconds: offset, tz_name: tz_name(offset) }
-    }
-}
-
-/// The most records a MemoryHandler buffer or a QueueHandler queue may hold.
-pub const MAX_CAPACITY: u32 = 1_000_000;
-/// The most backups a rotating file handler may keep.
-pub const MAX_BACKUP_COUNT: u32 = 100_000;
-
-pub(crate) fn tz_name(offset: i32) -> String {
-    if offset == 0 {
-        return "UTC".into();
-    }
-    let abs = offset.unsigned_abs();
-    format!("UTC{}{:02}:{:02}", if offset < 0 { '-' } else { '+' }, abs / 3600, abs % 3600 / 60)
 }
 
 pub fn parse_file(path: &Path) -> Result<Document> {
@@ -243,43 +200,6 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
     problems.into_result()?;
     out.routing = routing;
     Ok(out)
-}
-
-/// A handler's `class` is what is wrong: reported at `handlers.NAME.class`.
-#[derive(Debug)]
-pub(crate) struct ClassProblem(pub(crate) String);
-
-impl std::fmt::Display for ClassProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ClassProblem {}
-
-/// What is wrong with a document, each with its path (`handlers.mail.class`).
-#[derive(Default)]
-pub(crate) struct Problems(Vec<String>);
-
-impl Problems {
-    /// Keeps the value, or notes the problem under `path`.
-    pub(crate) fn check<T>(&mut self, path: &str, result: Result<T>) -> Option<T> {
-        match result {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.0.push(format!("{path}: {e:#}"));
-                None
-            }
-        }
-    }
-
-    fn into_result(self) -> Result<()> {
-        match self.0.len() {
-            0 => Ok(()),
-            1 => bail!("{}", self.0[0]),
-            n => bail!("{n} problems:\n  {}", self.0.join("\n  ")),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 use anyhow::{anyhow, bail, Result};
 use serde_json::Value as Json;
 
-use crate::config::arguments::{level, str_key};
-use crate::config::document::Problems;
+use crate::config::arguments::level;
+use crate::config::problems::Problems;
 use crate::config::routing::LoggerNode;
+use crate::config::values::str_key;
 
 /// The `filters` section: each entry is `logging.Filter(name)`, written
 /// `{"name": "app.web"}`. Factories are Python code.

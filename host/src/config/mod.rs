@@ -13,9 +13,15 @@ mod arguments;
 mod classes;
 mod document;
 mod key_file;
+mod local_time;
 mod loggers;
 mod options;
+mod problems;
 pub mod routing;
+mod values;
 
-pub use document::{parse_file, parse_str, Document, LocalTime, QueueConfig, MAX_BACKUP_COUNT, MAX_CAPACITY};
+pub use classes::QueueConfig;
+pub use document::{parse_file, parse_str, Document};
 pub use key_file::read_key_file;
+pub use local_time::LocalTime;
+pub use values::{MAX_BACKUP_COUNT, MAX_CAPACITY};

@@ -4,55 +4,16 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde_json::{Map, Value as Json};
 
 use crate::bindings::{
     NameOrNumber, Overflow, SocketOptions, SpoolOptions, SyslogFormat, SyslogFraming, SyslogOptions,
 };
-use crate::config::arguments::str_key;
-use crate::config::document::MAX_CAPACITY;
 use crate::config::key_file::read_key_file;
-
-pub(crate) fn attr_f64(attrs: &Map<String, Json>, key: &str, default: f64) -> Result<f64> {
-    match attrs.get(key) {
-        None => Ok(default),
-        Some(v) => v.as_f64().ok_or_else(|| anyhow!("\".\" {key} must be a number, not {v}")),
-    }
-}
-
-/// A time option in seconds, within the bounds the plugin accepts (it
-/// checks them too, for hosts that bypass this loader).
-pub(crate) fn attr_seconds(attrs: &Map<String, Json>, key: &str, default: f64, zero_allowed: bool) -> Result<f64> {
-    bounded_seconds(attr_f64(attrs, key, default)?, key, zero_allowed, MAX_WAIT_SECONDS)
-}
-
-pub(crate) fn bounded_seconds(s: f64, key: &str, zero_allowed: bool, max: f64) -> Result<f64> {
-    let low_ok = if zero_allowed { s >= 0.0 } else { s > 0.0 };
-    if !(low_ok && s <= max) {
-        let low = if zero_allowed { "from 0" } else { "above 0 and" };
-        bail!("\".\" {key} must be {low} up to {max} seconds, not {s}");
-    }
-    Ok(s)
-}
-
-/// The longest one wait (a write, a flush, a blocked emit) may last: an
-/// hour, as the plugin also checks.
-pub(crate) const MAX_WAIT_SECONDS: f64 = 3600.0;
-/// The longest pause between reconnection attempts: a day (the plugin's
-/// backoff clamps there).
-pub(crate) const MAX_RETRY_SECONDS: f64 = 86_400.0;
-
-pub(crate) fn attr_bool(attrs: &Map<String, Json>, key: &str, default: bool) -> Result<bool> {
-    match attrs.get(key) {
-        None => Ok(default),
-        Some(v) => v.as_bool().ok_or_else(|| anyhow!("\".\" {key} must be true or false, not {v}")),
-    }
-}
-
-pub(crate) fn attr_str(attrs: &Map<String, Json>, key: &str) -> Result<String> {
-    Ok(str_key(attrs, key).with_context(|| format!("\".\" {key}"))?.unwrap_or_default())
-}
+use crate::config::values::{
+    attr_bool, attr_f64, attr_seconds, attr_str, bounded_seconds, str_key, MAX_CAPACITY, MAX_RETRY_SECONDS,
+};
 
 /// The spool's keys, for every handler with a stream destination.
 pub(crate) const SPOOL_KEYS: &[&str] =
@@ -84,19 +45,6 @@ pub(crate) fn spool_options(attrs: &Map<String, Json>) -> Result<SpoolOptions> {
         write_timeout: attr_seconds(attrs, "timeout", 1.0, false)?,
         directory: str_key(attrs, "spool_dir")?,
     })
-}
-
-pub(crate) fn check_attrs(attrs: &Map<String, Json>, allowed: &[&str]) -> Result<()> {
-    for key in attrs.keys() {
-        if !allowed.contains(&key.as_str()) && !SPOOL_KEYS.contains(&key.as_str()) {
-            bail!(
-                "\".\" has {key:?}, which this handler does not use; known: {}, {}",
-                allowed.join(", "),
-                SPOOL_KEYS.join(", ")
-            );
-        }
-    }
-    Ok(())
 }
 
 pub(crate) fn socket_options(attrs: &Map<String, Json>) -> Result<SocketOptions> {
@@ -187,4 +135,17 @@ pub(crate) fn syslog_options(facility: NameOrNumber, attrs: &Map<String, Json>) 
         cpython_exact_bytes: attr_bool(attrs, "cpython_exact_bytes", false)?,
         max_message_bytes,
     })
+}
+
+pub(crate) fn check_attrs(attrs: &Map<String, Json>, allowed: &[&str]) -> Result<()> {
+    for key in attrs.keys() {
+        if !allowed.contains(&key.as_str()) && !SPOOL_KEYS.contains(&key.as_str()) {
+            bail!(
+                "\".\" has {key:?}, which this handler does not use; known: {}, {}",
+                allowed.join(", "),
+                SPOOL_KEYS.join(", ")
+            );
+        }
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod error;
 pub mod handler;
 pub mod limits;
+mod open;
 pub mod plugin;
 pub mod pure;
 pub mod spool_lock;

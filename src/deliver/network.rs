@@ -1,0 +1,33 @@
+//! The transport for a network handler's destination (TCP, UDP, a unix
+//! stream or datagram socket, or memory in a dry run).
+
+use std::time::Duration;
+
+use crate::deliver::backoff::RetryPolicy;
+use crate::deliver::tcp::TcpTransport;
+use crate::deliver::transport::{Destination, Memory, Transport};
+use crate::deliver::udp::UdpTransport;
+use crate::deliver::unix::{UnixDatagram, UnixSockets, UnixStream};
+use crate::error::{Error, Result};
+
+/// Opens the transport for a network destination. `timeout` bounds each
+/// connect and each write to a stream receiver.
+pub fn open_network(
+    destination: &Destination,
+    retry: RetryPolicy,
+    timeout: Duration,
+    unix: Box<dyn UnixSockets>,
+) -> Result<Box<dyn Transport>> {
+    Ok(match destination {
+        Destination::Memory => Box::new(Memory::default()),
+        Destination::Tcp { host, port } => Box::new(TcpTransport::new(host, *port, retry, timeout)),
+        Destination::Udp { host, port } => Box::new(UdpTransport::new(host, *port)),
+        Destination::UnixStream(path) => Box::new(UnixStream::new(path, unix)),
+        Destination::UnixDatagram(path) => Box::new(UnixDatagram::new(path, unix)),
+        Destination::Configured => {
+            return Err(Error::BadConfig(
+                "this handler kind needs a network destination (tcp, udp or a unix socket)".into(),
+            ))
+        }
+    })
+}
