@@ -1,6 +1,8 @@
 //! `wasi:logging/logging.log` as CPython would see it: a message becomes a
 //! `LogRecord` for the configured handlers.
 
+use pylog_wire::record as level;
+
 use crate::error::{Error, Result};
 use crate::handlers::{Handler, Stats};
 use crate::python::record::{level_name, msecs_of, LogRecord};
@@ -17,16 +19,15 @@ pub enum Level {
 }
 
 impl Level {
-    /// Python has no TRACE; 5 sits below DEBUG, where libraries that add
-    /// one put it.
+    /// wasi:logging's TRACE is `pylog_wire::record::TRACE` (5).
     pub fn levelno(self) -> i64 {
         match self {
-            Level::Trace => 5,
-            Level::Debug => 10,
-            Level::Info => 20,
-            Level::Warn => 30,
-            Level::Error => 40,
-            Level::Critical => 50,
+            Level::Trace => level::TRACE,
+            Level::Debug => level::DEBUG,
+            Level::Info => level::INFO,
+            Level::Warn => level::WARNING,
+            Level::Error => level::ERROR,
+            Level::Critical => level::CRITICAL,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! key order so that a receiver iterating the dict sees what it would see
 //! from CPython.
 
+use pylog_wire::record::ATTRIBUTES;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -17,32 +18,6 @@ use crate::python::record::{LogRecord, Value};
 /// without a global, so receivers that refuse globals accept it. Protocol 2
 /// keeps Python 2 receivers working.
 pub const DEFAULT_PROTOCOL: u8 = 3;
-
-/// The attributes `LogRecord.__init__` sets, in its order (3.12 adds
-/// taskName). An `extra` key may not reuse one, as `Logger.makeRecord` says.
-pub const RECORD_ATTRIBUTES: &[&str] = &[
-    "name",
-    "msg",
-    "args",
-    "levelname",
-    "levelno",
-    "pathname",
-    "filename",
-    "module",
-    "exc_info",
-    "exc_text",
-    "stack_info",
-    "lineno",
-    "funcName",
-    "created",
-    "msecs",
-    "relativeCreated",
-    "thread",
-    "threadName",
-    "processName",
-    "process",
-    "taskName",
-];
 
 pub fn check_protocol(protocol: u8) -> Result<()> {
     match protocol {
@@ -57,7 +32,7 @@ pub fn check_protocol(protocol: u8) -> Result<()> {
 /// attribute; so do we, before any byte is written.
 pub fn check_extras(record: &LogRecord) -> Result<()> {
     for (key, _) in &record.extra {
-        if RECORD_ATTRIBUTES.contains(&key.as_str()) {
+        if ATTRIBUTES.contains(&key.as_str()) {
             return Err(Error::BadRecord(format!(
                 "KeyError: \"Attempt to overwrite '{key}' in LogRecord\" (rename the extra key)"
             )));

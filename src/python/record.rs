@@ -3,6 +3,7 @@
 use crate::error::Result;
 use crate::python::percent;
 pub use crate::python::value::{Args, Value};
+pub use pylog_wire::record::level_name;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogRecord {
@@ -65,20 +66,6 @@ impl LogRecord {
             task_name: None,
             extra: Vec::new(),
         }
-    }
-}
-
-/// `logging.getLevelName` for the standard levels; CPython answers
-/// "Level %s" for the rest.
-pub fn level_name(levelno: i64) -> String {
-    match levelno {
-        50 => "CRITICAL".into(),
-        40 => "ERROR".into(),
-        30 => "WARNING".into(),
-        20 => "INFO".into(),
-        10 => "DEBUG".into(),
-        0 => "NOTSET".into(),
-        n => format!("Level {n}"),
     }
 }
 

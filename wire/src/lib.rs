@@ -17,4 +17,5 @@
 //! CPython receiver accepts first, so an old receiver fails loudly.
 
 pub mod frame;
+pub mod record;
 pub mod spool_name;

@@ -16,6 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
+use pylog_wire::record as level;
+
 use crate::bindings::{LogRecord, Value};
 use crate::runtime::{Handler, Plugin};
 
@@ -143,11 +145,11 @@ struct Place<'a> {
 /// Python's levels for Rust's: TRACE becomes 5, below DEBUG.
 fn levelno(level: log::Level) -> i64 {
     match level {
-        log::Level::Error => 40,
-        log::Level::Warn => 30,
-        log::Level::Info => 20,
-        log::Level::Debug => 10,
-        log::Level::Trace => 5,
+        log::Level::Error => level::ERROR,
+        log::Level::Warn => level::WARNING,
+        log::Level::Info => level::INFO,
+        log::Level::Debug => level::DEBUG,
+        log::Level::Trace => level::TRACE,
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod input_lines;
 
+pub use pylog_wire::record::{attribute_rank, level_name, level_number, ATTRIBUTES};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Result};
@@ -30,31 +31,6 @@ impl Default for Defaults {
 
 pub fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
-}
-
-/// `logging.getLevelName` both ways for the standard levels.
-pub fn level_name(levelno: i64) -> String {
-    match levelno {
-        50 => "CRITICAL".into(),
-        40 => "ERROR".into(),
-        30 => "WARNING".into(),
-        20 => "INFO".into(),
-        10 => "DEBUG".into(),
-        0 => "NOTSET".into(),
-        n => format!("Level {n}"),
-    }
-}
-
-pub fn level_number(name: &str) -> Option<i64> {
-    match name {
-        "CRITICAL" | "FATAL" => Some(50),
-        "ERROR" => Some(40),
-        "WARNING" | "WARN" => Some(30),
-        "INFO" => Some(20),
-        "DEBUG" => Some(10),
-        "NOTSET" => Some(0),
-        _ => name.strip_prefix("Level ").and_then(|n| n.parse().ok()),
-    }
 }
 
 pub fn value_from_json(key: &str, v: &Json) -> Result<Value> {
@@ -168,60 +144,6 @@ fn opt_float(o: &impl Fields, key: &str) -> Result<Option<f64>> {
             Value::Int(i) => Ok(Some(i as f64)),
             _ => bail!("{key} must be a number, not {v}"),
         },
-    }
-}
-
-/// CPython's LogRecord attributes, in `__dict__` order (3.12, with taskName).
-pub const ATTRIBUTES: &[&str] = &[
-    "name",
-    "msg",
-    "args",
-    "levelname",
-    "levelno",
-    "pathname",
-    "filename",
-    "module",
-    "exc_info",
-    "exc_text",
-    "stack_info",
-    "lineno",
-    "funcName",
-    "created",
-    "msecs",
-    "relativeCreated",
-    "thread",
-    "threadName",
-    "processName",
-    "process",
-    "taskName",
-];
-
-/// The place of `key` in `ATTRIBUTES`, or after them all: a match instead
-/// of a search, because `pylog listen` ranks every key of every record.
-pub fn attribute_rank(key: &str) -> usize {
-    match key {
-        "name" => 0,
-        "msg" => 1,
-        "args" => 2,
-        "levelname" => 3,
-        "levelno" => 4,
-        "pathname" => 5,
-        "filename" => 6,
-        "module" => 7,
-        "exc_info" => 8,
-        "exc_text" => 9,
-        "stack_info" => 10,
-        "lineno" => 11,
-        "funcName" => 12,
-        "created" => 13,
-        "msecs" => 14,
-        "relativeCreated" => 15,
-        "thread" => 16,
-        "threadName" => 17,
-        "processName" => 18,
-        "process" => 19,
-        "taskName" => 20,
-        _ => ATTRIBUTES.len(),
     }
 }
 
