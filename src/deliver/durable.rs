@@ -27,6 +27,9 @@
 //! or corrupt entry is detected by its checksum, counted, and the rest of
 //! its segment skipped. Entries are not fsynced: they survive the host
 //! process dying, not the machine losing power.
+//!
+//! One concept, over 400 lines: the on-disk log's format, its replay and
+//! its recovery from torn or corrupt entries belong together.
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};

@@ -6,6 +6,9 @@
 //! A handler family only encodes; all it knows of delivery is this API:
 //! `deliver` (one frame), `deliver_joined` (several frames in one write),
 //! `flush`, `close`.
+//!
+//! One concept, over 400 lines: delivery with its three pumps (plain,
+//! spooled, acknowledged) and their shared accounting.
 
 use std::time::{Duration, Instant};
 

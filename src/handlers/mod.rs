@@ -12,6 +12,7 @@ pub mod file;
 pub mod http;
 pub mod memory;
 pub mod null;
+pub mod registry;
 pub mod smtp;
 pub mod socket;
 pub mod stream;
@@ -24,24 +25,13 @@ use crate::deliver::outbox::Outbox;
 pub use crate::deliver::stats::Stats;
 use crate::deliver::unix::{NoUnixSockets, UnixSockets};
 use crate::error::{Error, Result};
-pub use crate::handlers::config::{HandlerConfig, Kind, Secret, SocketOptions};
+pub use crate::handlers::config::HandlerConfig;
 use crate::handlers::family::{Family, Opened, Setup};
 use crate::handlers::memory::Buffer;
+use crate::handlers::registry::open_family;
+pub use crate::handlers::registry::Kind;
+pub use crate::handlers::socket::{Secret, SocketOptions};
 use crate::python::record::LogRecord;
-
-/// The registration of every family: which file opens which kind.
-fn open_family(kind: &Kind, setup: &mut Setup) -> Result<Opened> {
-    match kind {
-        Kind::Socket(o) => socket::open(o, false, setup),
-        Kind::Datagram(o) => socket::open(o, true, setup),
-        Kind::Syslog(o) => syslog::open(o, setup),
-        Kind::Null => null::open(setup),
-        Kind::Stream(console) => stream::open(*console, setup),
-        Kind::File { options, encoding } => file::open(options, *encoding, setup),
-        Kind::Http(o) => http::open(o, setup),
-        Kind::Smtp(o) => smtp::open(o, setup),
-    }
-}
 
 /// A record the caller lends (`&LogRecord`) or gives away (`LogRecord`):
 /// a MemoryHandler keeps given records without copying them.

@@ -8,9 +8,42 @@ use crate::encode::ack::AckSequencer;
 use crate::encode::pickle;
 use crate::encode::signing::Signer;
 use crate::error::{Error, Result};
-use crate::handlers::config::SocketOptions;
 use crate::handlers::family::{Family, Opened, Setup};
 use crate::python::record::LogRecord;
+
+/// `SocketHandler` / `DatagramHandler`, with our signing and
+/// acknowledgement options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SocketOptions {
+    pub pickle_protocol: u8,
+    pub retry: RetryPolicy,
+    pub close_on_error: bool,
+    pub hmac_key: Option<Secret>,
+    /// Acknowledged mode when above 0: at most this many frames in flight.
+    pub ack_window: u32,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            pickle_protocol: pickle::DEFAULT_PROTOCOL,
+            retry: RetryPolicy::default(),
+            close_on_error: false,
+            hmac_key: None,
+            ack_window: 0,
+        }
+    }
+}
+
+/// Key bytes that never print.
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
 
 /// What wraps the pickle on the wire.
 enum Framing {

@@ -4,6 +4,9 @@
 //! for text, ints, bools and floats. Indexing (`{args[0]}`), attribute
 //! access and nested fields in a spec are refused when the formatter is
 //! made, as CPython's `StrFormatStyle.validate` refuses the first two.
+//!
+//! One concept, over 400 lines: `str.format`'s mini-language (fields,
+//! conversions, specs) for the types a record carries.
 
 use crate::error::{Error, Result};
 use crate::python::percent;

@@ -3,6 +3,9 @@
 //!
 //! Errors carry CPython's own wording so that a user who knows the Python
 //! traceback recognises the mistake.
+//!
+//! One concept, over 400 lines: `%`-formatting (`str % args`) for every
+//! conversion CPython supports, with its error messages.
 
 use crate::error::{Error, Result};
 use crate::python::repr::{py_repr, py_str};

@@ -19,6 +19,9 @@
 //! Records are written out as lines by the connection's own task, one
 //! batch per read: the consumer only copies bytes to stdout. A pickle goes
 //! straight to JSON (`pickle_json`) when it has the common shape.
+//!
+//! One concept, over 400 lines: the listener's accept loops, per-connection
+//! tasks, limits and acknowledgements share one state and one shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

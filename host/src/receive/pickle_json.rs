@@ -15,6 +15,9 @@
 //! UTF-8) is `None`, and the caller takes the general path, which scans for
 //! code and refuses it. Both paths write identical lines for what both
 //! accept; `tests/all/listen_json.rs` checks both against CPython's pickles.
+//!
+//! One concept, over 400 lines: a single-pass pickle-to-JSON translator
+//! for the opcodes CPython's makePickle emits.
 
 use crate::records::attribute_rank;
 

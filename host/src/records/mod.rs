@@ -3,6 +3,9 @@
 //!
 //! Keys are LogRecord attribute names; any other key is an `extra`. Bytes,
 //! which JSON cannot carry, are written `{"$bytes": "<hex>"}`.
+//!
+//! One concept, over 400 lines: the record-line format both ways, with the
+//! fast reader for the common shape beside the general one it must match.
 
 pub mod input_lines;
 
