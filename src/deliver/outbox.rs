@@ -155,7 +155,6 @@ impl Outbox {
                 queued
             }
         };
-        self.stats.reconnects = self.transport.reconnects();
         result
     }
 
@@ -199,7 +198,6 @@ impl Outbox {
                 }
             },
         }
-        self.stats.reconnects = self.transport.reconnects();
     }
 
     /// Delivers what is spooled, trying for up to the spool's
@@ -214,7 +212,6 @@ impl Outbox {
             while !pump_any(transport, spool, &mut self.stats, self.acks.as_mut()) && Instant::now() < deadline {
                 wait_for(transport, deadline);
             }
-            self.stats.reconnects = transport.reconnects();
             if !spool.is_empty() {
                 return Err(Error::Io(format!(
                     "{} records are still spooled after {:.1} s: the receiver is unreachable ({}); they stay spooled",
@@ -269,7 +266,7 @@ impl Outbox {
     }
 
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats { reconnects: self.transport.reconnects(), ..self.stats }
     }
 
     /// A memory destination's bytes (a dry run), also after close.

@@ -86,9 +86,11 @@ pub fn run(mut o: EmitOptions) -> Result<ExitCode> {
     let mut input = InputLines::spawn(open_input(o.records.as_deref())?, stop.clone());
     let mut summary = Summary::default();
     let mut stdout = std::io::stdout().lock();
+    // `logging._startTime`: relativeCreated counts from the start of the run.
+    let defaults = Defaults::default();
     let mut next_index = 0usize;
     while let Some(lines) = read_batch(&mut input) {
-        let batch = parse(lines, &mut next_index, &mut summary)?;
+        let batch = parse(lines, &defaults, &mut next_index, &mut summary)?;
         let routes = route(&doc, &batch, &mut summary);
         if !routes.to_last_resort.is_empty() && handlers.last_resort.is_none() {
             handlers.direct.push(open_last_resort(&plugin)?);
@@ -209,8 +211,12 @@ fn read_batch(input: &mut InputLines) -> Option<Vec<std::io::Result<Vec<u8>>>> {
 
 /// Records from JSON lines; a bad line is reported with its number and
 /// counted, and the rest go on.
-fn parse(lines: Vec<std::io::Result<Vec<u8>>>, next_index: &mut usize, summary: &mut Summary) -> Result<Batch> {
-    let defaults = Defaults::default();
+fn parse(
+    lines: Vec<std::io::Result<Vec<u8>>>,
+    defaults: &Defaults,
+    next_index: &mut usize,
+    summary: &mut Summary,
+) -> Result<Batch> {
     let mut batch = Batch::default();
     for line in lines {
         let index = *next_index;
@@ -229,7 +235,7 @@ fn parse(lines: Vec<std::io::Result<Vec<u8>>>, next_index: &mut usize, summary: 
             continue;
         }
         summary.read += 1;
-        match records::from_json_line(&line, &defaults) {
+        match records::from_json_line(&line, defaults) {
             Ok(record) => {
                 batch.records.push(record);
                 batch.line_numbers.push(index + 1);
