@@ -163,3 +163,30 @@ fn config_check_refuses_what_emit_would_refuse() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `relativeCreated` counts from one start for the whole run, as
+/// `logging._startTime` does, however the input is cut into batches.
+#[test]
+fn relative_created_counts_from_one_start_across_batches() {
+    let config = r#"{"version": 1, "formatters": {"f": {"format": "%(created)f %(relativeCreated)f"}},
+        "handlers": {"h": {"class": "logging.StreamHandler", "formatter": "f", "stream": "ext://sys.stdout"}},
+        "root": {"level": "DEBUG", "handlers": ["h"]}}"#;
+    let records: String =
+        (0..3000).map(|i| format!("{{\"msg\": \"m\", \"created\": {}.5}}\n", 1_000_000 + i)).collect();
+    let out = emit(config, &records);
+    assert!(out.status.success(), "{}", out.stderr);
+    let starts: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            let (created, relative) = line.split_once(' ').expect("two fields");
+            created.parse::<f64>().expect("created") * 1000.0 - relative.parse::<f64>().expect("relative")
+        })
+        .collect();
+    assert_eq!(starts.len(), 3000);
+    assert!(
+        starts.iter().all(|s| (s - starts[0]).abs() < 0.01),
+        "start times differ: {:?} .. {:?}",
+        starts[0],
+        starts.last()
+    );
+}
