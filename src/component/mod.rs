@@ -3,6 +3,7 @@
 //! below is one call into the core. No logic lives here.
 
 mod convert;
+mod http;
 mod unix;
 
 use std::cell::RefCell;
@@ -11,11 +12,13 @@ use crate::encode::http_body::urlencoded_record;
 use crate::encode::pickle;
 use crate::encode::priority;
 use crate::error::Error;
+use crate::handlers::family::Capabilities;
 use crate::handlers::{Handler, HandlerConfig};
 use crate::python::formatter::Formatter;
 use crate::python::prepare;
 use crate::python::record::LogRecord;
 use crate::routing::{Level, Router};
+use http::WasiHttp;
 use unix::ImportedUnixSockets;
 
 mod wit {
@@ -30,11 +33,13 @@ use wit::pylog::handlers::types as wt;
 
 struct Plugin;
 
-/// A handler from its WIT configuration, with the host's unix sockets: the
+/// A handler from its WIT configuration, with the host's unix sockets and
+/// wasi:http: the
 /// one way `handler.open`, `log-routing.configure` and the wasi:logging
 /// route open handlers.
 fn open_handler(c: wc::HandlerConfig) -> Result<Handler, Error> {
-    HandlerConfig::try_from(c).and_then(|c| Handler::open_with(c, Box::new(ImportedUnixSockets)))
+    let capabilities = Capabilities { unix: Some(Box::new(ImportedUnixSockets)), http: Some(Box::new(WasiHttp)) };
+    HandlerConfig::try_from(c).and_then(|c| Handler::open_with(c, capabilities))
 }
 
 impl wh::Guest for Plugin {

@@ -6,11 +6,12 @@
 use std::time::Duration;
 
 use crate::deliver::backoff::RetryPolicy;
+use crate::deliver::http::{HttpClient, NoHttpClient};
 use crate::deliver::network::open_network;
 use crate::deliver::outbox::OutboxOptions;
 use crate::deliver::spool::SpoolLimits;
 use crate::deliver::transport::{Destination, Memory, Transport};
-use crate::deliver::unix::UnixSockets;
+use crate::deliver::unix::{NoUnixSockets, UnixSockets};
 use crate::error::{Error, Result};
 use crate::python::formatter::Formatter;
 use crate::python::record::LogRecord;
@@ -48,7 +49,22 @@ pub struct Setup<'a> {
     pub destination: &'a Destination,
     pub formatter: &'a Formatter,
     pub spool: &'a SpoolLimits,
+    /// Lent to the one family that uses it.
+    pub capabilities: Capabilities,
+}
+
+/// What a host lends the plugin beyond WASI's own sockets: unix domain
+/// sockets and an HTTP client. The component's come from its imports
+/// (`component::unix`, `component::http`); native builds have neither.
+pub struct Capabilities {
     pub unix: Option<Box<dyn UnixSockets>>,
+    pub http: Option<Box<dyn HttpClient>>,
+}
+
+impl Capabilities {
+    pub fn none() -> Capabilities {
+        Capabilities { unix: Some(Box::new(NoUnixSockets)), http: Some(Box::new(NoHttpClient)) }
+    }
 }
 
 impl Setup<'_> {
@@ -60,7 +76,8 @@ impl Setup<'_> {
 
     /// The transport for the handler's network destination.
     pub fn network(&mut self, retry: RetryPolicy) -> Result<Box<dyn Transport>> {
-        let unix = self.unix.take().ok_or_else(|| Error::BadConfig("a handler has one destination".into()))?;
+        let unix =
+            self.capabilities.unix.take().ok_or_else(|| Error::BadConfig("a handler has one destination".into()))?;
         open_network(self.destination, retry, self.write_timeout(), unix)
     }
 
@@ -71,6 +88,11 @@ impl Setup<'_> {
         } else {
             transport()
         }
+    }
+
+    /// The HTTP client, for the family that sends requests.
+    pub fn http_client(&mut self) -> Result<Box<dyn HttpClient>> {
+        self.capabilities.http.take().ok_or_else(|| Error::BadConfig("a handler has one HTTP client".into()))
     }
 
     pub fn write_timeout(&self) -> Duration {

@@ -10,7 +10,7 @@ use crate::python::record::LogRecord;
 struct Forms;
 
 pub fn open(options: &HttpOptions, setup: &mut Setup) -> Result<Opened> {
-    let target = HttpTarget::new(options.clone())?;
+    let target = HttpTarget::new(options.clone(), setup.http_client()?)?;
     let transport = setup.or_memory(|| Ok(Box::new(target)))?;
     Ok(Opened { family: Box::new(Forms), transport, outbox: setup.outbox() })
 }

@@ -23,10 +23,9 @@ use std::time::Instant;
 
 use crate::deliver::outbox::Outbox;
 pub use crate::deliver::stats::Stats;
-use crate::deliver::unix::{NoUnixSockets, UnixSockets};
 use crate::error::{Error, Result};
 pub use crate::handlers::config::HandlerConfig;
-use crate::handlers::family::{Family, Opened, Setup};
+use crate::handlers::family::{Capabilities, Family, Opened, Setup};
 use crate::handlers::memory::Buffer;
 use crate::handlers::registry::open_family;
 pub use crate::handlers::registry::Kind;
@@ -68,18 +67,19 @@ pub struct Handler {
 }
 
 impl Handler {
-    /// Opens a handler with no unix socket capability.
+    /// Opens a handler with no capability beyond WASI's sockets.
     pub fn open(config: HandlerConfig) -> Result<Handler> {
-        Handler::open_with(config, Box::new(NoUnixSockets))
+        Handler::open_with(config, Capabilities::none())
     }
 
-    pub fn open_with(config: HandlerConfig, unix: Box<dyn UnixSockets>) -> Result<Handler> {
+    /// Opens a handler with what the host lends (unix sockets, HTTP).
+    pub fn open_with(config: HandlerConfig, capabilities: Capabilities) -> Result<Handler> {
         let mut setup = Setup {
             name: &config.name,
             destination: &config.destination,
             formatter: &config.formatter,
             spool: &config.spool,
-            unix: Some(unix),
+            capabilities,
         };
         let Opened { family, transport, outbox } = open_family(&config.kind, &mut setup)?;
         let outbox = Outbox::open(transport, &config.name, outbox)?;
