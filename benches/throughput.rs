@@ -27,8 +27,9 @@ use pylog_handlers::handlers::{Handler as NativeHandler, HandlerConfig as Native
 use pylog_handlers::python::formatter::Formatter as NativeFormatter;
 use pylog_handlers::python::record::{Args, LogRecord, Value};
 use pylog_host::bindings::{
-    BufferOptions, Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, NameOrNumber, Overflow, SpoolOptions,
-    SyslogFormat as WitSyslogFormat, SyslogFraming, SyslogOptions,
+    BufferOptions, DatagramAddress, Endpoint, FormatStyle, Formatter, HandlerConfig, HandlerKind, NameOrNumber,
+    Overflow, SpoolOptions, StreamAddress, SyslogAddress, SyslogFormat as WitSyslogFormat, SyslogFraming,
+    SyslogOptions,
 };
 use pylog_host::records;
 use pylog_host::Plugin;
@@ -256,8 +257,8 @@ fn native_config(s: Scenario, d: &Drain) -> NativeConfig {
 }
 
 fn host_config(s: Scenario, d: &Drain) -> HandlerConfig {
-    let tcp = Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port: d.tcp });
-    let udp = Destination::Udp(Endpoint { host: "127.0.0.1".into(), port: d.udp });
+    let tcp = Endpoint { host: "127.0.0.1".into(), port: d.tcp };
+    let udp = Endpoint { host: "127.0.0.1".into(), port: d.udp };
     let socket = pylog_host::bindings::SocketOptions {
         pickle_protocol: 3,
         retry_start: 1.0,
@@ -279,18 +280,26 @@ fn host_config(s: Scenario, d: &Drain) -> HandlerConfig {
         cpython_exact_bytes: false,
         max_message_bytes: syslog::DEFAULT_MAX_MESSAGE_BYTES,
     };
-    let plain = Formatter { fmt: None, datefmt: None, style: '%', utc_offset_seconds: 0, tz_name: "UTC".into() };
+    let plain = Formatter {
+        fmt: None,
+        datefmt: None,
+        style: FormatStyle::Percent,
+        utc_offset_seconds: 0,
+        tz_name: "UTC".into(),
+    };
     let for_syslog = Formatter { fmt: Some(SYSLOG_FORMAT.into()), ..plain.clone() };
-    let (kind, destination, formatter) = match s {
-        Scenario::SocketTcp | Scenario::MemoryToSocket => (HandlerKind::Socket(socket), tcp, plain),
-        Scenario::DatagramUdp => (HandlerKind::Datagram(socket), udp, plain),
-        Scenario::SyslogUdp => (HandlerKind::Syslog(syslog), udp, for_syslog),
-        Scenario::SyslogTcp => (HandlerKind::Syslog(syslog), tcp, for_syslog),
+    let (kind, formatter) = match s {
+        Scenario::SocketTcp | Scenario::MemoryToSocket => {
+            (HandlerKind::Socket((StreamAddress::Tcp(tcp), socket)), plain)
+        }
+        Scenario::DatagramUdp => (HandlerKind::Datagram((DatagramAddress::Udp(udp), socket)), plain),
+        Scenario::SyslogUdp => (HandlerKind::Syslog((SyslogAddress::Udp(udp), syslog)), for_syslog),
+        Scenario::SyslogTcp => (HandlerKind::Syslog((SyslogAddress::Tcp(tcp), syslog)), for_syslog),
     };
     HandlerConfig {
         name: "bench".into(),
         kind,
-        destination,
+        dry_run: false,
         level: 0,
         formatter,
         spool: SpoolOptions {

@@ -37,10 +37,16 @@ await new Promise((resolve, reject) => {
 
 const handler = handlers.Handler.open({
   name: 'js',
-  kind: { tag: 'socket', val: { pickleProtocol: 3, retryStart: 1, retryFactor: 2, retryMax: 30, closeOnError: false, ackWindow: 0 } },
-  destination: { tag: 'tcp', val: { host, port } },
+  kind: {
+    tag: 'socket',
+    val: [
+      { tag: 'tcp', val: { host, port } },
+      { pickleProtocol: 3, retryStart: 1, retryFactor: 2, retryMax: 30, closeOnError: false, ackWindow: 0 },
+    ],
+  },
+  dryRun: false,
   level: 0n,
-  formatter: { style: '%', utcOffsetSeconds: 0, tzName: 'UTC' },
+  formatter: { style: 'percent', utcOffsetSeconds: 0, tzName: 'UTC' },
   spool: { maxRecords: 1000, maxBytes: 1n << 20n, overflow: 'drop-oldest', blockTimeout: 1, flushTimeout: 5, writeTimeout: 1 },
 });
 handler.emit(record('sent from inside the component: %s', ['wasi:sockets']));

@@ -4,7 +4,12 @@
 const unsupported = () => {
   throw { tag: 'unsupported', val: 'this Node.js host offers no unix sockets' };
 };
-export const connectStream = unsupported;
-export const sendStream = unsupported;
-export const closeStream = () => {};
+export class UnixStream {
+  static connect() {
+    unsupported();
+  }
+  send() {
+    unsupported();
+  }
+}
 export const sendDatagram = unsupported;

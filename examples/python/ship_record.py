@@ -16,7 +16,7 @@ import sys
 from wasmtime import Engine, Store, WasiConfig
 from wasmtime.component import Component, Linker, Record, Variant
 
-HANDLERS = "pylog:handlers/handlers@0.1.0"
+HANDLERS = "pylog:handlers/handlers@0.2.0"
 
 
 def load(path):

@@ -8,9 +8,10 @@ pub use self::Plugin as PluginWorld;
 pub use self::PluginPre as PluginWorldPre;
 pub use exports::pylog::handlers::handlers::HandlerStats;
 pub use pylog::handlers::config::{
-    BufferOptions, Credentials, Destination, Endpoint, FileOptions, Formatter, HandlerConfig, HandlerKind, HttpOptions,
-    NameOrNumber, Overflow, Rotation, SizeRotation, SmtpOptions, SocketOptions, SpoolOptions, StreamTarget,
-    SyslogFormat, SyslogFraming, SyslogOptions, TimedRotation,
+    BufferOptions, Credentials, DatagramAddress, EncodingErrors, Endpoint, FileMode, FileOptions, FormatStyle,
+    Formatter, HandlerConfig, HandlerKind, HttpMethod, HttpOptions, NameOrNumber, Overflow, RolloverWhen, Rotation,
+    SizeRotation, SmtpOptions, SocketOptions, SpoolOptions, StreamAddress, StreamTarget, SyslogAddress, SyslogFormat,
+    SyslogFraming, SyslogOptions, TextEncoding, TimedRotation,
 };
 pub use pylog::handlers::types::{Args, HandlerError, LogRecord, Value};
 

@@ -146,7 +146,12 @@ impl From<wc::NameOrNumber> for NameOrNumber {
 impl TryFrom<wc::Formatter> for Formatter {
     type Error = Error;
     fn try_from(f: wc::Formatter) -> Result<Self, Error> {
-        Formatter::new(f.fmt.as_deref(), f.datefmt.as_deref(), f.style, f.utc_offset_seconds, &f.tz_name)
+        let style = match f.style {
+            wc::FormatStyle::Percent => '%',
+            wc::FormatStyle::Brace => '{',
+            wc::FormatStyle::Dollar => '$',
+        };
+        Formatter::new(f.fmt.as_deref(), f.datefmt.as_deref(), style, f.utc_offset_seconds, &f.tz_name)
     }
 }
 
@@ -165,82 +170,48 @@ impl From<wc::SocketOptions> for SocketOptions {
 impl TryFrom<wc::HandlerConfig> for HandlerConfig {
     type Error = Error;
     fn try_from(c: wc::HandlerConfig) -> Result<Self, Error> {
-        let kind = match c.kind {
-            wc::HandlerKind::Socket(o) => Kind::Socket(o.into()),
-            wc::HandlerKind::Datagram(o) => Kind::Datagram(o.into()),
-            wc::HandlerKind::Syslog(o) => Kind::Syslog(SyslogOptions {
-                facility: o.facility.into(),
-                ident: o.ident,
-                append_nul: o.append_nul,
-                format: match o.format {
-                    wc::SyslogFormat::Cpython => SyslogFormat::Cpython,
-                    wc::SyslogFormat::Rfc5424 => SyslogFormat::Rfc5424,
-                },
-                framing: match o.framing {
-                    wc::SyslogFraming::Unframed => Framing::Unframed,
-                    wc::SyslogFraming::OctetCounting => Framing::OctetCounting,
-                },
-                hostname: o.hostname,
-                app_name: o.app_name,
-                procid: o.procid,
-                cpython_exact_bytes: o.cpython_exact_bytes,
-                escape_controls: false,
-                lf_trailer: false,
-                max_message_bytes: o.max_message_bytes,
-            }),
-            wc::HandlerKind::Null => Kind::Null,
-            wc::HandlerKind::Stream(t) => Kind::Stream(match t {
-                wc::StreamTarget::Stderr => Console::Stderr,
-                wc::StreamTarget::Stdout => Console::Stdout,
-            }),
-            wc::HandlerKind::File(o) => Kind::File {
-                encoding: TextEncoding::parse(&o.encoding, &o.errors)?,
-                options: FileOptions {
-                    append: FileOptions::append_mode(&o.mode)?,
-                    path: o.path,
-                    delay: o.delay,
-                    rotation: match o.rotation {
-                        wc::Rotation::None => Rotation::None,
-                        wc::Rotation::Watched => Rotation::Watched,
-                        wc::Rotation::Size(r) => {
-                            Rotation::Size { max_bytes: r.max_bytes, backup_count: r.backup_count }
-                        }
-                        wc::Rotation::Timed(t) => Rotation::Timed(TimedRollover::new(
-                            &t.when,
-                            t.interval,
-                            t.backup_count,
-                            t.utc,
-                            t.at_time,
-                            c.formatter.utc_offset_seconds,
-                        )?),
+        let (kind, destination) = match c.kind {
+            wc::HandlerKind::Socket((address, o)) => (Kind::Socket(o.into()), address.into()),
+            wc::HandlerKind::Datagram((address, o)) => (Kind::Datagram(o.into()), address.into()),
+            wc::HandlerKind::Syslog((address, o)) => (Kind::Syslog(o.into()), address.into()),
+            wc::HandlerKind::Null => (Kind::Null, Destination::Configured),
+            wc::HandlerKind::Stream(t) => (
+                Kind::Stream(match t {
+                    wc::StreamTarget::Stderr => Console::Stderr,
+                    wc::StreamTarget::Stdout => Console::Stdout,
+                }),
+                Destination::Configured,
+            ),
+            wc::HandlerKind::File(o) => (file_kind(o, c.formatter.utc_offset_seconds)?, Destination::Configured),
+            wc::HandlerKind::Http(o) => (
+                Kind::Http(HttpOptions {
+                    host: o.host,
+                    url: o.url,
+                    method: match o.method {
+                        wc::HttpMethod::Get => "GET".into(),
+                        wc::HttpMethod::Post => "POST".into(),
                     },
-                },
-            },
-            wc::HandlerKind::Http(o) => Kind::Http(HttpOptions {
-                host: o.host,
-                url: o.url,
-                method: o.method,
-                secure: o.secure,
-                credentials: o.credentials.map(|c| (c.username, c.password)),
-            }),
-            wc::HandlerKind::Smtp(o) => Kind::Smtp(SmtpOptions {
-                fromaddr: o.fromaddr,
-                toaddrs: o.toaddrs,
-                subject: o.subject,
-                credentials: o.credentials.map(|c| (c.username, c.password)),
-                secure: o.secure,
-                timeout: o.timeout,
-                local_hostname: o.local_hostname,
-            }),
+                    secure: o.secure,
+                    credentials: o.credentials.map(|c| (c.username, c.password)),
+                }),
+                Destination::Configured,
+            ),
+            wc::HandlerKind::Smtp(o) => (
+                Kind::Smtp(SmtpOptions {
+                    fromaddr: o.fromaddr,
+                    toaddrs: o.toaddrs,
+                    subject: o.subject,
+                    credentials: o.credentials.map(|c| (c.username, c.password)),
+                    secure: o.secure,
+                    timeout: o.timeout,
+                    local_hostname: o.local_hostname,
+                }),
+                Destination::Tcp { host: o.mailhost.host, port: o.mailhost.port },
+            ),
         };
-        let destination = match c.destination {
-            wc::Destination::Memory => Destination::Memory,
-            wc::Destination::Tcp(e) => Destination::Tcp { host: e.host, port: e.port },
-            wc::Destination::Udp(e) => Destination::Udp { host: e.host, port: e.port },
-            wc::Destination::UnixStream(p) => Destination::UnixStream(p),
-            wc::Destination::UnixDatagram(p) => Destination::UnixDatagram(p),
-            wc::Destination::Configured => Destination::Configured,
-        };
+        // A dry run is the core's memory destination: every family's bytes
+        // are kept, nothing is opened.
+        let destination = if c.dry_run { Destination::Memory } else { destination };
         let spool = SpoolLimits {
             max_records: c.spool.max_records as usize,
             max_bytes: usize::try_from(c.spool.max_bytes).unwrap_or(usize::MAX),
@@ -270,6 +241,110 @@ impl TryFrom<wc::HandlerConfig> for HandlerConfig {
             buffer,
         })
     }
+}
+
+impl From<wc::StreamAddress> for Destination {
+    fn from(a: wc::StreamAddress) -> Self {
+        match a {
+            wc::StreamAddress::Tcp(e) => Destination::Tcp { host: e.host, port: e.port },
+            wc::StreamAddress::Unix(path) => Destination::UnixStream(path),
+        }
+    }
+}
+
+impl From<wc::DatagramAddress> for Destination {
+    fn from(a: wc::DatagramAddress) -> Self {
+        match a {
+            wc::DatagramAddress::Udp(e) => Destination::Udp { host: e.host, port: e.port },
+            wc::DatagramAddress::Unix(path) => Destination::UnixDatagram(path),
+        }
+    }
+}
+
+impl From<wc::SyslogAddress> for Destination {
+    fn from(a: wc::SyslogAddress) -> Self {
+        match a {
+            wc::SyslogAddress::Udp(e) => Destination::Udp { host: e.host, port: e.port },
+            wc::SyslogAddress::Tcp(e) => Destination::Tcp { host: e.host, port: e.port },
+            wc::SyslogAddress::UnixDatagram(path) => Destination::UnixDatagram(path),
+            wc::SyslogAddress::UnixStream(path) => Destination::UnixStream(path),
+        }
+    }
+}
+
+impl From<wc::SyslogOptions> for SyslogOptions {
+    fn from(o: wc::SyslogOptions) -> Self {
+        SyslogOptions {
+            facility: o.facility.into(),
+            ident: o.ident,
+            append_nul: o.append_nul,
+            format: match o.format {
+                wc::SyslogFormat::Cpython => SyslogFormat::Cpython,
+                wc::SyslogFormat::Rfc5424 => SyslogFormat::Rfc5424,
+            },
+            framing: match o.framing {
+                wc::SyslogFraming::Unframed => Framing::Unframed,
+                wc::SyslogFraming::OctetCounting => Framing::OctetCounting,
+            },
+            hostname: o.hostname,
+            app_name: o.app_name,
+            procid: o.procid,
+            cpython_exact_bytes: o.cpython_exact_bytes,
+            escape_controls: false,
+            lf_trailer: false,
+            max_message_bytes: o.max_message_bytes,
+        }
+    }
+}
+
+/// The file handlers' options; the core parses the mode, the codec and
+/// the rollover schedule (and refuses what it cannot do).
+fn file_kind(o: wc::FileOptions, utc_offset_seconds: i32) -> Result<Kind, Error> {
+    let mode = match &o.mode {
+        wc::FileMode::Append => "a",
+        wc::FileMode::Write => "w",
+        wc::FileMode::Other(m) => m,
+    };
+    let encoding = match &o.encoding {
+        wc::TextEncoding::Utf8 => "utf-8",
+        wc::TextEncoding::Ascii => "ascii",
+        wc::TextEncoding::Latin1 => "latin-1",
+        wc::TextEncoding::Other(e) => e,
+    };
+    let errors = match &o.errors {
+        wc::EncodingErrors::Strict => "strict",
+        wc::EncodingErrors::Ignore => "ignore",
+        wc::EncodingErrors::Replace => "replace",
+        wc::EncodingErrors::BackslashReplace => "backslashreplace",
+        wc::EncodingErrors::Other(e) => e,
+    };
+    let rotation = match o.rotation {
+        wc::Rotation::None => Rotation::None,
+        wc::Rotation::Watched => Rotation::Watched,
+        wc::Rotation::Size(r) => Rotation::Size { max_bytes: r.max_bytes, backup_count: r.backup_count },
+        wc::Rotation::Timed(t) => {
+            let when = match t.when {
+                wc::RolloverWhen::Seconds => "S".to_string(),
+                wc::RolloverWhen::Minutes => "M".into(),
+                wc::RolloverWhen::Hours => "H".into(),
+                wc::RolloverWhen::Days => "D".into(),
+                wc::RolloverWhen::Midnight => "MIDNIGHT".into(),
+                wc::RolloverWhen::Weekday(day) => format!("W{day}"),
+            };
+            Rotation::Timed(TimedRollover::new(
+                &when,
+                t.interval,
+                t.backup_count,
+                t.utc,
+                t.at_time,
+                utc_offset_seconds,
+            )?)
+        }
+    };
+    Ok(Kind::File {
+        encoding: TextEncoding::parse(encoding, errors)?,
+        options: FileOptions { append: FileOptions::append_mode(mode)?, path: o.path, delay: o.delay, rotation },
+    })
 }
 
 impl From<Stats> for wh::HandlerStats {

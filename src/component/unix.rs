@@ -1,6 +1,6 @@
 //! The host's `unix-sockets` import as the core's `UnixSockets` capability.
 
-use crate::deliver::unix::UnixSockets;
+use crate::deliver::unix::{UnixConnection, UnixSockets};
 use crate::error::Error;
 
 use super::wit::pylog::handlers::unix_sockets as unix;
@@ -17,16 +17,20 @@ fn unix_error(e: unix::UnixError) -> Error {
 }
 
 impl UnixSockets for ImportedUnixSockets {
-    fn connect_stream(&mut self, path: &str) -> Result<u32, Error> {
-        unix::connect_stream(path).map_err(unix_error)
-    }
-    fn send_stream(&mut self, connection: u32, bytes: &[u8]) -> Result<(), Error> {
-        unix::send_stream(connection, bytes).map_err(unix_error)
-    }
-    fn close_stream(&mut self, connection: u32) {
-        unix::close_stream(connection)
+    fn connect_stream(&mut self, path: &str) -> Result<Box<dyn UnixConnection>, Error> {
+        let stream = unix::UnixStream::connect(path).map_err(unix_error)?;
+        Ok(Box::new(ImportedStream(stream)))
     }
     fn send_datagram(&mut self, path: &str, bytes: &[u8]) -> Result<(), Error> {
         unix::send_datagram(path, bytes).map_err(unix_error)
+    }
+}
+
+/// A connection the host holds; dropping the resource closes it.
+struct ImportedStream(unix::UnixStream);
+
+impl UnixConnection for ImportedStream {
+    fn send(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.0.send(bytes).map_err(unix_error)
     }
 }

@@ -5,6 +5,8 @@
 //! UTC plus the host's offset (the guest has no zone database), so the DST
 //! corrections CPython applies never trigger here; see the README.
 
+use pylog_wire::rollover::{parse_when, When as WireWhen};
+
 use crate::error::{Error, Result};
 use crate::python::civil_time::{local_time, strftime, CivilTime};
 
@@ -64,32 +66,13 @@ impl TimedRollover {
         at_time: Option<u32>,
         utc_offset_seconds: i32,
     ) -> Result<TimedRollover> {
-        let upper = when.to_ascii_uppercase();
-        let (when, unit) = match upper.as_str() {
-            "S" => (When::Seconds, 1),
-            "M" => (When::Minutes, 60),
-            "H" => (When::Hours, 60 * 60),
-            "D" => (When::Days, DAY),
-            "MIDNIGHT" => (When::Midnight, DAY),
-            w if w.starts_with('W') => {
-                let day = match w.as_bytes() {
-                    [b'W', d @ b'0'..=b'6'] => u32::from(d - b'0'),
-                    [b'W', _] => {
-                        return Err(Error::BadConfig(format!("Invalid day specified for weekly rollover: {w}")))
-                    }
-                    _ => {
-                        return Err(Error::BadConfig(format!(
-                            "You must specify a day for weekly rollover from 0 to 6 (0 is Monday): {w}"
-                        )))
-                    }
-                };
-                (When::Weekday(day), 7 * DAY)
-            }
-            _ => {
-                return Err(Error::BadConfig(format!(
-                    "Invalid rollover interval specified: {upper} (use S, M, H, D, MIDNIGHT or W0-W6)"
-                )))
-            }
+        let (when, unit) = match parse_when(when).map_err(Error::BadConfig)? {
+            WireWhen::Seconds => (When::Seconds, 1),
+            WireWhen::Minutes => (When::Minutes, 60),
+            WireWhen::Hours => (When::Hours, 60 * 60),
+            WireWhen::Days => (When::Days, DAY),
+            WireWhen::Midnight => (When::Midnight, DAY),
+            WireWhen::Weekday(day) => (When::Weekday(u32::from(day)), 7 * DAY),
         };
         if interval == 0 {
             return Err(Error::BadConfig("interval must be at least 1".into()));

@@ -7,12 +7,17 @@
 use crate::deliver::transport::Transport;
 use crate::error::{Error, Result};
 
-/// The capability: connections are handles the host hands out.
+/// The capability: stream connections and datagrams to the paths the host
+/// granted.
 pub trait UnixSockets {
-    fn connect_stream(&mut self, path: &str) -> Result<u32>;
-    fn send_stream(&mut self, connection: u32, bytes: &[u8]) -> Result<()>;
-    fn close_stream(&mut self, connection: u32);
+    fn connect_stream(&mut self, path: &str) -> Result<Box<dyn UnixConnection>>;
     fn send_datagram(&mut self, path: &str, bytes: &[u8]) -> Result<()>;
+}
+
+/// One connected stream; dropping it closes the connection.
+pub trait UnixConnection {
+    /// Writes all of `bytes`; after an error the connection is unusable.
+    fn send(&mut self, bytes: &[u8]) -> Result<()>;
 }
 
 /// The answer where no host offers unix sockets.
@@ -28,13 +33,9 @@ impl NoUnixSockets {
 }
 
 impl UnixSockets for NoUnixSockets {
-    fn connect_stream(&mut self, path: &str) -> Result<u32> {
+    fn connect_stream(&mut self, path: &str) -> Result<Box<dyn UnixConnection>> {
         Err(NoUnixSockets::error(path))
     }
-    fn send_stream(&mut self, _connection: u32, _bytes: &[u8]) -> Result<()> {
-        Err(NoUnixSockets::error("(stream)"))
-    }
-    fn close_stream(&mut self, _connection: u32) {}
     fn send_datagram(&mut self, path: &str, _bytes: &[u8]) -> Result<()> {
         Err(NoUnixSockets::error(path))
     }
@@ -42,7 +43,7 @@ impl UnixSockets for NoUnixSockets {
 
 pub struct UnixStream {
     path: String,
-    connection: Option<u32>,
+    connection: Option<Box<dyn UnixConnection>>,
     unix: Box<dyn UnixSockets>,
 }
 
@@ -54,21 +55,18 @@ impl UnixStream {
 
 impl Transport for UnixStream {
     fn send(&mut self, bytes: &[u8]) -> Result<()> {
-        let conn = match self.connection {
+        let connection = match self.connection.as_mut() {
             Some(c) => c,
-            None => *self.connection.insert(self.unix.connect_stream(&self.path)?),
+            None => self.connection.insert(self.unix.connect_stream(&self.path)?),
         };
-        self.unix.send_stream(conn, bytes).inspect_err(|_| {
+        connection.send(bytes).inspect_err(|_| {
             // Reconnect on the next record, as CPython does after a failed send.
-            self.unix.close_stream(conn);
             self.connection = None;
         })
     }
 
     fn close(&mut self) {
-        if let Some(c) = self.connection.take() {
-            self.unix.close_stream(c);
-        }
+        self.connection = None;
     }
 
     fn is_stream(&self) -> bool {

@@ -11,8 +11,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::Destination;
 use crate::common::{plugin, Peer};
-use pylog_host::bindings::{Destination, Endpoint, Overflow, SocketOptions};
+use pylog_host::bindings::{Endpoint, Overflow, SocketOptions};
 use pylog_host::records::{self, Defaults};
 
 const N: usize = 100_000;

@@ -8,8 +8,9 @@ use crate::common;
 
 use std::time::Duration;
 
+use crate::common::Destination;
 use crate::common::{pylog_listen, read_records, socket_config, socket_options};
-use pylog_host::bindings::{Destination, Endpoint};
+use pylog_host::bindings::Endpoint;
 use pylog_host::embed::composed::Composed;
 use serde_json::json;
 

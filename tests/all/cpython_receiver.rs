@@ -7,8 +7,9 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use crate::common::records::{to_jsonl, varied};
+use crate::common::Destination;
 use crate::common::{finish_peer, pylog_bin, python_peer, run, script, write_config};
-use pylog_host::bindings::{Destination, Endpoint};
+use pylog_host::bindings::Endpoint;
 
 const N: usize = 10_000;
 

@@ -266,7 +266,8 @@ fn a_receiver_that_never_reads_costs_timeouts_and_typed_errors_never_a_hang_or_a
     // The library: a tiny CPU deadline, writes that block for a second.
     let plugin = common::plugin()
         .with_limits(pylog_host::runtime::Limits { call_deadline: Duration::from_millis(300), ..Default::default() });
-    use pylog_host::bindings::{Destination, Endpoint};
+    use crate::common::Destination;
+    use pylog_host::bindings::Endpoint;
     let destination = Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port });
     let mut config = common::socket_config(destination, common::socket_options(), false);
     config.spool.max_records = 0;
@@ -453,7 +454,8 @@ fn a_trap_loses_no_counts_and_what_the_instance_held_is_counted_dropped() {
         max_record_bytes: 64 << 20,
         ..Default::default()
     });
-    use pylog_host::bindings::{Destination, Endpoint};
+    use crate::common::Destination;
+    use pylog_host::bindings::Endpoint;
     let destination = Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port: closed_port() });
     let mut config = common::socket_config(destination, common::socket_options(), false);
     config.spool.max_bytes = 4 << 20;

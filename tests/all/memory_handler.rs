@@ -7,7 +7,6 @@ use crate::common;
 use std::time::Duration;
 
 use crate::common::{python, run, script};
-use pylog_host::bindings::Destination;
 use pylog_host::config::{self, LocalTime};
 use pylog_host::records::{self, Defaults};
 use serde_json::{json, Value};
@@ -52,7 +51,7 @@ fn flushes(entry: Value, levels: &[i64], target_level: &str) -> (Value, Value) {
         "t": {"class": "logging.StreamHandler", "level": target_level}}, "root": {"handlers": ["m"]}});
     let local = LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() };
     let mut config = config::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0);
-    config.destination = Destination::Memory;
+    config.dry_run = true;
     let plugin = common::plugin();
     let mut handler = plugin.open(&config).expect("open");
     let mut events: Vec<Value> = Vec::new();

@@ -10,7 +10,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use crate::common::plugin;
-use pylog_host::bindings::{Destination, Endpoint, HandlerConfig, SocketOptions};
+use crate::common::Destination;
+use pylog_host::bindings::{Endpoint, HandlerConfig, SocketOptions};
 use pylog_host::records::{self, Defaults};
 use pylog_host::sandbox::Grants;
 use pylog_host::{HandlerError, LogRecord, PluginError};

@@ -10,8 +10,9 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use crate::common::Destination;
 use crate::common::{plugin, target_dir};
-use pylog_host::bindings::{Destination, Endpoint, HandlerConfig};
+use pylog_host::bindings::{Endpoint, HandlerConfig};
 use pylog_host::records::{self, Defaults};
 use pylog_host::runtime::Limits;
 use pylog_host::{HandlerError, LogRecord, Plugin, PluginError};

@@ -9,8 +9,9 @@ use std::io::{BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
+use crate::common::Destination;
 use crate::common::{plugin, pylog_listen_logged, python, read_records};
-use pylog_host::bindings::{Destination, Endpoint, HandlerConfig, SocketOptions};
+use pylog_host::bindings::{Endpoint, HandlerConfig, SocketOptions};
 use pylog_host::records::{self, Defaults};
 
 const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::Destination;
 use crate::common::{plugin, python, script};
-use pylog_host::bindings::{Destination, Endpoint, HandlerStats, Overflow};
+use pylog_host::bindings::{Endpoint, HandlerStats, Overflow};
 use pylog_host::records::{self, Defaults};
 use pylog_host::{Handler, LogRecord, PluginError};
 

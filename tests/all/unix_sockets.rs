@@ -10,8 +10,9 @@ use std::os::unix::net::{UnixDatagram, UnixListener};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::common::Destination;
 use crate::common::{plugin, pylog_bin, run, write_config};
-use pylog_host::bindings::{Destination, HandlerConfig, HandlerKind, SocketOptions};
+use pylog_host::bindings::{HandlerConfig, SocketOptions};
 use pylog_host::records::{self, Defaults};
 use pylog_host::sandbox::Grants;
 use pylog_host::{HandlerError, PluginError};
@@ -97,11 +98,8 @@ fn paths_not_granted_are_denied_and_a_host_without_the_capability_says_unsupport
     let _socket = UnixDatagram::bind(&path).expect("bind");
     let plugin = plugin();
     let record = records::from_json_line(r#"{"msg": "x"}"#, &Defaults::default()).expect("record");
-    let mut config = socket_config(Destination::UnixDatagram(path.to_string_lossy().into()));
-    config.kind = HandlerKind::Datagram(match config.kind {
-        HandlerKind::Socket(o) => o,
-        _ => unreachable!("built as a socket handler above"),
-    });
+    let options = SocketOptions { retry_start: 0.0, retry_max: 1.0, ..common::socket_options() };
+    let config = common::socket_config(Destination::UnixDatagram(path.to_string_lossy().into()), options, true);
 
     let granted_elsewhere =
         Grants { unix: Some(HashSet::from(["/tmp/somewhere-else.sock".to_string()])), ..Default::default() };

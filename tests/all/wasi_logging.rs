@@ -6,8 +6,9 @@ use crate::common;
 
 use std::time::Duration;
 
+use crate::common::Destination;
 use crate::common::{pylog_listen, read_records, socket_config, socket_options};
-use pylog_host::bindings::{Destination, Endpoint};
+use pylog_host::bindings::Endpoint;
 use pylog_host::embed::wasi_logging::{Level, WasiLogging};
 use serde_json::json;
 
@@ -15,7 +16,7 @@ use serde_json::json;
 fn the_component_exports_wasi_logging_and_pylog_handlers() {
     let exports = common::plugin().exports();
     for wanted in
-        ["wasi:logging/logging@0.1.0-draft", "pylog:handlers/handlers@0.1.0", "pylog:handlers/log-routing@0.1.0"]
+        ["wasi:logging/logging@0.1.0-draft", "pylog:handlers/handlers@0.2.0", "pylog:handlers/log-routing@0.2.0"]
     {
         assert!(exports.iter().any(|e| e == wanted), "{wanted} not in {exports:?}");
     }

@@ -273,23 +273,44 @@ pub fn utc_formatter() -> pylog_host::bindings::Formatter {
     pylog_host::bindings::Formatter {
         fmt: None,
         datefmt: None,
-        style: '%',
+        style: pylog_host::bindings::FormatStyle::Percent,
         utc_offset_seconds: 0,
         tz_name: "UTC".into(),
     }
 }
 
+/// Where a test's SocketHandler or DatagramHandler sends; `Memory` is a
+/// dry run (the bytes are kept for `take_output`).
+pub enum Destination {
+    Tcp(pylog_host::bindings::Endpoint),
+    Udp(pylog_host::bindings::Endpoint),
+    UnixStream(String),
+    UnixDatagram(String),
+    Memory,
+}
+
 /// A SocketHandler (or, with `datagram`, DatagramHandler) configuration.
 pub fn socket_config(
-    destination: pylog_host::bindings::Destination,
+    destination: Destination,
     options: pylog_host::bindings::SocketOptions,
     datagram: bool,
 ) -> pylog_host::HandlerConfig {
-    use pylog_host::bindings::HandlerKind;
+    use pylog_host::bindings::{DatagramAddress, Endpoint, HandlerKind, StreamAddress};
+    let dry_run = matches!(destination, Destination::Memory);
+    let nowhere = || Endpoint { host: "127.0.0.1".into(), port: 9 };
+    let kind = match (destination, datagram) {
+        (Destination::Tcp(e), false) => HandlerKind::Socket((StreamAddress::Tcp(e), options)),
+        (Destination::UnixStream(p), false) => HandlerKind::Socket((StreamAddress::Unix(p), options)),
+        (Destination::Memory, false) => HandlerKind::Socket((StreamAddress::Tcp(nowhere()), options)),
+        (Destination::Udp(e), true) => HandlerKind::Datagram((DatagramAddress::Udp(e), options)),
+        (Destination::UnixDatagram(p), true) => HandlerKind::Datagram((DatagramAddress::Unix(p), options)),
+        (Destination::Memory, true) => HandlerKind::Datagram((DatagramAddress::Udp(nowhere()), options)),
+        _ => panic!("a SocketHandler streams and a DatagramHandler sends datagrams"),
+    };
     pylog_host::HandlerConfig {
         name: "h".into(),
-        kind: if datagram { HandlerKind::Datagram(options) } else { HandlerKind::Socket(options) },
-        destination,
+        kind,
+        dry_run,
         level: 0,
         formatter: utc_formatter(),
         spool: spool_options(),

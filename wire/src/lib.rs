@@ -18,4 +18,5 @@
 
 pub mod frame;
 pub mod record;
+pub mod rollover;
 pub mod spool_name;

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use pylog_host::bindings::Destination;
 use pylog_host::sandbox::Grants;
 use pylog_host::{config, records, Plugin};
 
@@ -21,7 +20,7 @@ pub fn run(file: &std::path::Path, plugin: PathBuf) -> Result<ExitCode> {
     let mut refused = Vec::new();
     for h in doc.handlers.iter().chain(doc.queues.iter().flat_map(|q| q.targets.iter())) {
         let mut config = h.clone();
-        config.destination = Destination::Memory;
+        config.dry_run = true;
         // A durable spool's folder is the host's to check (and to lock),
         // not something to create from a check.
         config.spool.directory = None;
@@ -101,39 +100,49 @@ fn kind_name(kind: &pylog_host::bindings::HandlerKind) -> &'static str {
 /// Where a handler writes, as a user would name it, with the framing of a
 /// syslog stream (receivers need to know it).
 fn destination_name(h: &pylog_host::HandlerConfig) -> String {
-    use pylog_host::bindings::{HandlerKind as K, StreamTarget, SyslogFormat, SyslogFraming};
-    let framing = match &h.kind {
-        K::Syslog(o) if matches!(h.destination, Destination::Tcp(_) | Destination::UnixStream(_)) => {
-            match (o.framing, o.format) {
-                (SyslogFraming::OctetCounting, _) => ", octet-counted (RFC 6587)",
-                (SyslogFraming::Unframed, SyslogFormat::Rfc5424) => ", each message ending in LF (RFC 6587)",
-                (SyslogFraming::Unframed, SyslogFormat::Cpython) if o.append_nul => {
+    use pylog_host::bindings::{
+        DatagramAddress, Endpoint, HandlerKind as K, StreamAddress, StreamTarget, SyslogAddress, SyslogFormat,
+        SyslogFraming,
+    };
+    let tcp = |e: &Endpoint| format!("tcp {}:{}", e.host, e.port);
+    let udp = |e: &Endpoint| format!("udp {}:{}", e.host, e.port);
+    match &h.kind {
+        K::Socket((StreamAddress::Tcp(e), _)) => tcp(e),
+        K::Socket((StreamAddress::Unix(p), _)) => format!("unix stream {p}"),
+        K::Datagram((DatagramAddress::Udp(e), _)) => udp(e),
+        K::Datagram((DatagramAddress::Unix(p), _)) => format!("unix datagram {p}"),
+        K::Syslog((address, o)) => {
+            let (place, stream) = match address {
+                SyslogAddress::Udp(e) => (udp(e), false),
+                SyslogAddress::Tcp(e) => (tcp(e), true),
+                SyslogAddress::UnixDatagram(p) => (format!("unix datagram {p}"), false),
+                SyslogAddress::UnixStream(p) => (format!("unix stream {p}"), true),
+            };
+            let framing = match (stream, o.framing, o.format) {
+                (false, _, _) => "",
+                (true, SyslogFraming::OctetCounting, _) => ", octet-counted (RFC 6587)",
+                (true, SyslogFraming::Unframed, SyslogFormat::Rfc5424) => ", each message ending in LF (RFC 6587)",
+                (true, SyslogFraming::Unframed, SyslogFormat::Cpython) if o.append_nul => {
                     ", unframed, each message ending in NUL (CPython's)"
                 }
-                (SyslogFraming::Unframed, SyslogFormat::Cpython) => ", unframed, no delimiter",
-            }
+                (true, SyslogFraming::Unframed, SyslogFormat::Cpython) => ", unframed, no delimiter",
+            };
+            place + framing
         }
-        _ => "",
-    };
-    let place = match (&h.destination, &h.kind) {
-        (Destination::Configured, K::File(o)) => format!("file {}", o.path),
-        (Destination::Configured, K::Http(o)) => {
-            format!("{} {}://{}{}", o.method, if o.secure { "https" } else { "http" }, o.host, o.url)
-        }
-        (Destination::Configured, K::Stream(StreamTarget::Stderr)) => "stderr".into(),
-        (Destination::Configured, K::Stream(StreamTarget::Stdout)) => "stdout".into(),
-        (d, _) => endpoint_name(d),
-    };
-    place + framing
-}
-
-fn endpoint_name(d: &Destination) -> String {
-    match d {
-        Destination::Memory => "memory".into(),
-        Destination::Tcp(e) => format!("tcp {}:{}", e.host, e.port),
-        Destination::Udp(e) => format!("udp {}:{}", e.host, e.port),
-        Destination::UnixStream(p) => format!("unix stream {p}"),
-        Destination::UnixDatagram(p) => format!("unix datagram {p}"),
-        Destination::Configured => "its own target (file, URL or console)".into(),
+        K::Smtp(o) => tcp(&o.mailhost),
+        K::File(o) => format!("file {}", o.path),
+        K::Http(o) => format!(
+            "{} {}://{}{}",
+            match o.method {
+                pylog_host::bindings::HttpMethod::Get => "GET",
+                pylog_host::bindings::HttpMethod::Post => "POST",
+            },
+            if o.secure { "https" } else { "http" },
+            o.host,
+            o.url
+        ),
+        K::Stream(StreamTarget::Stderr) => "stderr".into(),
+        K::Stream(StreamTarget::Stdout) => "stdout".into(),
+        K::Null => "nowhere (NullHandler)".into(),
     }
 }

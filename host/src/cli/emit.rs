@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use pylog_host::bindings::{describe, Destination};
+use pylog_host::bindings::describe;
 use pylog_host::config::routing::LAST_RESORT_LEVEL;
 use pylog_host::config::{self, Document};
 use pylog_host::embed::queue::QueueHandler;
@@ -117,7 +117,7 @@ pub fn say_ignored(doc: &Document) {
 
 /// A dry run shows each queue target's bytes as if it were attached
 /// directly; records still go where the queue's routing sends them. Every
-/// handler's destination becomes memory.
+/// handler encodes without sending (its dry-run flag).
 fn attach_for_dry_run(doc: &mut Document, dry: &DryRun) -> Result<HashMap<String, String>> {
     let mut behind_queue = HashMap::new();
     for q in doc.queues.drain(..) {
@@ -127,7 +127,7 @@ fn attach_for_dry_run(doc: &mut Document, dry: &DryRun) -> Result<HashMap<String
         doc.handlers.extend(q.targets);
     }
     for h in &mut doc.handlers {
-        h.destination = Destination::Memory;
+        h.dry_run = true;
     }
     if matches!(dry, DryRun::Stdout) && doc.handlers.len() > 1 {
         let names: Vec<&str> = doc.handlers.iter().map(|h| h.name.as_str()).collect();

@@ -5,7 +5,8 @@ use anyhow::{anyhow, bail, Result};
 use serde_json::{Map, Value as Json};
 
 use crate::bindings::{
-    Credentials, Destination, Endpoint, FileOptions, Formatter, NameOrNumber, Rotation, SizeRotation, TimedRotation,
+    Credentials, EncodingErrors, Endpoint, FileMode, FileOptions, FormatStyle, Formatter, NameOrNumber, RolloverWhen,
+    Rotation, SizeRotation, SyslogAddress, TextEncoding, TimedRotation,
 };
 use crate::config::local_time::LocalTime;
 use crate::config::values::{attr_bool, str_key, MAX_BACKUP_COUNT};
@@ -53,7 +54,7 @@ pub(crate) fn file_options(class: &str, e: &Map<String, Json>) -> Result<FileOpt
         "WatchedFileHandler" => Rotation::Watched,
         "RotatingFileHandler" => Rotation::Size(SizeRotation { max_bytes: count("maxBytes")?, backup_count }),
         "TimedRotatingFileHandler" => Rotation::Timed(TimedRotation {
-            when: str_key(e, "when")?.unwrap_or_else(|| "h".into()),
+            when: rollover_when(&str_key(e, "when")?.unwrap_or_else(|| "h".into()))?,
             interval: match e.get("interval") {
                 None => 1,
                 Some(v) => v
@@ -71,17 +72,44 @@ pub(crate) fn file_options(class: &str, e: &Map<String, Json>) -> Result<FileOpt
         }),
         _ => Rotation::None,
     };
-    let mode = str_key(e, "mode")?.unwrap_or_else(|| "a".into());
-    if mode != "a" && mode != "w" {
-        bail!("mode {mode:?} must be \"a\" or \"w\" (a log file is written as text)");
-    }
+    let mode = match str_key(e, "mode")?.as_deref() {
+        None | Some("a") => FileMode::Append,
+        Some("w") => FileMode::Write,
+        Some(mode) => bail!("mode {mode:?} must be \"a\" or \"w\" (a log file is written as text)"),
+    };
     Ok(FileOptions {
         path: str_key(e, "filename")?.filter(|f| !f.is_empty()).ok_or_else(|| anyhow!("{class} needs \"filename\""))?,
         mode,
-        encoding: str_key(e, "encoding")?.unwrap_or_default(),
-        errors: str_key(e, "errors")?.unwrap_or_default(),
+        encoding: match str_key(e, "encoding")?.as_deref() {
+            None | Some("utf-8") => TextEncoding::Utf8,
+            Some("ascii") => TextEncoding::Ascii,
+            Some("latin-1") => TextEncoding::Latin1,
+            // Other spellings ("UTF8", "iso-8859-1") and codecs: the plugin
+            // reads the spelling or says the codec is unavailable.
+            Some(other) => TextEncoding::Other(other.into()),
+        },
+        errors: match str_key(e, "errors")?.as_deref() {
+            None | Some("strict") => EncodingErrors::Strict,
+            Some("ignore") => EncodingErrors::Ignore,
+            Some("replace") => EncodingErrors::Replace,
+            Some("backslashreplace") => EncodingErrors::BackslashReplace,
+            Some(other) => EncodingErrors::Other(other.into()),
+        },
         delay: attr_bool(e, "delay", false)?,
         rotation,
+    })
+}
+
+/// `when` as CPython reads it, refused with CPython's message.
+fn rollover_when(when: &str) -> Result<RolloverWhen> {
+    use pylog_wire::rollover::{parse_when, When};
+    Ok(match parse_when(when).map_err(|e| anyhow!(e))? {
+        When::Seconds => RolloverWhen::Seconds,
+        When::Minutes => RolloverWhen::Minutes,
+        When::Hours => RolloverWhen::Hours,
+        When::Days => RolloverWhen::Days,
+        When::Midnight => RolloverWhen::Midnight,
+        When::Weekday(day) => RolloverWhen::Weekday(day),
     })
 }
 
@@ -129,12 +157,12 @@ pub(crate) fn check_attrs_none(attrs: &Map<String, Json>) -> Result<()> {
     }
 }
 
-pub(crate) fn udp_or_tcp(stream: bool, host: String, port: u16) -> Destination {
+pub(crate) fn udp_or_tcp(stream: bool, host: String, port: u16) -> SyslogAddress {
     let e = Endpoint { host, port };
     if stream {
-        Destination::Tcp(e)
+        SyslogAddress::Tcp(e)
     } else {
-        Destination::Udp(e)
+        SyslogAddress::Udp(e)
     }
 }
 
@@ -201,7 +229,7 @@ pub(crate) fn default_formatter(local: &LocalTime) -> Formatter {
     Formatter {
         fmt: None,
         datefmt: None,
-        style: '%',
+        style: FormatStyle::Percent,
         utc_offset_seconds: local.utc_offset_seconds,
         tz_name: local.tz_name.clone(),
     }
@@ -218,8 +246,9 @@ pub(crate) fn formatter(name: &str, spec: &Json, local: &LocalTime) -> Result<Fo
         }
     }
     let style = match str_key(spec, "style")?.as_deref() {
-        None => '%',
-        Some(s) if s.chars().count() == 1 => s.chars().next().unwrap_or('%'),
+        None | Some("%") => FormatStyle::Percent,
+        Some("{") => FormatStyle::Brace,
+        Some("$") => FormatStyle::Dollar,
         Some(s) => bail!("formatter {name:?} style {s:?} must be one of %, {{, $"),
     };
     let fmt = match str_key(spec, "format")? {

@@ -6,8 +6,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value as Json};
 
 use crate::bindings::{
-    BufferOptions, Destination, Endpoint, Formatter, HandlerConfig, HandlerKind, HttpOptions, NameOrNumber,
-    SmtpOptions, StreamTarget,
+    BufferOptions, DatagramAddress, Endpoint, Formatter, HandlerConfig, HandlerKind, HttpMethod, HttpOptions,
+    NameOrNumber, SmtpOptions, StreamAddress, StreamTarget, SyslogAddress,
 };
 use crate::config::arguments::{
     check_attrs_none, credentials, default_formatter, facility, file_options, formatter, host_name, level, level_of,
@@ -221,37 +221,33 @@ pub(crate) fn handler(
     let level = level_of(e)?;
     let formatter = formatter_of(e, formatters, local)?;
     let common = ["class", "level", "formatter", ".", "filters"];
-    let (kind, destination, allowed): (HandlerKind, Destination, &[&str]) = match short {
+    let (kind, allowed): (HandlerKind, &[&str]) = match short {
         "SocketHandler" | "DatagramHandler" => {
             let host =
                 str_key(e, "host")?.filter(|h| !h.is_empty()).ok_or_else(|| anyhow!("{short} needs \"host\""))?;
             let port = e.get("port").ok_or_else(|| anyhow!("{short} needs \"port\" (null for a unix socket path)"))?;
-            let tcp = short == "SocketHandler";
-            let destination = match port {
-                Json::Null if tcp => Destination::UnixStream(host),
-                Json::Null => Destination::UnixDatagram(host),
-                p => {
-                    let endpoint = Endpoint { host, port: port_number(p)? };
-                    if tcp {
-                        Destination::Tcp(endpoint)
-                    } else {
-                        Destination::Udp(endpoint)
-                    }
-                }
+            let port = match port {
+                Json::Null => None,
+                p => Some(port_number(p)?),
             };
             let opts = socket_options(&attrs)?;
-            let kind = if tcp { HandlerKind::Socket(opts) } else { HandlerKind::Datagram(opts) };
-            (kind, destination, &["host", "port"])
+            let kind = match (short == "SocketHandler", port) {
+                (true, Some(port)) => HandlerKind::Socket((StreamAddress::Tcp(Endpoint { host, port }), opts)),
+                (true, None) => HandlerKind::Socket((StreamAddress::Unix(host), opts)),
+                (false, Some(port)) => HandlerKind::Datagram((DatagramAddress::Udp(Endpoint { host, port }), opts)),
+                (false, None) => HandlerKind::Datagram((DatagramAddress::Unix(host), opts)),
+            };
+            (kind, &["host", "port"])
         }
         "SysLogHandler" => {
             let stream = match e.get("socktype") {
                 None | Some(Json::Null) => false,
                 Some(v) => socktype_is_stream(v)?,
             };
-            let destination = match e.get("address") {
+            let address = match e.get("address") {
                 None => udp_or_tcp(stream, "localhost".into(), 514),
-                Some(Json::String(path)) if stream => Destination::UnixStream(path.clone()),
-                Some(Json::String(path)) => Destination::UnixDatagram(path.clone()),
+                Some(Json::String(path)) if stream => SyslogAddress::UnixStream(path.clone()),
+                Some(Json::String(path)) => SyslogAddress::UnixDatagram(path.clone()),
                 Some(Json::Array(pair)) if pair.len() == 2 => {
                     let host = pair[0]
                         .as_str()
@@ -267,9 +263,9 @@ pub(crate) fn handler(
                 None => NameOrNumber::Number(1),
                 Some(v) => facility(v)?,
             };
-            (HandlerKind::Syslog(syslog_options(facility, &attrs)?), destination, &["address", "facility", "socktype"])
+            (HandlerKind::Syslog((address, syslog_options(facility, &attrs)?)), &["address", "facility", "socktype"])
         }
-        "NullHandler" => (HandlerKind::Null, Destination::Memory, &[]),
+        "NullHandler" => (HandlerKind::Null, &[]),
         "StreamHandler" => {
             let target = match e.get("stream").and_then(Json::as_str) {
                 None | Some("ext://sys.stderr") => StreamTarget::Stderr,
@@ -277,28 +273,25 @@ pub(crate) fn handler(
                 Some(other) => bail!("stream {other:?} must be ext://sys.stderr or ext://sys.stdout"),
             };
             check_attrs_none(&attrs)?;
-            (HandlerKind::Stream(target), Destination::Configured, &["stream"])
+            (HandlerKind::Stream(target), &["stream"])
         }
         "FileHandler" | "WatchedFileHandler" | "RotatingFileHandler" | "TimedRotatingFileHandler" => {
             check_attrs_none(&attrs)?;
-            (HandlerKind::File(file_options(short, e)?), Destination::Configured, FILE_KEYS)
+            (HandlerKind::File(file_options(short, e)?), FILE_KEYS)
         }
         "HTTPHandler" => {
             check_attrs_none(&attrs)?;
             let host =
                 str_key(e, "host")?.filter(|h| !h.is_empty()).ok_or_else(|| anyhow!("HTTPHandler needs \"host\""))?;
             let url = str_key(e, "url")?.ok_or_else(|| anyhow!("HTTPHandler needs \"url\""))?;
-            let method = str_key(e, "method")?.unwrap_or_else(|| "GET".into()).to_uppercase();
-            if method != "GET" && method != "POST" {
-                bail!("method must be 'GET' or 'POST'");
-            }
+            let method = match str_key(e, "method")?.unwrap_or_else(|| "GET".into()).to_uppercase().as_str() {
+                "GET" => HttpMethod::Get,
+                "POST" => HttpMethod::Post,
+                _ => bail!("method must be 'GET' or 'POST'"),
+            };
             let options =
                 HttpOptions { host, url, method, secure: attr_bool(e, "secure", false)?, credentials: credentials(e)? };
-            (
-                HandlerKind::Http(options),
-                Destination::Configured,
-                &["host", "url", "method", "secure", "credentials", "context"],
-            )
+            (HandlerKind::Http(options), &["host", "url", "method", "secure", "credentials", "context"])
         }
         "SMTPHandler" => {
             check_attrs(&attrs, &["local_hostname"])?;
@@ -324,6 +317,7 @@ pub(crate) fn handler(
                 Some(other) => bail!("secure must be null or a list (keyfile, certfile), not {other}"),
             };
             let options = SmtpOptions {
+                mailhost: Endpoint { host, port },
                 fromaddr: str_key(e, "fromaddr")?.ok_or_else(|| anyhow!("SMTPHandler needs \"fromaddr\""))?,
                 toaddrs,
                 subject: str_key(e, "subject")?.ok_or_else(|| anyhow!("SMTPHandler needs \"subject\""))?,
@@ -335,11 +329,7 @@ pub(crate) fn handler(
                     None => host_name(),
                 },
             };
-            (
-                HandlerKind::Smtp(options),
-                Destination::Tcp(Endpoint { host, port }),
-                &["mailhost", "fromaddr", "toaddrs", "subject", "credentials", "secure", "timeout"],
-            )
+            (HandlerKind::Smtp(options), &["mailhost", "fromaddr", "toaddrs", "subject", "credentials", "secure", "timeout"])
         }
         "QueueHandler" | "MemoryHandler" | "BufferingHandler" => {
             bail!("{short} wraps other handlers and cannot be used as a target here")
@@ -373,5 +363,5 @@ pub(crate) fn handler(
         }
     }
     let spool = spool_options(&attrs)?;
-    Ok(HandlerConfig { name: name.into(), kind, destination, level, formatter, spool, buffer: None })
+    Ok(HandlerConfig { name: name.into(), kind, dry_run: false, level, formatter, spool, buffer: None })
 }

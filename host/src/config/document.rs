@@ -205,7 +205,7 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::{Destination, HandlerKind};
+    use crate::bindings::{HandlerKind, SyslogAddress};
 
     fn parse(text: &str) -> Result<Document> {
         parse_str(text, false, &LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() })
@@ -224,7 +224,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.handlers.len(), 2);
-        assert!(matches!(&d.handlers[0].destination, Destination::Tcp(e) if e.port == 1514));
+        assert!(matches!(&d.handlers[0].kind, HandlerKind::Syslog((SyslogAddress::Tcp(e), _)) if e.port == 1514));
         assert_eq!(d.handlers[1].level, 20);
     }
 
@@ -239,7 +239,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.handlers.len(), 1);
-        let HandlerKind::Syslog(o) = &d.handlers[0].kind else { panic!("not syslog") };
+        let HandlerKind::Syslog((_, o)) = &d.handlers[0].kind else { panic!("not syslog") };
         assert_eq!(o.ident, "app: ");
         assert_eq!(d.handlers[0].formatter.fmt.as_deref(), Some("%(name)s: %(message)s"));
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::bindings::{Destination, HandlerConfig, HandlerKind, HandlerStats};
+use crate::bindings::{HandlerConfig, HandlerKind, HandlerStats};
 use crate::runtime::error::PluginError;
 use crate::runtime::handler::Handler;
 use crate::runtime::plugin::Plugin;
@@ -46,7 +46,7 @@ impl Plugin {
             }
             config.spool.directory = Some(crate::sandbox::SPOOL_DIR.into());
         }
-        if let (HandlerKind::File(o), Destination::Configured) = (&mut config.kind, &config.destination) {
+        if let (HandlerKind::File(o), false) = (&mut config.kind, config.dry_run) {
             let file_name = std::path::Path::new(&o.path)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())

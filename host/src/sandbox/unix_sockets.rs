@@ -7,7 +7,9 @@ use std::io::Write;
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::sync::Arc;
 
-use crate::bindings::pylog::handlers::unix_sockets::{Host, UnixError};
+use wasmtime::component::Resource;
+
+use crate::bindings::pylog::handlers::unix_sockets::{Host, HostUnixStream, UnixError, UnixStream as StreamHandle};
 use crate::sandbox::Denials;
 
 /// Connections are capped so that a plugin cannot exhaust the host's
@@ -49,8 +51,8 @@ fn io(context: &str, e: std::io::Error) -> UnixError {
     UnixError::Io(format!("{context}: {e}"))
 }
 
-impl Host for UnixCapability {
-    fn connect_stream(&mut self, path: String) -> Result<u32, UnixError> {
+impl HostUnixStream for UnixCapability {
+    fn connect(&mut self, path: String) -> Result<Resource<StreamHandle>, UnixError> {
         self.check(&path)?;
         if self.connections.len() >= MAX_CONNECTIONS {
             return Err(UnixError::Io(format!("too many open unix connections (limit {MAX_CONNECTIONS})")));
@@ -58,21 +60,24 @@ impl Host for UnixCapability {
         let stream = UnixStream::connect(&path).map_err(|e| io(&format!("connect {path}"), e))?;
         self.next_id = self.next_id.wrapping_add(1);
         self.connections.insert(self.next_id, stream);
-        Ok(self.next_id)
+        Ok(Resource::new_own(self.next_id))
     }
 
-    fn send_stream(&mut self, connection: u32, bytes: Vec<u8>) -> Result<(), UnixError> {
+    fn send(&mut self, connection: Resource<StreamHandle>, bytes: Vec<u8>) -> Result<(), UnixError> {
         let stream = self
             .connections
-            .get_mut(&connection)
-            .ok_or_else(|| UnixError::Io(format!("no unix connection {connection}; connect again")))?;
+            .get_mut(&connection.rep())
+            .ok_or_else(|| UnixError::Io("this unix connection is closed; connect again".into()))?;
         stream.write_all(&bytes).map_err(|e| io("send", e))
     }
 
-    fn close_stream(&mut self, connection: u32) {
-        self.connections.remove(&connection);
+    fn drop(&mut self, connection: Resource<StreamHandle>) -> wasmtime::Result<()> {
+        self.connections.remove(&connection.rep());
+        Ok(())
     }
+}
 
+impl Host for UnixCapability {
     fn send_datagram(&mut self, path: String, bytes: Vec<u8>) -> Result<(), UnixError> {
         self.check(&path)?;
         if self.datagram.is_none() {
