@@ -22,6 +22,8 @@ pub enum Peer {
 
 #[cfg(target_arch = "wasm32")]
 pub use wasi::Connection;
+#[cfg(target_arch = "wasm32")]
+pub(crate) use wasi::{io_error, wasi_address};
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::Connection;
@@ -74,7 +76,32 @@ mod wasi {
         }
     }
 
-    fn io_error(what: &str, code: ErrorCode) -> Error {
+    /// A socket address as wasi:sockets spells it, with its family.
+    pub(crate) fn wasi_address(addr: SocketAddr) -> (IpAddressFamily, IpSocketAddress) {
+        match addr {
+            SocketAddr::V4(a) => {
+                let [x, y, z, w] = a.ip().octets();
+                (
+                    IpAddressFamily::Ipv4,
+                    IpSocketAddress::Ipv4(Ipv4SocketAddress { port: a.port(), address: (x, y, z, w) }),
+                )
+            }
+            SocketAddr::V6(a) => {
+                let s = a.ip().segments();
+                (
+                    IpAddressFamily::Ipv6,
+                    IpSocketAddress::Ipv6(Ipv6SocketAddress {
+                        port: a.port(),
+                        flow_info: a.flowinfo(),
+                        address: (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]),
+                        scope_id: a.scope_id(),
+                    }),
+                )
+            }
+        }
+    }
+
+    pub(crate) fn io_error(what: &str, code: ErrorCode) -> Error {
         let kind = match code {
             ErrorCode::ConnectionRefused => ErrorKind::ConnectionRefused,
             ErrorCode::ConnectionReset => ErrorKind::ConnectionReset,
@@ -100,27 +127,7 @@ mod wasi {
 
     impl Connection {
         pub fn connect(addr: SocketAddr, timeout: Duration) -> std::io::Result<Connection> {
-            let (family, remote) = match addr {
-                SocketAddr::V4(a) => {
-                    let [x, y, z, w] = a.ip().octets();
-                    (
-                        IpAddressFamily::Ipv4,
-                        IpSocketAddress::Ipv4(Ipv4SocketAddress { port: a.port(), address: (x, y, z, w) }),
-                    )
-                }
-                SocketAddr::V6(a) => {
-                    let s = a.ip().segments();
-                    (
-                        IpAddressFamily::Ipv6,
-                        IpSocketAddress::Ipv6(Ipv6SocketAddress {
-                            port: a.port(),
-                            flow_info: a.flowinfo(),
-                            address: (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]),
-                            scope_id: a.scope_id(),
-                        }),
-                    )
-                }
-            };
+            let (family, remote) = wasi_address(addr);
             let stuck = STUCK.load(Ordering::Relaxed);
             if stuck >= super::MAX_STUCK {
                 return Err(Error::other(format!(

@@ -6,6 +6,7 @@
 pub mod acks;
 pub mod backoff;
 pub mod connection;
+pub mod datagram_socket;
 pub mod durable;
 pub mod file;
 pub mod http;

@@ -101,6 +101,13 @@ impl Outbox {
         self.acks.is_none() && self.transport.coalesces() && self.spool.as_ref().is_none_or(Spool::is_empty)
     }
 
+    /// Whether several frames may go in one call as separate messages
+    /// (datagrams): nothing to spool or acknowledge, and a transport that
+    /// does better than one call per message.
+    pub fn sends_in_bulk(&self) -> bool {
+        self.spool.is_none() && self.acks.is_none() && self.transport.sends_in_bulk()
+    }
+
     /// When the `block` overflow policy stops waiting for room: one deadline
     /// for a whole batch, so a batch never waits longer than one record would.
     pub fn block_deadline(&self) -> Instant {
@@ -197,6 +204,37 @@ impl Outbox {
                     frames.iter().for_each(|&(i, _, _)| results[i] = Err(e.clone()));
                 }
             },
+        }
+    }
+
+    /// Delivers the frames in `batch` as separate messages in one call (when
+    /// `sends_in_bulk` said so); `frames` are (result index, start, end). A
+    /// frame that cannot go is dropped, counted, and sets its result.
+    pub fn deliver_each(&mut self, batch: &[u8], frames: &[(usize, usize, usize)], results: &mut [Result<()>]) {
+        if frames.is_empty() {
+            return;
+        }
+        if self.closed {
+            frames.iter().for_each(|&(i, _, _)| results[i] = Err(Error::Closed));
+            return;
+        }
+        let messages: Vec<&[u8]> = frames.iter().map(|&(_, start, end)| &batch[start..end]).collect();
+        let mut failed = false;
+        for (&(i, start, end), sent) in frames.iter().zip(self.transport.send_each(&messages)) {
+            match sent {
+                Ok(()) => {
+                    self.stats.sent += 1;
+                    self.stats.bytes += (end - start) as u64;
+                }
+                Err(e) => {
+                    self.stats.dropped_unsent += 1;
+                    results[i] = Err(e);
+                    failed = true;
+                }
+            }
+        }
+        if failed && self.close_on_error {
+            self.transport.close();
         }
     }
 

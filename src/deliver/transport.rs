@@ -39,6 +39,17 @@ pub trait Transport {
     /// bytes may go in one call when `coalesces` says so.
     fn send(&mut self, bytes: &[u8]) -> Result<()>;
 
+    /// Sends several messages, one result each. Datagram transports send
+    /// them in one call (`sends_in_bulk`); the default sends one by one.
+    fn send_each(&mut self, messages: &[&[u8]]) -> Vec<Result<()>> {
+        messages.iter().map(|m| self.send(m)).collect()
+    }
+
+    /// Whether `send_each` does better than one `send` per message.
+    fn sends_in_bulk(&self) -> bool {
+        false
+    }
+
     fn flush(&mut self) -> Result<()> {
         Ok(())
     }

@@ -151,7 +151,10 @@ impl Handler {
     /// `Handler.handle` on the target: its level, then encode and send.
     fn deliver<'r>(&mut self, records: impl Iterator<Item = &'r LogRecord>, until: Instant) -> Vec<Result<()>> {
         let mut results = Vec::with_capacity(records.size_hint().0);
+        // Frames go out together: joined in one write on a stream, or as
+        // separate datagrams in one call; otherwise one by one.
         let joined = self.outbox.coalesces();
+        let bulk = !joined && self.outbox.sends_in_bulk();
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
         self.frames.clear();
@@ -174,14 +177,18 @@ impl Handler {
                 *results.last_mut().expect("pushed above") = Err(e);
                 continue;
             }
-            if joined {
+            if joined || bulk {
                 self.frames.push((results.len() - 1, start, batch.len()));
             } else {
                 *results.last_mut().expect("pushed above") = self.outbox.deliver(&batch[start..], until);
                 batch.truncate(start);
             }
         }
-        self.outbox.deliver_joined(&batch, &self.frames, &mut results, until);
+        if bulk {
+            self.outbox.deliver_each(&batch, &self.frames, &mut results);
+        } else {
+            self.outbox.deliver_joined(&batch, &self.frames, &mut results, until);
+        }
         self.batch = batch;
         results
     }
