@@ -120,7 +120,7 @@ fn a_dry_run_of_several_handlers_writes_one_file_each_with_the_bytes_each_alone_
             .to_string()
     };
     // Fixed process and times: the runs compared are separate processes.
-    let fixed = "\"created\": 1700000000.0, \"relativeCreated\": 1.0, \"process\": 7";
+    let fixed = "\"created\": 1700000000.0, \"relativeCreated\": 1.0, \"process\": 7, \"thread\": 1";
     let records = format!("{{\"msg\": \"one\", {fixed}}}\n{{\"msg\": \"two %s\", \"args\": [2], {fixed}}}\n");
     let records = records.as_str();
     let both = emit(&doc(&["sock", "sys"]), records);
@@ -189,4 +189,28 @@ fn relative_created_counts_from_one_start_across_batches() {
         starts[0],
         starts.last()
     );
+}
+
+/// `%(thread)d` and `{thread:d}` work on records from JSON lines without a
+/// thread, as on `logging.makeLogRecord`'s, which takes the calling
+/// thread's id and name.
+#[test]
+fn records_without_a_thread_get_the_emitting_threads_as_make_log_record_does() {
+    let config = r#"{"version": 1, "formatters": {"f": {"format": "%(thread)d %(threadName)s"},
+            "b": {"format": "{thread:d}", "style": "{"}},
+        "handlers": {"h": {"class": "logging.StreamHandler", "formatter": "f", "stream": "ext://sys.stdout"}},
+        "root": {"level": "DEBUG", "handlers": ["h"]}}"#;
+    let out = emit(config, "{\"msg\": \"m\"}\n{\"msg\": \"m\", \"thread\": 42, \"threadName\": \"worker\"}\n");
+    assert!(out.status.success(), "{}", out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let (id, name) = lines[0].split_once(' ').expect("two fields");
+    assert!(id.parse::<u64>().is_ok_and(|id| id > 0), "{text}");
+    assert_eq!(name, "MainThread");
+    assert_eq!(lines[1], "42 worker");
+    let brace = config.replace("\"formatter\": \"f\"", "\"formatter\": \"b\"");
+    let out = emit(&brace, "{\"msg\": \"m\"}\n");
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(String::from_utf8_lossy(&out.stdout).trim().parse::<u64>().is_ok(), "{}", out.stderr);
 }

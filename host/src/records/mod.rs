@@ -17,18 +17,38 @@ use serde_json::{Map, Value as Json};
 
 use crate::bindings::{Args, LogRecord, Value};
 
-/// What the filling needs to know about the sending process.
+/// What the filling needs to know about the sending process: what
+/// `logging.makeLogRecord` takes from the process and thread that call it.
 #[derive(Debug, Clone)]
 pub struct Defaults {
     /// `logging._startTime`, for `relativeCreated`.
     pub start_time: f64,
     pub process: i64,
     pub process_name: String,
+    /// `threading.get_ident()` of the thread making the records (the
+    /// thread's pthread id, as CPython's on Linux).
+    pub thread: i64,
+    /// `threading.current_thread().name`: "MainThread" on the main thread.
+    pub thread_name: String,
 }
 
 impl Default for Defaults {
+    /// The calling process and thread.
     fn default() -> Self {
-        Defaults { start_time: now(), process: std::process::id() as i64, process_name: "MainProcess".into() }
+        // SAFETY: pthread_self has no preconditions and always succeeds.
+        let thread = unsafe { libc::pthread_self() } as usize as i64;
+        let thread_name = match std::thread::current().name() {
+            Some("main") => "MainThread".to_string(),
+            Some(name) => name.to_string(),
+            None => "Dummy-1".to_string(),
+        };
+        Defaults {
+            start_time: now(),
+            process: std::process::id() as i64,
+            process_name: "MainProcess".into(),
+            thread,
+            thread_name,
+        }
     }
 }
 
@@ -312,8 +332,14 @@ pub fn from_json_object(o: &impl Fields, defaults: &Defaults) -> Result<LogRecor
         created,
         msecs,
         relative_created: opt_float(o, "relativeCreated")?.unwrap_or((created - defaults.start_time) * 1000.0),
-        thread: opt_int(o, "thread")?,
-        thread_name: opt_string(o, "threadName")?,
+        thread: match o.field("thread") {
+            Some(_) => opt_int(o, "thread")?,
+            None => Some(defaults.thread),
+        },
+        thread_name: match o.field("threadName") {
+            Some(_) => opt_string(o, "threadName")?,
+            None => Some(defaults.thread_name.clone()),
+        },
         process_name: match o.field("processName") {
             Some(_) => opt_string(o, "processName")?,
             None => Some(defaults.process_name.clone()),
