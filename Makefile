@@ -93,6 +93,7 @@ fixtures: rust-deps
 lint: rust-deps
 	$(CARGO) fmt --all -- --check
 	python3 scripts/check_layers.py
+	python3 scripts/check_sizes.py
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --profile component --target wasm32-wasip2 -p pylog-handlers -p hostile-plugin -p example-extension -- -D warnings
 
