@@ -2,7 +2,9 @@
 
 usage: burst_receiver.py PORT OUTFILE [DELAY]   (PORT 0 picks one; DELAY
 seconds of sleep after each record makes a slow reader)
-Prints "ready PORT", then serves connections one after another until killed.
+Prints "ready PORT", then serves connections one after another until killed,
+printing "closed" when each one has ended and all its records are written
+(a reader that stopped reading stdout is no reason to stop serving).
 """
 import logging
 import pickle
@@ -29,3 +31,7 @@ with open(out_path, "a", buffering=1) as out:
             if delay:
                 time.sleep(delay)
         conn.close()
+        try:
+            print("closed", flush=True)
+        except OSError:
+            pass
