@@ -20,18 +20,22 @@ import tempfile
 import threading
 import time
 
+# Each record goes to its own logger, as `pylog emit` routes it: the
+# logger's level, then its handlers and its ancestors' (callHandlers).
 CPYTHON_SHIPPER = r"""
 import json, logging, logging.config, sys
 config = json.load(open(sys.argv[1]))
 logging.config.dictConfig(config)
-root = logging.getLogger()
 for line in open(sys.argv[2]):
     if line.strip():
         d = json.loads(line)
         # JSON has no tuples; %-formatting needs one.
         if isinstance(d.get("args"), list):
             d["args"] = tuple(d["args"])
-        root.handle(logging.makeLogRecord(d))
+        record = logging.makeLogRecord(d)
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
 logging.shutdown()
 """
 
@@ -73,6 +77,21 @@ def scenarios(tcp, udp):
     yield "SocketHandler", one({"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": tcp})
     yield "DatagramHandler", one({"class": "logging.handlers.DatagramHandler", "host": "127.0.0.1", "port": udp})
     yield "SysLogHandler UDP", one({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", udp]})
+    # Routing through a logger hierarchy: every record (logger app.requests)
+    # reaches three handlers, one per level of the hierarchy.
+    yield "3 loggers / handlers", {
+        "version": 1,
+        "handlers": {
+            "sock": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": tcp},
+            "dgram": {"class": "logging.handlers.DatagramHandler", "host": "127.0.0.1", "port": udp},
+            "sys": {"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", udp]},
+        },
+        "loggers": {
+            "app": {"level": "INFO", "handlers": ["sock"]},
+            "app.requests": {"level": "DEBUG", "handlers": ["dgram"]},
+        },
+        "root": {"level": "WARNING", "handlers": ["sys"]},
+    }
 
 
 def timed(cmd):
