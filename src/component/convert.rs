@@ -7,7 +7,7 @@ use crate::deliver::file::{FileOptions, Rotation};
 use crate::deliver::http::HttpOptions;
 use crate::deliver::smtp::SmtpOptions;
 use crate::deliver::spool::{self, Overflow, SpoolLimits};
-use crate::deliver::timed_rollover::TimedRollover;
+use crate::deliver::timed_rollover::{TimedRollover, When};
 use crate::deliver::transport::{Console, Destination};
 use crate::encode::priority::NameOrNumber;
 use crate::encode::syslog::{Framing, SyslogFormat, SyslogOptions};
@@ -17,6 +17,7 @@ use crate::handlers::{HandlerConfig, Kind, Secret, SocketOptions, Stats};
 use crate::python::formatter::Formatter;
 use crate::python::record::{Args, LogRecord, Value};
 use crate::python::text_encoding::TextEncoding;
+use pylog_wire::rollover;
 
 use super::wit::exports::pylog::handlers::handlers as wh;
 use super::wit::pylog::handlers::config as wc;
@@ -324,21 +325,14 @@ fn file_kind(o: wc::FileOptions, utc_offset_seconds: i32) -> Result<Kind, Error>
         wc::Rotation::Size(r) => Rotation::Size { max_bytes: r.max_bytes, backup_count: r.backup_count },
         wc::Rotation::Timed(t) => {
             let when = match t.when {
-                wc::RolloverWhen::Seconds => "S".to_string(),
-                wc::RolloverWhen::Minutes => "M".into(),
-                wc::RolloverWhen::Hours => "H".into(),
-                wc::RolloverWhen::Days => "D".into(),
-                wc::RolloverWhen::Midnight => "MIDNIGHT".into(),
-                wc::RolloverWhen::Weekday(day) => format!("W{day}"),
+                wc::RolloverWhen::Seconds => When::Seconds,
+                wc::RolloverWhen::Minutes => When::Minutes,
+                wc::RolloverWhen::Hours => When::Hours,
+                wc::RolloverWhen::Days => When::Days,
+                wc::RolloverWhen::Midnight => When::Midnight,
+                wc::RolloverWhen::Weekday(day) => rollover::weekday(day).map_err(Error::BadConfig)?,
             };
-            Rotation::Timed(TimedRollover::new(
-                &when,
-                t.interval,
-                t.backup_count,
-                t.utc,
-                t.at_time,
-                utc_offset_seconds,
-            )?)
+            Rotation::Timed(TimedRollover::new(when, t.interval, t.backup_count, t.utc, t.at_time, utc_offset_seconds)?)
         }
     };
     Ok(Kind::File {

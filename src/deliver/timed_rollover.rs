@@ -5,7 +5,7 @@
 //! UTC plus the host's offset (the guest has no zone database), so the DST
 //! corrections CPython applies never trigger here; see the README.
 
-use pylog_wire::rollover::{parse_when, When as WireWhen};
+pub use pylog_wire::rollover::When;
 
 use crate::error::{Error, Result};
 use crate::python::civil_time::{local_time, strftime, CivilTime};
@@ -23,56 +23,44 @@ pub struct TimedRollover {
     utc_offset_seconds: i32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum When {
-    Seconds,
-    Minutes,
-    Hours,
-    Days,
-    Midnight,
-    /// Monday is 0, as Python's `tm_wday`.
-    Weekday(u32),
+/// The rotated files' date suffix for `when`.
+fn suffix(when: When) -> &'static str {
+    match when {
+        When::Seconds => "%Y-%m-%d_%H-%M-%S",
+        When::Minutes => "%Y-%m-%d_%H-%M",
+        When::Hours => "%Y-%m-%d_%H",
+        When::Days | When::Midnight | When::Weekday(_) => "%Y-%m-%d",
+    }
 }
 
-impl When {
-    fn suffix(self) -> &'static str {
-        match self {
-            When::Seconds => "%Y-%m-%d_%H-%M-%S",
-            When::Minutes => "%Y-%m-%d_%H-%M",
-            When::Hours => "%Y-%m-%d_%H",
-            When::Days | When::Midnight | When::Weekday(_) => "%Y-%m-%d",
-        }
-    }
-
-    /// `extMatch` without the regex: `#` is an ASCII digit, anything else
-    /// must be equal.
-    fn ext_shape(self) -> &'static str {
-        match self {
-            When::Seconds => "####-##-##_##-##-##",
-            When::Minutes => "####-##-##_##-##",
-            When::Hours => "####-##-##_##",
-            When::Days | When::Midnight | When::Weekday(_) => "####-##-##",
-        }
+/// `extMatch` without the regex: `#` is an ASCII digit, anything else
+/// must be equal.
+fn ext_shape(when: When) -> &'static str {
+    match when {
+        When::Seconds => "####-##-##_##-##-##",
+        When::Minutes => "####-##-##_##-##",
+        When::Hours => "####-##-##_##",
+        When::Days | When::Midnight | When::Weekday(_) => "####-##-##",
     }
 }
 
 impl TimedRollover {
-    /// `TimedRotatingFileHandler.__init__`'s checks, with its messages.
+    /// `TimedRotatingFileHandler.__init__`'s checks, with its messages
+    /// (`when` is read, and checked, by `pylog_wire::rollover`).
     pub fn new(
-        when: &str,
+        when: When,
         interval: u32,
         backup_count: u32,
         utc: bool,
         at_time: Option<u32>,
         utc_offset_seconds: i32,
     ) -> Result<TimedRollover> {
-        let (when, unit) = match parse_when(when).map_err(Error::BadConfig)? {
-            WireWhen::Seconds => (When::Seconds, 1),
-            WireWhen::Minutes => (When::Minutes, 60),
-            WireWhen::Hours => (When::Hours, 60 * 60),
-            WireWhen::Days => (When::Days, DAY),
-            WireWhen::Midnight => (When::Midnight, DAY),
-            WireWhen::Weekday(day) => (When::Weekday(u32::from(day)), 7 * DAY),
+        let unit = match when {
+            When::Seconds => 1,
+            When::Minutes => 60,
+            When::Hours => 60 * 60,
+            When::Days | When::Midnight => DAY,
+            When::Weekday(_) => 7 * DAY,
         };
         if interval == 0 {
             return Err(Error::BadConfig("interval must be at least 1".into()));
@@ -98,7 +86,7 @@ impl TimedRollover {
     pub fn compute_rollover(&self, current: i64) -> i64 {
         let weekday = match self.when {
             When::Midnight => None,
-            When::Weekday(d) => Some(d),
+            When::Weekday(d) => Some(u32::from(d)),
             _ => return current + self.interval,
         };
         let t = self.civil(current);
@@ -132,7 +120,7 @@ impl TimedRollover {
     pub fn rotated_name(&self, base: &str, rollover_at: i64) -> String {
         let mut name = String::from(base);
         name.push('.');
-        strftime(self.when.suffix(), &self.civil(rollover_at - self.interval), "UTC", &mut name);
+        strftime(suffix(self.when), &self.civil(rollover_at - self.interval), "UTC", &mut name);
         name
     }
 
@@ -159,7 +147,7 @@ impl TimedRollover {
     }
 
     fn matches_shape(&self, part: &str) -> bool {
-        let shape = self.when.ext_shape();
+        let shape = ext_shape(self.when);
         part.len() == shape.len()
             && part.bytes().zip(shape.bytes()).all(|(c, s)| if s == b'#' { c.is_ascii_digit() } else { c == s })
     }
@@ -168,26 +156,31 @@ impl TimedRollover {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pylog_wire::rollover::parse_when;
+
+    fn schedule(when: &str, backup_count: u32) -> Result<TimedRollover> {
+        TimedRollover::new(parse_when(when).map_err(Error::BadConfig)?, 1, backup_count, true, None, 0)
+    }
 
     #[test]
     fn midnight_and_weekly_follow_cpython() {
         // 2026-11-22 01:52:18 UTC is a Sunday (tm_wday 6).
         let now = 1_795_312_338;
-        let midnight = TimedRollover::new("midnight", 1, 0, true, None, 0).unwrap();
+        let midnight = schedule("midnight", 0).unwrap();
         assert_eq!(midnight.compute_rollover(now), 1_795_392_000);
-        let monday = TimedRollover::new("W0", 1, 0, true, None, 0).unwrap();
+        let monday = schedule("W0", 0).unwrap();
         // Asked of CPython: a weekly rollover happens at the midnight that
         // ends the named day.
         assert_eq!(monday.compute_rollover(now), 1_795_478_400);
-        let sunday = TimedRollover::new("w6", 1, 0, true, None, 0).unwrap();
+        let sunday = schedule("w6", 0).unwrap();
         assert_eq!(sunday.compute_rollover(now), 1_795_392_000);
-        assert!(TimedRollover::new("W7", 1, 0, true, None, 0).is_err());
-        assert!(TimedRollover::new("X", 1, 0, true, None, 0).is_err());
+        assert!(schedule("W7", 0).is_err());
+        assert!(schedule("X", 0).is_err());
     }
 
     #[test]
     fn deletes_oldest_beyond_backup_count() {
-        let r = TimedRollover::new("S", 1, 2, true, None, 0).unwrap();
+        let r = schedule("S", 2).unwrap();
         let names: Vec<String> = [
             "app.log",
             "app.log.2026-01-01_00-00-01",

@@ -13,6 +13,14 @@ pub enum When {
     Weekday(u8),
 }
 
+/// `W<day>` from a day number, with CPython's message for one above 6.
+pub fn weekday(day: u8) -> Result<When, String> {
+    match day {
+        0..=6 => Ok(When::Weekday(day)),
+        _ => parse_when(&format!("W{day}")),
+    }
+}
+
 pub fn parse_when(when: &str) -> Result<When, String> {
     let upper = when.to_ascii_uppercase();
     Ok(match upper.as_str() {
@@ -41,5 +49,8 @@ mod tests {
         assert!(parse_when("W7").unwrap_err().starts_with("Invalid day specified"));
         assert!(parse_when("W10").unwrap_err().starts_with("You must specify a day"));
         assert!(parse_when("X").unwrap_err().starts_with("Invalid rollover interval specified: X"));
+        assert_eq!(weekday(3), Ok(When::Weekday(3)));
+        assert_eq!(weekday(7), parse_when("W7"));
+        assert_eq!(weekday(10), parse_when("W10"));
     }
 }
