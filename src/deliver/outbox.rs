@@ -130,25 +130,18 @@ impl Outbox {
             return Err(Error::Closed);
         }
         let transport = self.transport.as_mut();
-        let result = match (self.spool.as_mut(), self.acks.as_mut()) {
-            (None, _) => match transport.send(frame) {
-                Ok(()) => {
-                    self.stats.sent += 1;
-                    self.stats.bytes += frame.len() as u64;
-                    Ok(())
+        match (self.spool.as_mut(), self.acks.as_mut()) {
+            (None, _) => {
+                let sent = transport.send(frame);
+                count_send(&mut self.stats, frame.len(), &sent);
+                if sent.is_err() && self.close_on_error {
+                    transport.close();
                 }
-                Err(e) => {
-                    self.stats.dropped_unsent += 1;
-                    if self.close_on_error {
-                        transport.close();
-                    }
-                    Err(e)
-                }
-            },
+                sent
+            }
             (Some(spool), None) => {
                 if pump(transport, spool, &mut self.stats) && transport.send(frame).is_ok() {
-                    self.stats.sent += 1;
-                    self.stats.bytes += frame.len() as u64;
+                    count_send(&mut self.stats, frame.len(), &Ok(()));
                     Ok(())
                 } else {
                     // An exact-size copy: the spool's byte bound is then the
@@ -161,8 +154,7 @@ impl Outbox {
                 pump_acked(transport, spool, &mut self.stats, acks);
                 queued
             }
-        };
-        result
+        }
     }
 
     /// Delivers the frames joined in `batch` in one write (when `coalesces`
@@ -221,17 +213,9 @@ impl Outbox {
         let messages: Vec<&[u8]> = frames.iter().map(|&(_, start, end)| &batch[start..end]).collect();
         let mut failed = false;
         for (&(i, start, end), sent) in frames.iter().zip(self.transport.send_each(&messages)) {
-            match sent {
-                Ok(()) => {
-                    self.stats.sent += 1;
-                    self.stats.bytes += (end - start) as u64;
-                }
-                Err(e) => {
-                    self.stats.dropped_unsent += 1;
-                    results[i] = Err(e);
-                    failed = true;
-                }
-            }
+            count_send(&mut self.stats, end - start, &sent);
+            failed |= sent.is_err();
+            results[i] = sent;
         }
         if failed && self.close_on_error {
             self.transport.close();
@@ -310,6 +294,18 @@ impl Outbox {
     /// A memory destination's bytes (a dry run), also after close.
     pub fn take_output(&mut self) -> Vec<u8> {
         self.transport.take_output()
+    }
+}
+
+/// Counts one frame sent without a spool: sent, with its bytes, or dropped
+/// as unsent.
+fn count_send(stats: &mut Stats, len: usize, sent: &Result<()>) {
+    match sent {
+        Ok(()) => {
+            stats.sent += 1;
+            stats.bytes += len as u64;
+        }
+        Err(_) => stats.dropped_unsent += 1,
     }
 }
 

@@ -63,7 +63,8 @@ impl Transport for UdpTransport {
         };
         let mut sent = sent.into_iter();
         for result in results.iter_mut().filter(|r| r.is_ok()) {
-            *result = sent.next().unwrap_or(Ok(()));
+            *result =
+                sent.next().unwrap_or_else(|| Err(Error::Io("the socket gave no result for this datagram".into())));
         }
         results
     }

@@ -159,30 +159,9 @@ impl Handler {
         batch.clear();
         self.frames.clear();
         for record in records {
-            results.push(Ok(()));
-            if self.family.discards() || record.levelno < self.level {
-                self.records.skipped_by_level += 1;
-                continue;
-            }
-            let start = batch.len();
-            if let Err(e) = self.family.encode(record, &mut batch) {
-                batch.truncate(start);
-                match e {
-                    Error::Io(_) | Error::Denied(_) => self.records.dropped_unsent += 1,
-                    _ => {
-                        self.records.dropped_invalid += 1;
-                        self.outbox.refused();
-                    }
-                }
-                *results.last_mut().expect("pushed above") = Err(e);
-                continue;
-            }
-            if joined || bulk {
-                self.frames.push((results.len() - 1, start, batch.len()));
-            } else {
-                *results.last_mut().expect("pushed above") = self.outbox.deliver(&batch[start..], until);
-                batch.truncate(start);
-            }
+            let index = results.len();
+            let result = self.take_one(record, index, joined || bulk, &mut batch, until);
+            results.push(result);
         }
         if bulk {
             self.outbox.deliver_each(&batch, &self.frames, &mut results);
@@ -191,6 +170,42 @@ impl Handler {
         }
         self.batch = batch;
         results
+    }
+
+    /// One record of `deliver`: skipped below the level, encoded into
+    /// `batch`, then either kept there to go out `together` with the batch
+    /// (noted in `frames` under `index`) or delivered now.
+    fn take_one(
+        &mut self,
+        record: &LogRecord,
+        index: usize,
+        together: bool,
+        batch: &mut Vec<u8>,
+        until: Instant,
+    ) -> Result<()> {
+        if self.family.discards() || record.levelno < self.level {
+            self.records.skipped_by_level += 1;
+            return Ok(());
+        }
+        let start = batch.len();
+        if let Err(e) = self.family.encode(record, batch) {
+            batch.truncate(start);
+            match e {
+                Error::Io(_) | Error::Denied(_) => self.records.dropped_unsent += 1,
+                _ => {
+                    self.records.dropped_invalid += 1;
+                    self.outbox.refused();
+                }
+            }
+            return Err(e);
+        }
+        if together {
+            self.frames.push((index, start, batch.len()));
+            return Ok(());
+        }
+        let delivered = self.outbox.deliver(&batch[start..], until);
+        batch.truncate(start);
+        delivered
     }
 
     /// Delivers what is buffered and spooled, trying for up to the spool's

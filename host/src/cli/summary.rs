@@ -101,8 +101,21 @@ impl Summary {
     }
 
     pub fn print(&self, dry: &DryRun) {
-        let Summary { read, bad_lines, unrouted, handlers, sent, dropped, skipped, denied, .. } = self;
-        let (replayed, reconnects, bytes, recovered) = (self.replayed, self.reconnects, self.bytes, self.recovered);
+        let Summary {
+            read,
+            bad_lines,
+            unrouted,
+            handlers,
+            sent,
+            dropped,
+            skipped,
+            denied,
+            replayed,
+            reconnects,
+            bytes,
+            recovered,
+            ..
+        } = self;
         eprintln!(
             "pylog emit: {read} records read ({recovered} more recovered from durable spools); across {handlers} \
              handlers: {sent} sent ({replayed} after waiting in the spool), {dropped} dropped, {skipped} below level, \
