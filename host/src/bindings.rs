@@ -31,6 +31,52 @@ pub fn describe(e: &HandlerError) -> String {
     }
 }
 
+/// Where a network handler sends, whatever its kind.
+#[derive(Debug, Clone, Copy)]
+pub enum Address<'a> {
+    Tcp(&'a Endpoint),
+    Udp(&'a Endpoint),
+    UnixStream(&'a str),
+    UnixDatagram(&'a str),
+}
+
+impl Address<'_> {
+    /// A stream (TCP or a unix stream socket) rather than datagrams.
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Address::Tcp(_) | Address::UnixStream(_))
+    }
+}
+
+impl std::fmt::Display for Address<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Address::Tcp(e) => write!(f, "tcp {}:{}", e.host, e.port),
+            Address::Udp(e) => write!(f, "udp {}:{}", e.host, e.port),
+            Address::UnixStream(p) => write!(f, "unix stream {p}"),
+            Address::UnixDatagram(p) => write!(f, "unix datagram {p}"),
+        }
+    }
+}
+
+impl HandlerKind {
+    /// The network address this kind's constructor names; none for the
+    /// kinds with their own target (a file, a URL, the console) or none.
+    pub fn address(&self) -> Option<Address<'_>> {
+        Some(match self {
+            HandlerKind::Socket((StreamAddress::Tcp(e), _)) => Address::Tcp(e),
+            HandlerKind::Socket((StreamAddress::Unix(p), _)) => Address::UnixStream(p),
+            HandlerKind::Datagram((DatagramAddress::Udp(e), _)) => Address::Udp(e),
+            HandlerKind::Datagram((DatagramAddress::Unix(p), _)) => Address::UnixDatagram(p),
+            HandlerKind::Syslog((SyslogAddress::Tcp(e), _)) => Address::Tcp(e),
+            HandlerKind::Syslog((SyslogAddress::Udp(e), _)) => Address::Udp(e),
+            HandlerKind::Syslog((SyslogAddress::UnixStream(p), _)) => Address::UnixStream(p),
+            HandlerKind::Syslog((SyslogAddress::UnixDatagram(p), _)) => Address::UnixDatagram(p),
+            HandlerKind::Smtp(o) => Address::Tcp(&o.mailhost),
+            HandlerKind::Null | HandlerKind::Stream(_) | HandlerKind::File(_) | HandlerKind::Http(_) => return None,
+        })
+    }
+}
+
 /// All counters zero (`HandlerStats` is generated, so no derive).
 impl Default for HandlerStats {
     fn default() -> Self {

@@ -100,42 +100,28 @@ fn kind_name(kind: &pylog_host::bindings::HandlerKind) -> &'static str {
 /// Where a handler writes, as a user would name it, with the framing of a
 /// syslog stream (receivers need to know it).
 fn destination_name(h: &pylog_host::HandlerConfig) -> String {
-    use pylog_host::bindings::{
-        DatagramAddress, Endpoint, HandlerKind as K, StreamAddress, StreamTarget, SyslogAddress, SyslogFormat,
-        SyslogFraming,
-    };
-    let tcp = |e: &Endpoint| format!("tcp {}:{}", e.host, e.port);
-    let udp = |e: &Endpoint| format!("udp {}:{}", e.host, e.port);
-    match &h.kind {
-        K::Socket((StreamAddress::Tcp(e), _)) => tcp(e),
-        K::Socket((StreamAddress::Unix(p), _)) => format!("unix stream {p}"),
-        K::Datagram((DatagramAddress::Udp(e), _)) => udp(e),
-        K::Datagram((DatagramAddress::Unix(p), _)) => format!("unix datagram {p}"),
-        K::Syslog((address, o)) => {
-            let (place, stream) = match address {
-                SyslogAddress::Udp(e) => (udp(e), false),
-                SyslogAddress::Tcp(e) => (tcp(e), true),
-                SyslogAddress::UnixDatagram(p) => (format!("unix datagram {p}"), false),
-                SyslogAddress::UnixStream(p) => (format!("unix stream {p}"), true),
-            };
-            let framing = match (stream, o.framing, o.format) {
-                (false, _, _) => "",
-                (true, SyslogFraming::OctetCounting, _) => ", octet-counted (RFC 6587)",
-                (true, SyslogFraming::Unframed, SyslogFormat::Rfc5424) => ", each message ending in LF (RFC 6587)",
-                (true, SyslogFraming::Unframed, SyslogFormat::Cpython) if o.append_nul => {
+    use pylog_host::bindings::{HandlerKind as K, HttpMethod, StreamTarget, SyslogFormat, SyslogFraming};
+    if let Some(address) = h.kind.address() {
+        let framing = match &h.kind {
+            K::Syslog((_, o)) if address.is_stream() => match (o.framing, o.format) {
+                (SyslogFraming::OctetCounting, _) => ", octet-counted (RFC 6587)",
+                (SyslogFraming::Unframed, SyslogFormat::Rfc5424) => ", each message ending in LF (RFC 6587)",
+                (SyslogFraming::Unframed, SyslogFormat::Cpython) if o.append_nul => {
                     ", unframed, each message ending in NUL (CPython's)"
                 }
-                (true, SyslogFraming::Unframed, SyslogFormat::Cpython) => ", unframed, no delimiter",
-            };
-            place + framing
-        }
-        K::Smtp(o) => tcp(&o.mailhost),
+                (SyslogFraming::Unframed, SyslogFormat::Cpython) => ", unframed, no delimiter",
+            },
+            _ => "",
+        };
+        return format!("{address}{framing}");
+    }
+    match &h.kind {
         K::File(o) => format!("file {}", o.path),
         K::Http(o) => format!(
             "{} {}://{}{}",
             match o.method {
-                pylog_host::bindings::HttpMethod::Get => "GET",
-                pylog_host::bindings::HttpMethod::Post => "POST",
+                HttpMethod::Get => "GET",
+                HttpMethod::Post => "POST",
             },
             if o.secure { "https" } else { "http" },
             o.host,
@@ -143,6 +129,6 @@ fn destination_name(h: &pylog_host::HandlerConfig) -> String {
         ),
         K::Stream(StreamTarget::Stderr) => "stderr".into(),
         K::Stream(StreamTarget::Stdout) => "stdout".into(),
-        K::Null => "nowhere (NullHandler)".into(),
+        _ => "nowhere (NullHandler)".into(),
     }
 }

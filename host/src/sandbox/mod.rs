@@ -18,9 +18,7 @@ use std::sync::{Arc, Mutex};
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
-use crate::bindings::{
-    DatagramAddress, Endpoint, HandlerConfig, HandlerError, HandlerKind, StreamAddress, StreamTarget, SyslogAddress,
-};
+use crate::bindings::{Address, HandlerConfig, HandlerError, HandlerKind, StreamTarget};
 use crate::sandbox::http_gate::normal_authority;
 
 /// The directory holding a log file, as the host names it.
@@ -115,34 +113,28 @@ impl Grants {
             // Nothing is opened: no grant at all.
             return Ok(g);
         }
-        let mut endpoint = |e: &Endpoint, tcp: bool| -> Result<(), HandlerError> {
-            g.name_lookup = is_name(&e.host);
-            let addrs = resolve(&e.host, e.port)?;
-            if tcp {
-                g.tcp.extend(addrs)
-            } else {
-                g.udp.extend(addrs)
+        match config.kind.address() {
+            Some(address @ (Address::Tcp(e) | Address::Udp(e))) => {
+                g.name_lookup = is_name(&e.host);
+                let addrs = resolve(&e.host, e.port)?;
+                if address.is_stream() {
+                    g.tcp.extend(addrs)
+                } else {
+                    g.udp.extend(addrs)
+                }
             }
-            Ok(())
-        };
-        match &config.kind {
-            HandlerKind::Socket((StreamAddress::Tcp(e), _)) => endpoint(e, true)?,
-            HandlerKind::Datagram((DatagramAddress::Udp(e), _)) => endpoint(e, false)?,
-            HandlerKind::Syslog((SyslogAddress::Tcp(e), _)) => endpoint(e, true)?,
-            HandlerKind::Syslog((SyslogAddress::Udp(e), _)) => endpoint(e, false)?,
-            HandlerKind::Smtp(o) => endpoint(&o.mailhost, true)?,
-            HandlerKind::Socket((StreamAddress::Unix(path), _))
-            | HandlerKind::Datagram((DatagramAddress::Unix(path), _))
-            | HandlerKind::Syslog((SyslogAddress::UnixStream(path) | SyslogAddress::UnixDatagram(path), _)) => {
-                g.unix = Some(HashSet::from([path.clone()]));
+            Some(Address::UnixStream(path) | Address::UnixDatagram(path)) => {
+                g.unix = Some(HashSet::from([path.to_string()]));
             }
-            HandlerKind::File(o) => {
-                refuse_escaping_symlink(&o.path)?;
-                g.log_dir = Some(log_dir_of(&o.path));
-            }
-            HandlerKind::Http(o) => g.http_authority = Some(normal_authority(&o.host, o.secure)),
-            HandlerKind::Stream(target) => g.console = Some(*target),
-            HandlerKind::Null => {}
+            None => match &config.kind {
+                HandlerKind::File(o) => {
+                    refuse_escaping_symlink(&o.path)?;
+                    g.log_dir = Some(log_dir_of(&o.path));
+                }
+                HandlerKind::Http(o) => g.http_authority = Some(normal_authority(&o.host, o.secure)),
+                HandlerKind::Stream(target) => g.console = Some(*target),
+                _ => {}
+            },
         }
         Ok(g)
     }
