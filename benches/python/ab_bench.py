@@ -9,29 +9,13 @@ usage: ab_bench.py PYLOG_A PLUGIN_A PYLOG_B PLUGIN_B [N] [ROUNDS] [SCENARIO]
 picks one of emit_bench's, e.g. "DatagramHandler".)
 """
 
-import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emit_bench import records, scenarios, tcp_sink, udp_sink  # noqa: E402
-
-
-def run(cmd):
-    """(wall seconds, CPU seconds) of one process, which must succeed."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"{cmd}: exit {done.returncode}: {done.stderr.decode()[-2000:]}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+from emit_bench import measured, scenarios, tcp_sink, udp_sink, write_config, write_records  # noqa: E402
 
 
 def main():
@@ -41,22 +25,17 @@ def main():
     only = sys.argv[7] if len(sys.argv) > 7 else None
     tcp, udp = tcp_sink(), udp_sink()
     with tempfile.TemporaryDirectory() as tmp:
-        lines = os.path.join(tmp, "records.jsonl")
-        with open(lines, "w") as f:
-            for line in records(n):
-                f.write(line + "\n")
+        lines = write_records(tmp, n)
         print(f"pylog emit A vs B, whole process, {n} records; {rounds} alternating rounds:")
         for label, config in scenarios(tcp, udp):
             if only and label != only:
                 continue
-            path = os.path.join(tmp, "logging.json")
-            with open(path, "w") as f:
-                json.dump(config, f)
+            path = write_config(tmp, config)
             wall = {"A": [], "B": []}
             cpu = {"A": [], "B": []}
             for _ in range(rounds):
                 for key, (pylog, plugin) in builds.items():
-                    w, c = run([pylog, "--plugin", plugin, "emit", "--config", path, lines])
+                    w, c = measured([pylog, "--plugin", plugin, "emit", "--config", path, lines])
                     wall[key].append(w)
                     cpu[key].append(c)
             for name, times in (("wall", wall), ("cpu", cpu)):

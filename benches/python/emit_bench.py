@@ -12,6 +12,7 @@ With MARKDOWN, the table is also appended to that file (BENCHMARKS.md).
 
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -94,13 +95,37 @@ def scenarios(tcp, udp):
     }
 
 
-def timed(cmd):
+def measured(cmd):
+    """(wall seconds, CPU seconds: user + system) of one process, which must
+    succeed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0 or b"Traceback" in done.stderr:
         raise SystemExit(f"{cmd}: exit {done.returncode}: {done.stderr.decode()[-2000:]}")
-    return elapsed
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def timed(cmd):
+    return measured(cmd)[0]
+
+
+def write_records(tmp, n):
+    """The records file every run reads, in `tmp`."""
+    path = os.path.join(tmp, "records.jsonl")
+    with open(path, "w") as f:
+        for line in records(n):
+            f.write(line + "\n")
+    return path
+
+
+def write_config(tmp, config):
+    path = os.path.join(tmp, "logging.json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    return path
 
 
 def main():
@@ -109,16 +134,11 @@ def main():
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
     tcp, udp = tcp_sink(), udp_sink()
     with tempfile.TemporaryDirectory() as tmp:
-        lines = os.path.join(tmp, "records.jsonl")
-        with open(lines, "w") as f:
-            for line in records(n):
-                f.write(line + "\n")
+        lines = write_records(tmp, n)
         print(f"pylog emit, whole process, {n} records from a file; median of {rounds} alternating rounds:")
         rows = []
         for label, config in scenarios(tcp, udp):
-            path = os.path.join(tmp, "logging.json")
-            with open(path, "w") as f:
-                json.dump(config, f)
+            path = write_config(tmp, config)
             ours = [pylog, "emit", "--config", path, lines]
             theirs = [sys.executable, "-c", CPYTHON_SHIPPER, path, lines]
             times = {"pylog": [], "cpython": []}
