@@ -20,10 +20,14 @@ rust-deps:
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 
-## Debian packages the tests' peers need (rsyslog for the syslog interop tests).
+## Debian packages the tests' peers need (rsyslog with its TLS and RELP modules,
+## openssl to make the TLS tests' certificates).
 sys-deps:
 	@missing=""; \
 	  command -v rsyslogd >/dev/null || [ -x /usr/sbin/rsyslogd ] || missing="$$missing rsyslog"; \
+	  dpkg -s rsyslog-gnutls >/dev/null 2>&1 || missing="$$missing rsyslog-gnutls"; \
+	  dpkg -s rsyslog-relp >/dev/null 2>&1 || missing="$$missing rsyslog-relp"; \
+	  command -v openssl >/dev/null || missing="$$missing openssl"; \
 	  [ -e /usr/share/zoneinfo/Asia/Kolkata ] || missing="$$missing tzdata"; \
 	  $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	  command -v node >/dev/null || missing="$$missing nodejs"; \

@@ -35,15 +35,17 @@ pub fn describe(e: &HandlerError) -> String {
 #[derive(Debug, Clone, Copy)]
 pub enum Address<'a> {
     Tcp(&'a Endpoint),
+    /// TCP inside TLS, which the host's tls-streams capability connects.
+    Tls(&'a Endpoint),
     Udp(&'a Endpoint),
     UnixStream(&'a str),
     UnixDatagram(&'a str),
 }
 
 impl Address<'_> {
-    /// A stream (TCP or a unix stream socket) rather than datagrams.
+    /// A stream (TCP, TLS or a unix stream socket) rather than datagrams.
     pub fn is_stream(&self) -> bool {
-        matches!(self, Address::Tcp(_) | Address::UnixStream(_))
+        matches!(self, Address::Tcp(_) | Address::Tls(_) | Address::UnixStream(_))
     }
 }
 
@@ -51,6 +53,7 @@ impl std::fmt::Display for Address<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Address::Tcp(e) => write!(f, "tcp {}:{}", e.host, e.port),
+            Address::Tls(e) => write!(f, "tls {}:{}", e.host, e.port),
             Address::Udp(e) => write!(f, "udp {}:{}", e.host, e.port),
             Address::UnixStream(p) => write!(f, "unix stream {p}"),
             Address::UnixDatagram(p) => write!(f, "unix datagram {p}"),
@@ -64,10 +67,12 @@ impl HandlerKind {
     pub fn address(&self) -> Option<Address<'_>> {
         Some(match self {
             HandlerKind::Socket((StreamAddress::Tcp(e), _)) => Address::Tcp(e),
+            HandlerKind::Socket((StreamAddress::Tls(e), _)) => Address::Tls(e),
             HandlerKind::Socket((StreamAddress::Unix(p), _)) => Address::UnixStream(p),
             HandlerKind::Datagram((DatagramAddress::Udp(e), _)) => Address::Udp(e),
             HandlerKind::Datagram((DatagramAddress::Unix(p), _)) => Address::UnixDatagram(p),
             HandlerKind::Syslog((SyslogAddress::Tcp(e), _)) => Address::Tcp(e),
+            HandlerKind::Syslog((SyslogAddress::Tls(e), _)) => Address::Tls(e),
             HandlerKind::Syslog((SyslogAddress::Udp(e), _)) => Address::Udp(e),
             HandlerKind::Syslog((SyslogAddress::UnixStream(p), _)) => Address::UnixStream(p),
             HandlerKind::Syslog((SyslogAddress::UnixDatagram(p), _)) => Address::UnixDatagram(p),

@@ -94,6 +94,16 @@ enum Command {
         /// Accept only frames signed with this key (HMAC-SHA256; SECURITY.md).
         #[arg(long)]
         hmac_key_file: Option<PathBuf>,
+        /// Serve every TCP input over TLS with this PEM certificate chain
+        /// (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Require a client certificate signed by this PEM CA.
+        #[arg(long, requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
     },
 }
 
@@ -140,6 +150,9 @@ fn main() -> ExitCode {
             idle_timeout,
             frame_timeout,
             hmac_key_file,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
         } => {
             let mut requests: Vec<(Input, SocketAddr)> = Vec::new();
             requests.extend(tcp.into_iter().map(|a| (Input::Tcp, a)));
@@ -163,7 +176,13 @@ fn main() -> ExitCode {
                     ..Default::default()
                 })
             });
-            check.and_then(|check| cli::listen::serve(&requests, format, count, limits?, check))
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => {
+                    pylog_host::receive::tls::server_config(&cert, &key, tls_client_ca.as_deref()).map(Some)
+                }
+                _ => Ok(None),
+            };
+            check.and_then(|check| cli::listen::serve(&requests, format, count, limits?, check, tls?))
         }
     };
     match result {

@@ -248,6 +248,7 @@ impl From<wc::StreamAddress> for Destination {
     fn from(a: wc::StreamAddress) -> Self {
         match a {
             wc::StreamAddress::Tcp(e) => Destination::Tcp { host: e.host, port: e.port },
+            wc::StreamAddress::Tls(e) => Destination::Tls { host: e.host, port: e.port },
             wc::StreamAddress::Unix(path) => Destination::UnixStream(path),
         }
     }
@@ -267,6 +268,7 @@ impl From<wc::SyslogAddress> for Destination {
         match a {
             wc::SyslogAddress::Udp(e) => Destination::Udp { host: e.host, port: e.port },
             wc::SyslogAddress::Tcp(e) => Destination::Tcp { host: e.host, port: e.port },
+            wc::SyslogAddress::Tls(e) => Destination::Tls { host: e.host, port: e.port },
             wc::SyslogAddress::UnixDatagram(path) => Destination::UnixDatagram(path),
             wc::SyslogAddress::UnixStream(path) => Destination::UnixStream(path),
         }

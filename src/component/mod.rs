@@ -4,6 +4,7 @@
 
 mod convert;
 mod http;
+mod tls;
 mod unix;
 
 use std::cell::RefCell;
@@ -19,6 +20,7 @@ use crate::python::prepare;
 use crate::python::record::LogRecord;
 use crate::routing::{Level, Router};
 use http::WasiHttp;
+use tls::ImportedTlsStreams;
 use unix::ImportedUnixSockets;
 
 mod wit {
@@ -33,12 +35,15 @@ use wit::pylog::handlers::types as wt;
 
 struct Plugin;
 
-/// A handler from its WIT configuration, with the host's unix sockets and
-/// wasi:http: the
-/// one way `handler.open`, `log-routing.configure` and the wasi:logging
+/// A handler from its WIT configuration, with the host's unix sockets, TLS
+/// and wasi:http: the one way `handler.open`, `log-routing.configure` and the wasi:logging
 /// route open handlers.
 fn open_handler(c: wc::HandlerConfig) -> Result<Handler, Error> {
-    let capabilities = Capabilities { unix: Some(Box::new(ImportedUnixSockets)), http: Some(Box::new(WasiHttp)) };
+    let capabilities = Capabilities {
+        unix: Some(Box::new(ImportedUnixSockets)),
+        tls: Some(Box::new(ImportedTlsStreams)),
+        http: Some(Box::new(WasiHttp)),
+    };
     HandlerConfig::try_from(c).and_then(|c| Handler::open_with(c, capabilities))
 }
 

@@ -17,6 +17,7 @@ pub mod spool;
 pub mod stats;
 pub mod tcp;
 pub mod timed_rollover;
+pub mod tls;
 pub mod transport;
 pub mod udp;
 pub mod unix;

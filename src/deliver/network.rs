@@ -1,10 +1,11 @@
-//! The transport for a network handler's destination (TCP, UDP, a unix
-//! stream or datagram socket, or memory in a dry run).
+//! The transport for a network handler's destination (TCP, TLS, UDP, a
+//! unix stream or datagram socket, or memory in a dry run).
 
 use std::time::Duration;
 
 use crate::deliver::backoff::RetryPolicy;
 use crate::deliver::tcp::TcpTransport;
+use crate::deliver::tls::TlsStreams;
 use crate::deliver::transport::{Destination, Memory, Transport};
 use crate::deliver::udp::UdpTransport;
 use crate::deliver::unix::{UnixDatagram, UnixSockets, UnixStream};
@@ -17,10 +18,12 @@ pub fn open_network(
     retry: RetryPolicy,
     timeout: Duration,
     unix: Box<dyn UnixSockets>,
+    tls: Box<dyn TlsStreams>,
 ) -> Result<Box<dyn Transport>> {
     Ok(match destination {
         Destination::Memory => Box::new(Memory::default()),
         Destination::Tcp { host, port } => Box::new(TcpTransport::new(host, *port, retry, timeout)),
+        Destination::Tls { host, port } => Box::new(TcpTransport::new(host, *port, retry, timeout).with_tls(tls)),
         Destination::Udp { host, port } => Box::new(UdpTransport::new(host, *port)),
         Destination::UnixStream(path) => Box::new(UnixStream::new(path, unix)),
         Destination::UnixDatagram(path) => Box::new(UnixDatagram::new(path, unix)),

@@ -2,13 +2,15 @@
 //! `SysLogHandler` use it: connect on first use, reconnect on the
 //! `retry_*` schedule after a failure, notice a peer that closed before
 //! writing into a dead connection, and read back what it sends
-//! (acknowledgements).
+//! (acknowledgements). The connection is plain TCP through wasi:sockets,
+//! or TLS through the host's capability (`deliver::tls`).
 
 use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
 use crate::deliver::backoff::{Backoff, RetryPolicy};
 use crate::deliver::connection::{Connection, Peer};
+use crate::deliver::tls::{TlsConnection, TlsStreams};
 use crate::deliver::transport::Transport;
 use crate::error::{Error, Result};
 
@@ -21,10 +23,48 @@ pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>
     Ok(addrs)
 }
 
+/// One connection to the receiver.
+enum Link {
+    Plain(Connection),
+    Tls(Box<dyn TlsConnection>),
+}
+
+impl Link {
+    fn write_all_within(&mut self, bytes: &[u8], timeout: Duration) -> std::result::Result<(), LinkError> {
+        match self {
+            Link::Plain(c) => c.write_all_within(bytes, timeout).map_err(LinkError::Io),
+            Link::Tls(c) => c.write(bytes, timeout).map_err(LinkError::Tls),
+        }
+    }
+
+    fn flush_within(&mut self, timeout: Duration) -> Result<()> {
+        match self {
+            Link::Plain(c) => c.flush_within(timeout).map_err(|e| Error::from_io("flush", &e)),
+            // Each TLS write is complete when it returns.
+            Link::Tls(_) => Ok(()),
+        }
+    }
+
+    fn read_available(&mut self, inbox: &mut Vec<u8>, limit: usize) -> Peer {
+        match self {
+            Link::Plain(c) => c.read_available(inbox, limit),
+            Link::Tls(c) => c.read_available(inbox, limit),
+        }
+    }
+}
+
+enum LinkError {
+    Io(std::io::Error),
+    /// Already worded by the host, which knows the TLS details.
+    Tls(Error),
+}
+
 pub struct TcpTransport {
     host: String,
     port: u16,
-    stream: Option<Connection>,
+    stream: Option<Link>,
+    /// Some: the connection is TLS, made by the host's capability.
+    tls: Option<Box<dyn TlsStreams>>,
     backoff: Backoff,
     reconnects: u64,
     connected_once: bool,
@@ -55,6 +95,7 @@ impl TcpTransport {
             host: host.to_string(),
             port,
             stream: None,
+            tls: None,
             backoff: Backoff::new(retry),
             reconnects: 0,
             connected_once: false,
@@ -63,6 +104,13 @@ impl TcpTransport {
             timeout,
             last_failure: None,
         }
+    }
+
+    /// The same transport inside TLS: each connection is made (and
+    /// verified) by the host's `tls` capability.
+    pub fn with_tls(mut self, tls: Box<dyn TlsStreams>) -> TcpTransport {
+        self.tls = Some(tls);
+        self
     }
 
     /// Reads whatever the receiver has sent, without waiting, into `inbox`;
@@ -82,16 +130,19 @@ impl TcpTransport {
                 self.backoff.remaining(now).as_secs_f64()
             )));
         }
-        let attempt = resolve(&self.host, self.port).and_then(|addrs| {
-            let mut last = None;
-            for addr in addrs {
-                match Connection::connect(addr, self.timeout) {
-                    Ok(s) => return Ok(s),
-                    Err(e) => last = Some(Error::from_io(&format!("connect {addr}"), &e)),
+        let attempt = match self.tls.as_mut() {
+            Some(tls) => tls.connect(&self.host, self.port, self.timeout).map(Link::Tls),
+            None => resolve(&self.host, self.port).and_then(|addrs| {
+                let mut last = None;
+                for addr in addrs {
+                    match Connection::connect(addr, self.timeout) {
+                        Ok(s) => return Ok(Link::Plain(s)),
+                        Err(e) => last = Some(Error::from_io(&format!("connect {addr}"), &e)),
+                    }
                 }
-            }
-            Err(last.unwrap_or_else(|| Error::Io("no address to connect to".into())))
-        });
+                Err(last.unwrap_or_else(|| Error::Io("no address to connect to".into())))
+            }),
+        };
         match attempt {
             Ok(stream) => {
                 self.backoff.succeeded();
@@ -142,7 +193,11 @@ impl TcpTransport {
                 self.last_write = Some(Instant::now());
                 Ok(())
             }
-            Err(e) => {
+            Err(LinkError::Tls(e)) => {
+                self.stream = None;
+                Err(e)
+            }
+            Err(LinkError::Io(e)) => {
                 // CPython closes the socket and lets the next emit reconnect;
                 // so do we, and report this record as not sent. A timed-out
                 // write may have sent part of the frame: the connection
@@ -171,7 +226,7 @@ impl Transport for TcpTransport {
 
     fn flush(&mut self) -> Result<()> {
         match self.stream.as_mut() {
-            Some(s) => s.flush_within(self.timeout).map_err(|e| Error::from_io("flush", &e)),
+            Some(s) => s.flush_within(self.timeout),
             None => Ok(()),
         }
     }
@@ -199,7 +254,8 @@ impl Transport for TcpTransport {
     }
 
     fn last_failure(&self) -> Option<String> {
-        Some(self.last_failure.clone().unwrap_or_else(|| format!("tcp {}:{}: no connection", self.host, self.port)))
+        let scheme = if self.tls.is_some() { "tls" } else { "tcp" };
+        Some(self.last_failure.clone().unwrap_or_else(|| format!("{scheme} {}:{}: no connection", self.host, self.port)))
     }
 
     fn reconnects(&self) -> u64 {

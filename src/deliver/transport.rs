@@ -20,6 +20,11 @@ pub enum Destination {
         host: String,
         port: u16,
     },
+    /// TCP inside TLS, through the host's `tls` capability.
+    Tls {
+        host: String,
+        port: u16,
+    },
     Udp {
         host: String,
         port: u16,

@@ -10,6 +10,7 @@ use crate::deliver::http::{HttpClient, NoHttpClient};
 use crate::deliver::network::open_network;
 use crate::deliver::outbox::OutboxOptions;
 use crate::deliver::spool::SpoolLimits;
+use crate::deliver::tls::{NoTlsStreams, TlsStreams};
 use crate::deliver::transport::{Destination, Memory, Transport};
 use crate::deliver::unix::{NoUnixSockets, UnixSockets};
 use crate::error::{Error, Result};
@@ -54,16 +55,22 @@ pub struct Setup<'a> {
 }
 
 /// What a host lends the plugin beyond WASI's own sockets: unix domain
-/// sockets and an HTTP client. The component's come from its imports
-/// (`component::unix`, `component::http`); native builds have neither.
+/// sockets, TLS connections and an HTTP client. The component's come from
+/// its imports (`component::unix`, `component::tls`, `component::http`);
+/// native builds have none.
 pub struct Capabilities {
     pub unix: Option<Box<dyn UnixSockets>>,
+    pub tls: Option<Box<dyn TlsStreams>>,
     pub http: Option<Box<dyn HttpClient>>,
 }
 
 impl Capabilities {
     pub fn none() -> Capabilities {
-        Capabilities { unix: Some(Box::new(NoUnixSockets)), http: Some(Box::new(NoHttpClient)) }
+        Capabilities {
+            unix: Some(Box::new(NoUnixSockets)),
+            tls: Some(Box::new(NoTlsStreams)),
+            http: Some(Box::new(NoHttpClient)),
+        }
     }
 }
 
@@ -76,9 +83,10 @@ impl Setup<'_> {
 
     /// The transport for the handler's network destination.
     pub fn network(&mut self, retry: RetryPolicy) -> Result<Box<dyn Transport>> {
-        let unix =
-            self.capabilities.unix.take().ok_or_else(|| Error::BadConfig("a handler has one destination".into()))?;
-        open_network(self.destination, retry, self.write_timeout(), unix)
+        let one = || Error::BadConfig("a handler has one destination".into());
+        let unix = self.capabilities.unix.take().ok_or_else(one)?;
+        let tls = self.capabilities.tls.take().ok_or_else(one)?;
+        open_network(self.destination, retry, self.write_timeout(), unix, tls)
     }
 
     /// `transport`, or memory in a dry run.

@@ -79,7 +79,7 @@ pub fn open(options: &SocketOptions, datagram: bool, setup: &mut Setup) -> Resul
         None if acknowledged => Framing::Acked(AckSequencer::new()?),
         None => Framing::Plain,
     };
-    if acknowledged && !matches!(setup.destination, Destination::Tcp { .. }) {
+    if acknowledged && !matches!(setup.destination, Destination::Tcp { .. } | Destination::Tls { .. }) {
         return Err(Error::BadConfig(
             "acknowledged mode needs a TCP destination and a spool (spool_records above 0)".into(),
         ));

@@ -19,7 +19,8 @@ pub fn open(options: &SyslogOptions, setup: &mut Setup) -> Result<Opened> {
     let mut options = options.clone();
     // The handler, not the user, knows whether its transport is an
     // unframed stream, where CR/LF/NUL would split one record into two.
-    let stream = matches!(setup.destination, Destination::Tcp { .. } | Destination::UnixStream(_));
+    let stream =
+        matches!(setup.destination, Destination::Tcp { .. } | Destination::Tls { .. } | Destination::UnixStream(_));
     let unframed_stream = stream && options.framing == Framing::Unframed;
     options.escape_controls = unframed_stream && !options.cpython_exact_bytes;
     options.lf_trailer = unframed_stream && options.format == SyslogFormat::Rfc5424;

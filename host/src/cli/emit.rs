@@ -149,7 +149,14 @@ fn open_handlers(
 ) -> Result<Handlers> {
     let grants_for = |h: &HandlerConfig| -> Result<Grants> {
         let mut grants =
-            Grants::for_handler(h).map_err(|e| anyhow::anyhow!("handler {:?}: {}", h.name, describe(&e)))?;
+            Grants::for_configured(h, doc).map_err(|e| anyhow::anyhow!("handler {:?}: {}", h.name, describe(&e)))?;
+        if grants.tls.as_ref().and_then(|t| t.client.as_ref()).is_some_and(|c| !c.verifies) {
+            eprintln!(
+                "pylog emit: WARNING: handler {:?}: TLS verification is off (\".\" tls.verify false): records are \
+                 encrypted to whoever answers, who may not be your receiver",
+                h.name
+            );
+        }
         for addr in allow {
             grants.allow(*addr, true, true);
         }

@@ -29,12 +29,13 @@ pub fn serve(
     count: Option<u64>,
     limits: listen::ListenLimits,
     check: listen::FrameCheck,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 ) -> Result<ExitCode> {
     let output = match format {
         Format::Json => listen::Output::Json,
         Format::Text => listen::Output::Text,
     };
-    let mut listener = listen::start(requests, limits, check, output)?;
+    let mut listener = listen::start(requests, limits, check, output, tls)?;
     let ready: Vec<String> = listener.bound.iter().map(|(i, a)| format!("{}={a}", i.label())).collect();
     eprintln!("pylog listen: ready {}", ready.join(" "));
     let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());

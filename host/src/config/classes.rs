@@ -7,7 +7,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::bindings::{
     BufferOptions, DatagramAddress, Endpoint, Formatter, HandlerConfig, HandlerKind, HttpMethod, HttpOptions,
-    NameOrNumber, SmtpOptions, StreamAddress, StreamTarget, SyslogAddress,
+    NameOrNumber, SmtpOptions, StreamAddress, StreamTarget, SyslogAddress, SyslogFraming,
 };
 use crate::config::arguments::{
     check_attrs_none, credentials, default_formatter, facility, file_options, formatter, host_name, level, level_of,
@@ -16,6 +16,7 @@ use crate::config::arguments::{
 use crate::config::local_time::LocalTime;
 use crate::config::options::{check_attrs, socket_options, spool_options, syslog_options};
 use crate::config::problems::ClassProblem;
+use crate::config::tls::{tls_table, TlsClient};
 use crate::config::values::{attr_bool, attr_seconds, str_key, MAX_CAPACITY};
 
 /// `QueueHandler` with the `handlers` of its `QueueListener` (the form
@@ -39,6 +40,9 @@ pub(crate) struct Resolver<'a> {
     pub(crate) formatters: &'a Map<String, Json>,
     pub(crate) local: &'a LocalTime,
     pub(crate) chosen: &'a [String],
+    /// Each resolved handler's TLS client, by its config name (filled by
+    /// `buffered`, through which every handler config passes).
+    pub(crate) tls: std::cell::RefCell<std::collections::HashMap<String, TlsClient>>,
 }
 
 pub(crate) fn class_of(e: &Map<String, Json>) -> Result<&str> {
@@ -56,7 +60,9 @@ impl Resolver<'_> {
     pub(crate) fn buffered(&self, name: &str, e: &Map<String, Json>) -> Result<HandlerConfig> {
         let short = short_class(class_of(e)?);
         if short != "MemoryHandler" && short != "BufferingHandler" {
-            return handler(name, e, self.formatters, self.local);
+            let config = handler(name, e, self.formatters, self.local)?;
+            self.keep_tls(name, e)?;
+            return Ok(config);
         }
         let own_level = level_of(e)?;
         let capacity = e
@@ -116,6 +122,7 @@ impl Resolver<'_> {
         }
         let mut config =
             handler(target, target_entry, self.formatters, self.local).with_context(|| format!("target {target:?}"))?;
+        self.keep_tls(name, target_entry).with_context(|| format!("target {target:?}"))?;
         config.name = name.to_string();
         // MemoryHandler.flush calls target.handle(), which has no level
         // check (Logger.callHandlers has it): the target's level is moot.
@@ -130,6 +137,18 @@ impl Resolver<'_> {
             level: own_level,
         });
         Ok(config)
+    }
+
+    /// Reads the TLS files of the entry a config named `name` came from.
+    fn keep_tls(&self, name: &str, e: &Map<String, Json>) -> Result<()> {
+        let attrs = match e.get(".") {
+            Some(Json::Object(attrs)) => attrs,
+            _ => return Ok(()),
+        };
+        if let Some(table) = tls_table(attrs)? {
+            self.tls.borrow_mut().insert(name.to_string(), TlsClient::from_table(table)?);
+        }
+        Ok(())
     }
 
     pub(crate) fn queue(&self, name: &str, e: &Map<String, Json>) -> Result<QueueConfig> {
@@ -231,7 +250,12 @@ pub(crate) fn handler(
                 p => Some(port_number(p)?),
             };
             let opts = socket_options(&attrs)?;
+            let tls = tls_table(&attrs)?.is_some();
+            if tls && (short != "SocketHandler" || port.is_none()) {
+                bail!("\".\" tls needs a TCP stream: SocketHandler with a host and a port ({short} here has none)");
+            }
             let kind = match (short == "SocketHandler", port) {
+                (true, Some(port)) if tls => HandlerKind::Socket((StreamAddress::Tls(Endpoint { host, port }), opts)),
                 (true, Some(port)) => HandlerKind::Socket((StreamAddress::Tcp(Endpoint { host, port }), opts)),
                 (true, None) => HandlerKind::Socket((StreamAddress::Unix(host), opts)),
                 (false, Some(port)) => HandlerKind::Datagram((DatagramAddress::Udp(Endpoint { host, port }), opts)),
@@ -263,7 +287,21 @@ pub(crate) fn handler(
                 None => NameOrNumber::Number(1),
                 Some(v) => facility(v)?,
             };
-            (HandlerKind::Syslog((address, syslog_options(facility, &attrs)?)), &["address", "facility", "socktype"])
+            let mut options = syslog_options(facility, &attrs)?;
+            let address = match (tls_table(&attrs)?, address) {
+                (None, address) => address,
+                (Some(_), SyslogAddress::Tcp(endpoint)) => {
+                    // RFC 5425 frames every message with its length.
+                    if !attrs.contains_key("framing") {
+                        options.framing = SyslogFraming::OctetCounting;
+                    }
+                    SyslogAddress::Tls(endpoint)
+                }
+                (Some(_), _) => bail!(
+                    "\".\" tls needs a TCP stream: an address [host, port] with socktype SOCK_STREAM (RFC 5425)"
+                ),
+            };
+            (HandlerKind::Syslog((address, options)), &["address", "facility", "socktype"])
         }
         "NullHandler" => (HandlerKind::Null, &[]),
         "StreamHandler" => {

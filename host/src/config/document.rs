@@ -2,6 +2,7 @@
 //! it: version, formatters, filters, handlers, loggers and root, with every
 //! problem reported by its path.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -16,6 +17,7 @@ use crate::config::loggers::{
 };
 use crate::config::problems::{ClassProblem, Problems};
 use crate::config::routing::{LoggerNode, Routing};
+use crate::config::tls::TlsClient;
 
 /// The handlers a document configures, in the order records reach them.
 #[derive(Debug, Clone)]
@@ -31,6 +33,9 @@ pub struct Document {
     /// path, for the CLI to show (a typo there changes nothing, silently,
     /// in CPython).
     pub ignored: Vec<String>,
+    /// The TLS client of each handler with a `"." tls` table, by handler
+    /// name: host-side only (the plugin gets a `tls` address, never these).
+    pub tls: HashMap<String, TlsClient>,
 }
 
 pub fn parse_file(path: &Path) -> Result<Document> {
@@ -157,7 +162,7 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
             chosen.push(h.clone());
         }
     }
-    let ctx = Resolver { handlers, formatters, local, chosen: &chosen };
+    let ctx = Resolver { handlers, formatters, local, chosen: &chosen, tls: Default::default() };
     for (name, spec) in &loggers {
         let path = if name.is_empty() { "loggers.\"\"".to_string() } else { format!("loggers.{name}") };
         ignored.extend(ignored_logger_keys(spec).map(|key| format!("{path}.{key}: not a logger setting")));
@@ -169,7 +174,8 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
         let keys = spec.as_object().into_iter().flat_map(|o| o.keys()).filter(|k| *k != "name" && *k != "()");
         ignored.extend(keys.map(|key| format!("filters.{id}.{key}: a logging.Filter takes only \"name\"")));
     }
-    let mut out = Document { handlers: Vec::new(), queues: Vec::new(), routing: Routing::default(), ignored };
+    let mut out =
+        Document { handlers: Vec::new(), queues: Vec::new(), routing: Routing::default(), ignored, tls: HashMap::new() };
     for name in &chosen {
         let path = format!("handlers.{name}");
         let Some(entry) = problems.check(&path, ctx.entry(name).context("a logger names it")) else { continue };
@@ -199,6 +205,7 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
     }
     problems.into_result()?;
     out.routing = routing;
+    out.tls = ctx.tls.into_inner();
     Ok(out)
 }
 

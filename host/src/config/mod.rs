@@ -18,6 +18,7 @@ mod loggers;
 mod options;
 mod problems;
 pub mod routing;
+pub mod tls;
 mod values;
 
 pub use classes::QueueConfig;

@@ -59,6 +59,7 @@ pub(crate) fn socket_options(attrs: &Map<String, Json>) -> Result<SocketOptions>
             "hmac_key_file",
             "acknowledged",
             "ack_window",
+            "tls",
         ],
     )?;
     let ack_window = match (attr_bool(attrs, "acknowledged", false)?, attrs.get("ack_window")) {
@@ -109,6 +110,7 @@ pub(crate) fn syslog_options(facility: NameOrNumber, attrs: &Map<String, Json>) 
             "procid",
             "cpython_exact_bytes",
             "max_message_bytes",
+            "tls",
         ],
     )?;
     let max_message_bytes = match attrs.get("max_message_bytes") {

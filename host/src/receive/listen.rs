@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::{Map, Value as Json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch, Semaphore};
 
 pub use crate::receive::frame_check::FrameCheck;
@@ -226,6 +226,8 @@ struct Shared {
     output: Output,
     tx: mpsc::Sender<Batch>,
     connections: Arc<Semaphore>,
+    /// Some: every TCP input speaks TLS (`receive::tls`).
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Binds every requested address, then serves them all on a small runtime.
@@ -234,6 +236,7 @@ pub fn start(
     limits: ListenLimits,
     check: FrameCheck,
     output: Output,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<Listener> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -242,8 +245,14 @@ pub fn start(
         .build()
         .context("start the receiver's runtime")?;
     let (tx, rx) = mpsc::channel(limits.queue_batches.max(1));
-    let shared =
-        Arc::new(Shared { connections: Arc::new(Semaphore::new(limits.max_connections)), limits, check, output, tx });
+    let shared = Arc::new(Shared {
+        connections: Arc::new(Semaphore::new(limits.max_connections)),
+        limits,
+        check,
+        output,
+        tx,
+        tls: tls.map(tokio_rustls::TlsAcceptor::from),
+    });
     let mut bound = Vec::new();
     for &(input, addr) in requests {
         let what = format!("listen on {} {addr}", input.label());
@@ -291,15 +300,34 @@ async fn accept_loop(listener: TcpListener, input: Input, shared: Arc<Shared>) {
         };
         let shared = shared.clone();
         tokio::spawn(async move {
-            let reason = match input {
-                Input::SyslogTcp => serve_syslog_stream(stream, peer, &shared).await,
-                _ => serve_pickle_stream(stream, peer, &shared).await,
+            let reason = match &shared.tls {
+                None => serve_stream(stream, input, peer, &shared).await,
+                // The handshake is bounded like a frame: a sender that
+                // starts one and stalls cannot hold a connection open.
+                Some(acceptor) => match tokio::time::timeout(shared.limits.frame_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(tls)) => serve_stream(tls, input, peer, &shared).await,
+                    Ok(Err(e)) => Some(format!("TLS handshake failed: {e}; connection closed")),
+                    Err(_) => Some(format!(
+                        "TLS handshake unfinished after {:.0} s; connection closed",
+                        shared.limits.frame_timeout.as_secs_f64()
+                    )),
+                },
             };
             if let Some(reason) = reason {
                 let _ = shared.tx.send(Batch::rejected(input, peer, reason)).await;
             }
             drop(permit);
         });
+    }
+}
+
+async fn serve_stream<S>(stream: S, input: Input, peer: SocketAddr, shared: &Shared) -> Option<String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    match input {
+        Input::SyslogTcp => serve_syslog_stream(stream, peer, shared).await,
+        _ => serve_pickle_stream(stream, peer, shared).await,
     }
 }
 
@@ -326,9 +354,12 @@ async fn read_more(
 /// The logging cookbook's receiver loop (a 4-byte big-endian length, then
 /// that many bytes of pickle), with the frame kinds of `frame_check`. Returns
 /// why the connection was closed, if it was not an orderly end.
-async fn serve_pickle_stream(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Option<String> {
+async fn serve_pickle_stream<S>(stream: S, peer: SocketAddr, shared: &Shared) -> Option<String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let limits = &shared.limits;
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let (acks, mut to_send) = watch::channel(0u64);
     let acks = Arc::new(acks);
     let ack_timeout = limits.ack_timeout;
@@ -337,7 +368,13 @@ async fn serve_pickle_stream(stream: TcpStream, peer: SocketAddr, shared: &Share
         while to_send.changed().await.is_ok() {
             let seq = *to_send.borrow_and_update();
             if seq > sent {
-                match tokio::time::timeout(ack_timeout, writer.write_all(&pylog_wire::frame::ack(seq))).await {
+                // Flushed: over TLS a write may sit in the session's buffer.
+                let ack = pylog_wire::frame::ack(seq);
+                let write = async {
+                    writer.write_all(&ack).await?;
+                    writer.flush().await
+                };
+                match tokio::time::timeout(ack_timeout, write).await {
                     Ok(Ok(())) => sent = seq,
                     _ => return,
                 }
@@ -448,7 +485,7 @@ fn decode_frame(
     Ok(())
 }
 
-async fn serve_syslog_stream(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Option<String> {
+async fn serve_syslog_stream(mut stream: impl AsyncRead + Unpin, peer: SocketAddr, shared: &Shared) -> Option<String> {
     let limits = &shared.limits;
     let mut splitter = StreamSplitter::default();
     let mut chunk: Vec<u8> = Vec::new();

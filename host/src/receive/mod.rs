@@ -10,4 +10,5 @@ pub mod pickle_scan;
 pub mod sequence_window;
 pub mod signing;
 pub mod syslog_parse;
+pub mod tls;
 pub mod unpickle;

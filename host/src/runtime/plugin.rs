@@ -22,6 +22,7 @@ use crate::runtime::deadline::{begin_call, CallClock, EPOCH_TICK};
 use crate::runtime::limits::{pool, Limits};
 use crate::runtime::state::{PeakTracking, State};
 use crate::sandbox::http_gate::HttpGate;
+use crate::sandbox::tls_streams::TlsCapability;
 use crate::sandbox::unix_sockets::UnixCapability;
 use crate::sandbox::{wasi_ctx, Denials, Grants, SandboxState};
 
@@ -76,6 +77,10 @@ impl Plugin {
             &mut linker,
             |s| &mut s.unix,
         )?;
+        crate::bindings::pylog::handlers::tls_streams::add_to_linker::<State, HasSelf<TlsCapability>>(
+            &mut linker,
+            |s| &mut s.tls,
+        )?;
         crate::bindings::pylog::handlers::route_config::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         crate::bindings::pylog::handlers::types::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         crate::bindings::pylog::handlers::config::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
@@ -109,6 +114,7 @@ impl Plugin {
             route: Vec::new(),
             clock: CallClock::new(self.limits.call_deadline),
             unix: UnixCapability::new(grants.unix.clone(), denials.clone()),
+            tls: TlsCapability::new(grants.tls.clone(), denials.clone()),
             ctx: wasi_ctx(grants, denials, stderr.clone()),
             stderr,
             table: ResourceTable::new(),

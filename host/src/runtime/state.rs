@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::bindings::HandlerConfig;
 use crate::runtime::deadline::CallClock;
 use crate::sandbox::http_gate::HttpGate;
+use crate::sandbox::tls_streams::TlsCapability;
 use crate::sandbox::unix_sockets::UnixCapability;
 use crate::sandbox::{SandboxState, SandboxView};
 
@@ -19,6 +20,7 @@ pub struct State {
     pub(crate) table: ResourceTable,
     pub(crate) limits: PeakTracking,
     pub(crate) unix: UnixCapability,
+    pub(crate) tls: TlsCapability,
     pub(crate) stderr: wasmtime_wasi::p2::pipe::MemoryOutputPipe,
     /// Name lookups allowed, denials, the socket count.
     pub(crate) sandbox: SandboxState,

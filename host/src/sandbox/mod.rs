@@ -8,6 +8,7 @@
 pub mod http_gate;
 pub mod name_lookup;
 pub mod socket_gate;
+pub mod tls_streams;
 pub mod unix_sockets;
 
 use std::collections::HashSet;
@@ -19,6 +20,8 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
 use crate::bindings::{Address, HandlerConfig, HandlerError, HandlerKind, StreamTarget};
+use crate::config::tls::TlsClient;
+use crate::config::Document;
 use crate::sandbox::http_gate::normal_authority;
 
 /// The directory holding a log file, as the host names it.
@@ -74,6 +77,19 @@ pub struct Grants {
     pub http_authority: Option<String>,
     /// StreamHandler writes to the host's own stderr or stdout.
     pub console: Option<StreamTarget>,
+    /// The TLS destination the host connects for the plugin (through
+    /// tls-streams), and with which client; `tcp` holds its addresses.
+    pub tls: Option<TlsGrant>,
+}
+
+/// A TLS destination: the host name and port the plugin may ask for, and
+/// the client (trust, identity, policy) the host connects with. None: the
+/// system's trust store.
+#[derive(Debug, Clone)]
+pub struct TlsGrant {
+    pub host: String,
+    pub port: u16,
+    pub client: Option<TlsClient>,
 }
 
 /// Where the plugin sees a durable spool's directory.
@@ -114,6 +130,11 @@ impl Grants {
             return Ok(g);
         }
         match config.kind.address() {
+            Some(Address::Tls(e)) => {
+                // The host resolves and connects; the plugin looks nothing up.
+                g.tcp.extend(resolve(&e.host, e.port)?);
+                g.tls = Some(TlsGrant { host: e.host.clone(), port: e.port, client: None });
+            }
             Some(address @ (Address::Tcp(e) | Address::Udp(e))) => {
                 g.name_lookup = is_name(&e.host);
                 let addrs = resolve(&e.host, e.port)?;
@@ -135,6 +156,15 @@ impl Grants {
                 HandlerKind::Stream(target) => g.console = Some(*target),
                 _ => {}
             },
+        }
+        Ok(g)
+    }
+
+    /// `for_handler` with the TLS client the document configured for it.
+    pub fn for_configured(config: &HandlerConfig, doc: &Document) -> Result<Grants, HandlerError> {
+        let mut g = Grants::for_handler(config)?;
+        if let Some(tls) = g.tls.as_mut() {
+            tls.client = doc.tls.get(&config.name).cloned();
         }
         Ok(g)
     }
@@ -166,7 +196,7 @@ impl Grants {
 /// Resolves a destination the way the guest will. A name that cannot be a
 /// DNS name is refused before any lookup, so a typo never leaves the host
 /// as a query.
-fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, HandlerError> {
+pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, HandlerError> {
     let literal = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = literal.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
@@ -224,6 +254,10 @@ impl Denials {
 
     pub(crate) fn record_path(&self, path: &str) {
         self.remember(format!("Unix {path}"));
+    }
+
+    pub(crate) fn record_tls(&self, host: &str, port: u16) {
+        self.remember(format!("TLS {host}:{port}"));
     }
 
     pub(crate) fn record_http(&self, authority: &str) {

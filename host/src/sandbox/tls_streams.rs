@@ -1,0 +1,331 @@
+//! The host's `tls-streams` capability: TLS client connections for exactly
+//! the destination a handler's configuration names, made with the trust
+//! store, client certificate and policy of that configuration (rustls).
+//! The plugin writes and reads plaintext; it never holds a key, a
+//! certificate or a path. WASI 0.2 has no TLS, and `wasi:tls` (a draft
+//! that wasmtime-wasi-tls implements) offers no client certificates and no
+//! per-handler trust store, which rsyslog's `x509/certvalid` and a private
+//! CA need.
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use rustls::{AlertDescription, CertificateError, ClientConnection, ProtocolVersion};
+use wasmtime::component::Resource;
+
+use crate::bindings::pylog::handlers::tls_streams::{Host, HostTlsStream, Received, TlsError, TlsStream as Handle};
+use crate::config::tls::TlsClient;
+use crate::sandbox::{resolve, Denials, TlsGrant};
+
+/// Connections are capped so that a plugin cannot exhaust the host's
+/// descriptors by connecting in a loop.
+const MAX_CONNECTIONS: usize = 16;
+
+/// In TLS 1.3 a server refuses a client (no certificate, an untrusted one)
+/// after the client has finished its handshake. A server that accepts
+/// usually sends its session tickets at once; this is how long a new
+/// connection waits for that first word, so that a refusal is a failed
+/// connect rather than records written into a closing connection.
+const VERDICT_WAIT: Duration = Duration::from_millis(250);
+
+/// How much of the peer's data one `read-available` takes in at most.
+const READ_CHUNK: usize = 16 << 10;
+
+pub struct TlsCapability {
+    /// None: this handler has no TLS destination, so every connect is refused.
+    grant: Option<TlsGrant>,
+    /// The grant's client, or the system's trust store, once built.
+    client: Option<TlsClient>,
+    connections: HashMap<u32, Connection>,
+    next_id: u32,
+    denials: Arc<Denials>,
+}
+
+struct Connection {
+    tls: ClientConnection,
+    socket: TcpStream,
+    /// "host:port", for messages.
+    peer: String,
+}
+
+impl TlsCapability {
+    pub fn new(grant: Option<TlsGrant>, denials: Arc<Denials>) -> TlsCapability {
+        TlsCapability { client: grant.as_ref().and_then(|g| g.client.clone()), grant, connections: HashMap::new(), next_id: 0, denials }
+    }
+
+    fn check(&self, host: &str, port: u16) -> Result<(), TlsError> {
+        match &self.grant {
+            Some(g) if g.host == host && g.port == port => Ok(()),
+            _ => {
+                self.denials.record_tls(host, port);
+                Err(TlsError::Denied(format!(
+                    "TLS to {host}:{port} was not granted (the host did not grant this destination; add it to the \
+                     plugin's configuration)"
+                )))
+            }
+        }
+    }
+
+    fn client(&mut self) -> Result<TlsClient, TlsError> {
+        if let Some(c) = &self.client {
+            return Ok(c.clone());
+        }
+        let built = TlsClient::system_default().map_err(|e| TlsError::Io(format!("{e:#}")))?;
+        self.client = Some(built.clone());
+        Ok(built)
+    }
+
+    fn connection(&mut self, handle: &Resource<Handle>) -> Result<&mut Connection, TlsError> {
+        self.connections
+            .get_mut(&handle.rep())
+            .ok_or_else(|| TlsError::Io("this TLS connection is closed; connect again".into()))
+    }
+}
+
+fn left(deadline: Instant) -> Option<Duration> {
+    deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+}
+
+fn timed_out(what: &str, peer: &str, timeout: Duration) -> TlsError {
+    TlsError::TimedOut(format!(
+        "{what} {peer} timed out after {:.1} s (timeout): the receiver is not answering{}",
+        timeout.as_secs_f64(),
+        if what.contains("handshake") { "; is it a TLS port?" } else { "" }
+    ))
+}
+
+/// A failed handshake in words a user can act on.
+fn handshake_error(peer: &str, server_name: &str, e: &rustls::Error) -> TlsError {
+    use rustls::Error as E;
+    let reason = match e {
+        E::InvalidCertificate(c) => match c {
+            CertificateError::UnknownIssuer | CertificateError::BadSignature => format!(
+                "the server's certificate is not signed by a CA this handler trusts (unknown CA); set \".\" \
+                 tls.cafile to the CA that signed it ({e})"
+            ),
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => format!(
+                "the server's certificate is not valid for {server_name:?} (name mismatch); connect to a name it \
+                 carries, or set \".\" tls.server_name ({e})"
+            ),
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                format!("the server's certificate has expired ({e})")
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                format!("the server's certificate is not valid yet; check both clocks ({e})")
+            }
+            CertificateError::Revoked => format!("the server's certificate is revoked ({e})"),
+            _ => format!("the server's certificate was refused ({e})"),
+        },
+        E::AlertReceived(
+            alert @ (AlertDescription::CertificateRequired
+            | AlertDescription::BadCertificate
+            | AlertDescription::UnknownCA
+            | AlertDescription::HandshakeFailure
+            | AlertDescription::AccessDenied
+            | AlertDescription::CertificateUnknown),
+        ) => format!(
+            "the server refused us ({alert:?}); it may require a client certificate it trusts: set \".\" \
+             tls.certfile and tls.keyfile"
+        ),
+        E::InvalidMessage(_) | E::InappropriateHandshakeMessage { .. } | E::InappropriateMessage { .. } => {
+            format!("the peer does not speak TLS ({e}); is it a plaintext port?")
+        }
+        other => other.to_string(),
+    };
+    TlsError::Handshake(format!("TLS handshake with {peer} failed: {reason}"))
+}
+
+/// The rustls error inside an I/O error, if that is what it is.
+fn rustls_error(e: &std::io::Error) -> Option<&rustls::Error> {
+    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
+}
+
+impl Connection {
+    /// Sends what rustls holds for the peer, within `deadline`.
+    fn write_out(&mut self, deadline: Instant, timeout: Duration, what: &str) -> Result<(), TlsError> {
+        while self.tls.wants_write() {
+            let Some(remaining) = left(deadline) else { return Err(timed_out(what, &self.peer, timeout)) };
+            let _ = self.socket.set_write_timeout(Some(remaining));
+            match self.tls.write_tls(&mut self.socket) {
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Err(timed_out(what, &self.peer, timeout))
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(TlsError::Io(format!("{what} {}: {e}", self.peer))),
+            }
+        }
+        Ok(())
+    }
+
+    /// After a TLS 1.3 handshake, the server's first word (tickets, or an
+    /// alert refusing us), waited for up to `VERDICT_WAIT`.
+    fn await_verdict(&mut self, deadline: Instant, server_name: &str) -> Result<(), TlsError> {
+        let wait = left(deadline).map_or(Duration::ZERO, |d| d.min(VERDICT_WAIT));
+        if wait.is_zero() {
+            return Ok(());
+        }
+        let _ = self.socket.set_read_timeout(Some(wait));
+        match self.tls.read_tls(&mut self.socket) {
+            Ok(0) => Err(TlsError::Handshake(format!(
+                "TLS with {} failed: the server closed the connection right after the handshake (it refused us; \
+                 does it require a client certificate?)",
+                self.peer
+            ))),
+            Ok(_) => match self.tls.process_new_packets() {
+                Ok(_) => Ok(()),
+                Err(e) => Err(handshake_error(&self.peer, server_name, &e)),
+            },
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(()),
+            Err(e) => Err(TlsError::Io(format!("TLS with {}: {e}", self.peer))),
+        }
+    }
+}
+
+impl HostTlsStream for TlsCapability {
+    fn connect(&mut self, host: String, port: u16, timeout_ms: u32) -> Result<Resource<Handle>, TlsError> {
+        self.check(&host, port)?;
+        if self.connections.len() >= MAX_CONNECTIONS {
+            return Err(TlsError::Io(format!("too many open TLS connections (limit {MAX_CONNECTIONS})")));
+        }
+        let client = self.client()?;
+        let timeout = Duration::from_millis(u64::from(timeout_ms.max(1)));
+        let deadline = Instant::now() + timeout;
+        let peer = format!("{host}:{port}");
+        let addrs = resolve(&host, port).map_err(|e| TlsError::Io(crate::bindings::describe(&e)))?;
+        let mut last = None;
+        let mut socket = None;
+        for addr in addrs {
+            let Some(remaining) = left(deadline) else { break };
+            match TcpStream::connect_timeout(&addr, remaining) {
+                Ok(s) => {
+                    socket = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(connect_error(addr, &e, timeout)),
+            }
+        }
+        let socket = socket.ok_or_else(|| last.unwrap_or_else(|| timed_out("connect", &peer, timeout)))?;
+        let _ = socket.set_nodelay(true);
+        let name = client.server_name.clone().unwrap_or_else(|| host.trim_start_matches('[').trim_end_matches(']').to_string());
+        let server_name = ServerName::try_from(name.clone())
+            .map_err(|_| TlsError::Io(format!("{name:?} is not a DNS name or an IP address to verify")))?;
+        let tls = ClientConnection::new(client.config.clone(), server_name)
+            .map_err(|e| TlsError::Io(format!("TLS with {peer}: {e}")))?;
+        let mut c = Connection { tls, socket, peer };
+        c.tls.set_buffer_limit(None);
+        while c.tls.is_handshaking() {
+            let Some(remaining) = left(deadline) else { return Err(timed_out("TLS handshake with", &c.peer, timeout)) };
+            let _ = c.socket.set_read_timeout(Some(remaining));
+            let _ = c.socket.set_write_timeout(Some(remaining));
+            match c.tls.complete_io(&mut c.socket) {
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Err(timed_out("TLS handshake with", &c.peer, timeout))
+                }
+                Err(e) => {
+                    return Err(match rustls_error(&e) {
+                        Some(tls) => handshake_error(&c.peer, &name, tls),
+                        None if e.kind() == ErrorKind::UnexpectedEof => TlsError::Handshake(format!(
+                            "TLS handshake with {} failed: the peer closed the connection (is it a TLS port?)",
+                            c.peer
+                        )),
+                        None => TlsError::Io(format!("TLS handshake with {}: {e}", c.peer)),
+                    })
+                }
+            }
+        }
+        c.write_out(deadline, timeout, "TLS handshake with")?;
+        if c.tls.protocol_version() == Some(ProtocolVersion::TLSv1_3) {
+            c.await_verdict(deadline, &name)?;
+        }
+        self.next_id = self.next_id.wrapping_add(1);
+        self.connections.insert(self.next_id, c);
+        Ok(Resource::new_own(self.next_id))
+    }
+
+    fn write(&mut self, handle: Resource<Handle>, bytes: Vec<u8>, timeout_ms: u32) -> Result<(), TlsError> {
+        let timeout = Duration::from_millis(u64::from(timeout_ms.max(1)));
+        let deadline = Instant::now() + timeout;
+        let c = self.connection(&handle)?;
+        let _ = c.socket.set_nonblocking(false);
+        c.tls.writer().write_all(&bytes).map_err(|e| TlsError::Io(format!("send to {}: {e}", c.peer)))?;
+        let sent = c.write_out(deadline, timeout, "send to");
+        if sent.is_err() {
+            // Part of a record may be on the wire: this connection is done.
+            self.connections.remove(&handle.rep());
+        }
+        sent
+    }
+
+    fn read_available(&mut self, handle: Resource<Handle>, max: u32) -> Result<Received, TlsError> {
+        let c = self.connection(&handle)?;
+        let max = (max as usize).min(READ_CHUNK);
+        let _ = c.socket.set_nonblocking(true);
+        let mut closed = false;
+        // Take in what has arrived; a few records at most, never a wait.
+        for _ in 0..64 {
+            match c.tls.read_tls(&mut c.socket) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(_) => {
+                    if c.tls.process_new_packets().is_err() {
+                        closed = true;
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        let mut bytes = vec![0u8; max];
+        let mut filled = 0;
+        while filled < max {
+            match c.tls.reader().read(&mut bytes[filled..]) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        bytes.truncate(filled);
+        let _ = c.socket.set_nonblocking(false);
+        Ok(Received { bytes, closed })
+    }
+
+    fn drop(&mut self, handle: Resource<Handle>) -> wasmtime::Result<()> {
+        if let Some(mut c) = self.connections.remove(&handle.rep()) {
+            // A polite close_notify, never a wait.
+            c.tls.send_close_notify();
+            let _ = c.socket.set_nonblocking(true);
+            let _ = c.tls.write_tls(&mut c.socket);
+        }
+        Ok(())
+    }
+}
+
+fn connect_error(addr: SocketAddr, e: &std::io::Error, timeout: Duration) -> TlsError {
+    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+        timed_out("connect", &addr.to_string(), timeout)
+    } else {
+        TlsError::Io(format!("connect {addr}: {e}"))
+    }
+}
+
+impl Host for TlsCapability {}
