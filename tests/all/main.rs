@@ -40,5 +40,7 @@ mod signed_frames;
 mod smtp_handler;
 mod spool;
 mod syslog_ng;
+mod tls_listen;
+mod tls_rsyslog;
 mod unix_sockets;
 mod wasi_logging;

@@ -22,7 +22,7 @@ struct Rsyslog {
     tcp: u16,
 }
 
-fn rsyslogd() -> PathBuf {
+pub(crate) fn rsyslogd() -> PathBuf {
     for p in ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"] {
         if std::path::Path::new(p).exists() {
             return p.into();
@@ -127,7 +127,7 @@ fn emit(handler: serde_json::Value, name: &str, records: &str) {
     assert!(out.status.success(), "pylog emit: {}", out.stderr);
 }
 
-const RECORDS: &str = concat!(
+pub(crate) const RECORDS: &str = concat!(
     r#"{"msg": "disk %s at %d%%", "args": ["/var", 91], "levelname": "WARNING", "name": "app"}"#,
     "\n",
     r#"{"msg": "db down", "levelname": "ERROR", "name": "app.db", "user": "ann"}"#,
@@ -149,7 +149,7 @@ const EXPECTED: [(&str, &str); 5] = [
     ("debug", "details"),
 ];
 
-fn check(lines: &[String], facility: &str, pri_base: u32, rfc5424: bool) {
+pub(crate) fn check(lines: &[String], facility: &str, pri_base: u32, rfc5424: bool) {
     assert_eq!(lines.len(), EXPECTED.len(), "{lines:#?}");
     let sev_num =
         |s: &str| ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"].iter().position(|x| *x == s);

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use pylog_host::Plugin;
 
+pub mod certs;
 pub mod records;
 
 /// `target/`, found from this test binary (`target/<profile>/deps/NAME`), so

@@ -345,6 +345,10 @@ async fn read_more(
     }
     match tokio::time::timeout(limit, stream.read_buf(buf)).await {
         Err(_) => Err(format!("{what} for {:.0} s; connection closed", limit.as_secs_f64())),
+        // A TLS sender that closes without close_notify (CPython's
+        // SocketHandler.close over `ssl`) ends its stream as plain TCP
+        // would; frames cut short are still caught by their length.
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
         Ok(Err(e)) => Err(format!("read failed: {e}; connection closed")),
         Ok(Ok(0)) => Ok(None),
         Ok(Ok(n)) => Ok(Some(n)),

@@ -43,8 +43,12 @@ pub fn server_config(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Resul
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let config = builder
+    let mut config = builder
         .with_single_cert(chain, key)
         .map_err(|e| anyhow!("--tls-cert {} and --tls-key do not go together: {e}", cert.display()))?;
+    // No TLS 1.3 session tickets: a sender that closes without reading
+    // them (CPython's SocketHandler.close over `ssl` does) makes its kernel
+    // reset the connection, and a reset discards records not yet read here.
+    config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
 }
