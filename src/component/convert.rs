@@ -288,6 +288,7 @@ impl From<wc::SyslogOptions> for SyslogOptions {
             framing: match o.framing {
                 wc::SyslogFraming::Unframed => Framing::Unframed,
                 wc::SyslogFraming::OctetCounting => Framing::OctetCounting,
+                wc::SyslogFraming::Relp => Framing::Relp,
             },
             hostname: o.hostname,
             app_name: o.app_name,

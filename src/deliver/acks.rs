@@ -1,11 +1,66 @@
 //! Acknowledged mode, the delivering side: how many frames may be in
-//! flight, and the acknowledgements the receiver sends back (0xA3 and a
-//! sequence number, from `pylog_wire`). The frames themselves are written
-//! by `encode::ack` (or `encode::signing` with a key).
+//! flight, and how the receiver confirms them: pylog's acknowledgements
+//! (0xA3 and a sequence number, from `pylog_wire`) for frames written by
+//! `encode::ack` (or `encode::signing` with a key), or a transport that
+//! confirms messages itself (RELP's `rsp`, `deliver::relp`).
 
 use pylog_wire::frame::{ACK, ACK_LEN};
 
+use crate::deliver::spool::Spool;
+use crate::deliver::transport::Transport;
 use crate::error::{Error, Result};
+
+/// How a receiver confirms frames.
+pub enum Acks {
+    /// Acknowledgements by sequence number, read from the transport's inbox.
+    Sequenced(AckWindow),
+    /// The transport confirms messages itself, in the order they were sent.
+    ByTransport { window: usize },
+}
+
+/// What one look at the receiver's confirmations found.
+pub struct Confirmed {
+    /// Frames confirmed (removed from the spool) and their bytes.
+    pub frames: usize,
+    pub bytes: usize,
+    /// The connection is down: every unconfirmed frame goes again.
+    pub down: bool,
+}
+
+impl Acks {
+    /// At most this many frames written and not yet confirmed.
+    pub fn window(&self) -> usize {
+        match self {
+            Acks::Sequenced(w) => w.window,
+            Acks::ByTransport { window } => *window,
+        }
+    }
+
+    /// Reads what the receiver confirmed since the last call and removes
+    /// those frames from the front of the spool.
+    pub fn take_confirmed(&mut self, transport: &mut dyn Transport, spool: &mut Spool) -> Confirmed {
+        match self {
+            Acks::Sequenced(window) => {
+                let (inbox, mut down) = transport.take_inbox();
+                let (mut frames, mut bytes) = (0, 0);
+                match window.read_acks(&inbox) {
+                    Ok(Some(through)) => (frames, bytes) = spool.acknowledge(through, seq_of),
+                    Ok(None) => {}
+                    Err(_) => {
+                        transport.close();
+                        down = true;
+                    }
+                }
+                Confirmed { frames, bytes, down }
+            }
+            Acks::ByTransport { .. } => {
+                let (n, down) = transport.take_confirmed();
+                let (frames, bytes) = spool.acknowledge_first(n);
+                Confirmed { frames, bytes, down }
+            }
+        }
+    }
+}
 
 pub struct AckWindow {
     /// At most this many frames written and not yet acknowledged.

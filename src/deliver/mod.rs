@@ -12,6 +12,7 @@ pub mod file;
 pub mod http;
 pub mod network;
 pub mod outbox;
+pub mod relp;
 pub mod smtp;
 pub mod spool;
 pub mod stats;

@@ -11,6 +11,21 @@ use crate::deliver::udp::UdpTransport;
 use crate::deliver::unix::{UnixDatagram, UnixSockets, UnixStream};
 use crate::error::{Error, Result};
 
+/// The TCP (or TLS) transport of a stream destination, for a session
+/// protocol to run over (RELP).
+pub fn open_stream(
+    destination: &Destination,
+    retry: RetryPolicy,
+    timeout: Duration,
+    tls: Box<dyn TlsStreams>,
+) -> Result<TcpTransport> {
+    match destination {
+        Destination::Tcp { host, port } => Ok(TcpTransport::new(host, *port, retry, timeout)),
+        Destination::Tls { host, port } => Ok(TcpTransport::new(host, *port, retry, timeout).with_tls(tls)),
+        _ => Err(Error::BadConfig("this needs a TCP destination (host and port, SOCK_STREAM), with or without TLS".into())),
+    }
+}
+
 /// Opens the transport for a network destination. `timeout` bounds each
 /// connect and each write to a stream receiver.
 pub fn open_network(

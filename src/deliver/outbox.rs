@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::deliver::acks::{seq_of, AckWindow};
+use crate::deliver::acks::{AckWindow, Acks};
 use crate::deliver::spool::{Overflow, Spool, SpoolLimits};
 use crate::deliver::stats::Stats;
 use crate::deliver::transport::Transport;
@@ -22,8 +22,8 @@ pub struct Outbox {
     transport: Box<dyn Transport>,
     /// For stream transports with `spool_records` above 0.
     spool: Option<Spool>,
-    /// Acknowledged mode.
-    acks: Option<AckWindow>,
+    /// Acknowledged mode (pylog's acknowledgements, or RELP's).
+    acks: Option<Acks>,
     /// Frames only: sent, spooled, replayed, dropped after encoding.
     stats: Stats,
     /// SocketHandler's `closeOnError`: a failed record closes the socket.
@@ -83,8 +83,14 @@ impl Outbox {
             (false, None) => None,
         };
         let acks = match options.ack_window {
+            0 if transport.confirms() => {
+                return Err(Error::BadConfig("a transport that confirms messages needs an acknowledgement window".into()))
+            }
             0 => None,
-            window if spool.is_some() && transport.is_stream() => Some(AckWindow::new(window as usize)),
+            window if spool.is_some() && transport.confirms() => Some(Acks::ByTransport { window: window as usize }),
+            window if spool.is_some() && transport.is_stream() => {
+                Some(Acks::Sequenced(AckWindow::new(window as usize)))
+            }
             _ => {
                 return Err(Error::BadConfig(
                     "acknowledged mode needs a TCP destination and a spool (spool_records above 0)".into(),
@@ -323,7 +329,7 @@ fn check_spool(s: &SpoolLimits) -> Result<()> {
     Ok(())
 }
 
-fn pump_any(transport: &mut dyn Transport, spool: &mut Spool, stats: &mut Stats, acks: Option<&mut AckWindow>) -> bool {
+fn pump_any(transport: &mut dyn Transport, spool: &mut Spool, stats: &mut Stats, acks: Option<&mut Acks>) -> bool {
     match acks {
         Some(acks) => pump_acked(transport, spool, stats, acks),
         None => pump(transport, spool, stats),
@@ -334,25 +340,15 @@ fn pump_any(transport: &mut dyn Transport, spool: &mut Spool, stats: &mut Stats,
 /// the spool and counting them sent), then writes unsent frames while the
 /// window allows. A lost connection puts every unacknowledged frame back in
 /// line, to be written again first. True when the spool is empty.
-fn pump_acked(transport: &mut dyn Transport, spool: &mut Spool, stats: &mut Stats, acks: &mut AckWindow) -> bool {
-    let (inbox, mut down) = transport.take_inbox();
-    match acks.read_acks(&inbox) {
-        Ok(Some(through)) => {
-            let (n, bytes) = spool.acknowledge(through, seq_of);
-            stats.sent += n as u64;
-            stats.bytes += bytes as u64;
-        }
-        Ok(None) => {}
-        Err(_) => {
-            transport.close();
-            down = true;
-        }
-    }
-    if down {
+fn pump_acked(transport: &mut dyn Transport, spool: &mut Spool, stats: &mut Stats, acks: &mut Acks) -> bool {
+    let confirmed = acks.take_confirmed(transport, spool);
+    stats.sent += confirmed.frames as u64;
+    stats.bytes += confirmed.bytes as u64;
+    if confirmed.down {
         stats.replayed += spool.in_flight() as u64;
         spool.resend_all();
     }
-    while spool.in_flight() < acks.window && transport.ready_in().is_zero() {
+    while spool.in_flight() < acks.window() && transport.ready_in().is_zero() {
         let Some(frame) = spool.next_unsent() else { break };
         let reconnects = transport.reconnects();
         if transport.send(frame).is_err() {
@@ -360,7 +356,9 @@ fn pump_acked(transport: &mut dyn Transport, spool: &mut Spool, stats: &mut Stat
             spool.resend_all();
             break;
         }
-        if transport.reconnects() != reconnects {
+        // (A transport that confirms messages keeps its own sessions: a
+        // send it could not make on the session in use is an error.)
+        if !transport.confirms() && transport.reconnects() != reconnects {
             // The send found the old connection dead and opened a new one:
             // what was in flight on the old one goes again (the frame just
             // written too; the receiver drops the duplicate).
@@ -398,7 +396,7 @@ fn enqueue(
     spool: &mut Spool,
     frame: Vec<u8>,
     stats: &mut Stats,
-    mut acks: Option<&mut AckWindow>,
+    mut acks: Option<&mut Acks>,
     block_until: Instant,
 ) -> Result<()> {
     let len = frame.len();

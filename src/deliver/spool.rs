@@ -239,6 +239,22 @@ impl Spool {
         (n, bytes)
     }
 
+    /// Removes the first `n` in-flight frames (confirmed in order by the
+    /// transport); returns how many and their bytes.
+    pub fn acknowledge_first(&mut self, n: usize) -> (usize, usize) {
+        let (mut count, mut bytes) = (0, 0);
+        while count < n && self.in_flight > 0 {
+            match self.pop_front() {
+                Some(f) => {
+                    count += 1;
+                    bytes += f.len();
+                }
+                None => break,
+            }
+        }
+        (count, bytes)
+    }
+
     /// Empties the memory spool, returning how many records it held. A
     /// durable spool's file keeps them for the next start.
     pub fn clear(&mut self) -> usize {

@@ -106,6 +106,25 @@ impl TcpTransport {
         }
     }
 
+    /// Connections made so far: a new number means a new connection (a
+    /// session protocol such as RELP must open its session again).
+    pub fn generation(&self) -> u64 {
+        self.reconnects + u64::from(self.connected_once)
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Closes the connection because the peer failed at a layer above TCP
+    /// (a session it refused, or never answered): the next attempt then
+    /// waits for the reconnect schedule, as after a failed connect.
+    pub fn fail_connection(&mut self, why: String) {
+        self.stream = None;
+        self.backoff.failed(Instant::now());
+        self.last_failure = Some(why);
+    }
+
     /// The same transport inside TLS: each connection is made (and
     /// verified) by the host's `tls` capability.
     pub fn with_tls(mut self, tls: Box<dyn TlsStreams>) -> TcpTransport {

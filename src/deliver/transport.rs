@@ -84,6 +84,19 @@ pub trait Transport {
         (Vec::new(), false)
     }
 
+    /// Whether the receiver confirms each message through this transport
+    /// (RELP): delivery then counts only what `take_confirmed` reports.
+    fn confirms(&self) -> bool {
+        false
+    }
+
+    /// How many of the messages sent (in order, since the last call) the
+    /// receiver has confirmed, and whether the connection is down (every
+    /// unconfirmed message must then be sent again).
+    fn take_confirmed(&mut self) -> (usize, bool) {
+        (0, false)
+    }
+
     /// Why the receiver was last found unreachable: the destination and
     /// the OS error of the last failed connection attempt.
     fn last_failure(&self) -> Option<String> {

@@ -8,5 +8,6 @@ pub mod email_message;
 pub mod http_body;
 pub mod pickle;
 pub mod priority;
+pub mod relp;
 pub mod signing;
 pub mod syslog;

@@ -21,6 +21,8 @@ pub enum SyslogFormat {
 pub enum Framing {
     Unframed,
     OctetCounting,
+    /// Each message is one RELP command (`deliver::relp` frames it).
+    Relp,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::deliver::backoff::RetryPolicy;
 use crate::deliver::http::{HttpClient, NoHttpClient};
-use crate::deliver::network::open_network;
+use crate::deliver::network::{open_network, open_stream};
+use crate::deliver::tcp::TcpTransport;
 use crate::deliver::outbox::OutboxOptions;
 use crate::deliver::spool::SpoolLimits;
 use crate::deliver::tls::{NoTlsStreams, TlsStreams};
@@ -87,6 +88,13 @@ impl Setup<'_> {
         let unix = self.capabilities.unix.take().ok_or_else(one)?;
         let tls = self.capabilities.tls.take().ok_or_else(one)?;
         open_network(self.destination, retry, self.write_timeout(), unix, tls)
+    }
+
+    /// The TCP (or TLS) transport of a stream destination, for a session
+    /// protocol to run over.
+    pub fn stream(&mut self, retry: RetryPolicy) -> Result<TcpTransport> {
+        let tls = self.capabilities.tls.take().ok_or_else(|| Error::BadConfig("a handler has one destination".into()))?;
+        open_stream(self.destination, retry, self.write_timeout(), tls)
     }
 
     /// `transport`, or memory in a dry run.

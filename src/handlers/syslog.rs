@@ -1,7 +1,10 @@
 //! `SysLogHandler`: one syslog message per record (CPython's format or RFC
-//! 5424), over UDP, TCP (unframed or octet-counted) or a unix socket.
+//! 5424), over UDP, TCP or TLS (unframed, octet-counted or RELP) or a unix
+//! socket.
 
 use crate::deliver::backoff::RetryPolicy;
+use crate::deliver::outbox::OutboxOptions;
+use crate::deliver::relp::{self, RelpTransport};
 use crate::deliver::transport::Destination;
 use crate::encode::syslog::{self, Framing, SyslogFormat, SyslogOptions};
 use crate::error::{Error, Result};
@@ -31,9 +34,22 @@ pub fn open(options: &SyslogOptions, setup: &mut Setup) -> Result<Opened> {
             setup.name
         )));
     }
+    let family = Box::new(Messages { options: options.clone(), formatter: setup.formatter.clone(), truncated: 0 });
+    if options.framing == Framing::Relp && !setup.dry_run() {
+        if setup.spool.max_records == 0 {
+            return Err(Error::BadConfig(format!(
+                "handler {:?}: RELP needs the spool (spool_records above 0): unconfirmed messages wait there to be \
+                 sent again",
+                setup.name
+            )));
+        }
+        let tcp = setup.stream(RetryPolicy::default())?;
+        let transport = Box::new(RelpTransport::new(tcp, setup.write_timeout()));
+        let outbox = OutboxOptions { ack_window: relp::DEFAULT_WINDOW, ..setup.outbox() };
+        return Ok(Opened { family, transport, outbox });
+    }
     let transport = setup.network(RetryPolicy::default())?;
-    let family = Messages { options, formatter: setup.formatter.clone(), truncated: 0 };
-    Ok(Opened { family: Box::new(family), transport, outbox: setup.outbox() })
+    Ok(Opened { family, transport, outbox: setup.outbox() })
 }
 
 impl Family for Messages {

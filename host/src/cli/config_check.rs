@@ -104,7 +104,11 @@ fn destination_name(h: &pylog_host::HandlerConfig) -> String {
     if let Some(address) = h.kind.address() {
         let framing = match &h.kind {
             K::Syslog((_, o)) if address.is_stream() => match (o.framing, o.format) {
+                (SyslogFraming::OctetCounting, _) if matches!(address, pylog_host::bindings::Address::Tls(_)) => {
+                    ", octet-counted (RFC 5425)"
+                }
                 (SyslogFraming::OctetCounting, _) => ", octet-counted (RFC 6587)",
+                (SyslogFraming::Relp, _) => ", RELP (each message confirmed by the receiver)",
                 (SyslogFraming::Unframed, SyslogFormat::Rfc5424) => ", each message ending in LF (RFC 6587)",
                 (SyslogFraming::Unframed, SyslogFormat::Cpython) if o.append_nul => {
                     ", unframed, each message ending in NUL (CPython's)"

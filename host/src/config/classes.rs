@@ -288,11 +288,14 @@ pub(crate) fn handler(
                 Some(v) => facility(v)?,
             };
             let mut options = syslog_options(facility, &attrs)?;
+            if options.framing == SyslogFraming::Relp && !matches!(address, SyslogAddress::Tcp(_)) {
+                bail!("\".\" relp needs a TCP stream: an address [host, port] with socktype SOCK_STREAM (imrelp)");
+            }
             let address = match (tls_table(&attrs)?, address) {
                 (None, address) => address,
                 (Some(_), SyslogAddress::Tcp(endpoint)) => {
                     // RFC 5425 frames every message with its length.
-                    if !attrs.contains_key("framing") {
+                    if !attrs.contains_key("framing") && options.framing != SyslogFraming::Relp {
                         options.framing = SyslogFraming::OctetCounting;
                     }
                     SyslogAddress::Tls(endpoint)

@@ -111,6 +111,7 @@ pub(crate) fn syslog_options(facility: NameOrNumber, attrs: &Map<String, Json>) 
             "cpython_exact_bytes",
             "max_message_bytes",
             "tls",
+            "relp",
         ],
     )?;
     let max_message_bytes = match attrs.get("max_message_bytes") {
@@ -120,15 +121,21 @@ pub(crate) fn syslog_options(facility: NameOrNumber, attrs: &Map<String, Json>) 
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| anyhow!("\".\" max_message_bytes must be a byte count (0 for no limit), not {v}"))?,
     };
-    let framing = match str_key(attrs, "framing")?.as_deref() {
-        None | Some("none") | Some("unframed") => SyslogFraming::Unframed,
-        Some("octet-counting") | Some("octet_counting") => SyslogFraming::OctetCounting,
-        Some(other) => bail!("\".\" framing {other:?} must be \"unframed\" or \"octet-counting\""),
+    let relp = attr_bool(attrs, "relp", false)?;
+    let framing = match (str_key(attrs, "framing")?.as_deref(), relp) {
+        (None, true) => SyslogFraming::Relp,
+        (Some(f), true) => bail!("\".\" relp frames every message itself; leave out \"framing\" ({f:?})"),
+        (None | Some("none") | Some("unframed"), false) => SyslogFraming::Unframed,
+        (Some("octet-counting") | Some("octet_counting"), false) => SyslogFraming::OctetCounting,
+        (Some(other), false) => bail!("\".\" framing {other:?} must be \"unframed\" or \"octet-counting\""),
     };
     Ok(SyslogOptions {
         facility,
         ident: attr_str(attrs, "ident")?,
-        append_nul: attr_bool(attrs, "append_nul", true)?,
+        // CPython's NUL ends a message for receivers that split on it; a
+        // RELP command carries its own length, where a NUL would only be
+        // one more character of the message.
+        append_nul: attr_bool(attrs, "append_nul", !relp)?,
         format: if attr_bool(attrs, "rfc5424", false)? { SyslogFormat::Rfc5424 } else { SyslogFormat::Cpython },
         framing,
         hostname: attr_str(attrs, "hostname")?,
