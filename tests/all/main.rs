@@ -34,6 +34,7 @@ mod python_host;
 mod queue_handler;
 mod readme;
 mod record_lines;
+mod relp;
 mod rsyslog;
 mod sandbox;
 mod signed_frames;

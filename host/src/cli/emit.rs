@@ -14,13 +14,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use pylog_host::bindings::describe;
 use pylog_host::config::routing::LAST_RESORT_LEVEL;
 use pylog_host::config::{self, Document};
 use pylog_host::embed::queue::QueueHandler;
-use pylog_host::records::input_lines::InputLines;
+use pylog_host::records::input_lines::{InputLines, Waited};
 use pylog_host::records::{self, Defaults};
 use pylog_host::runtime::Limits;
 use pylog_host::sandbox::Grants;
@@ -34,6 +35,11 @@ use crate::cli::summary::{HandlerAccount, Summary};
 /// a full spool, so it stays a small part of the instance's 64 MiB.
 const EMIT_BATCH_LINES: usize = 512;
 const EMIT_BATCH_BYTES: usize = 256 << 10;
+
+/// Input idle this long (a pipe from `tail -f` between records): handlers
+/// holding spooled records try to deliver them now instead of waiting for
+/// the next record to push them along.
+const IDLE_DELIVERY: Duration = Duration::from_millis(200);
 
 pub struct EmitOptions {
     pub plugin: PathBuf,
@@ -89,7 +95,15 @@ pub fn run(mut o: EmitOptions) -> Result<ExitCode> {
     // `logging._startTime`: relativeCreated counts from the start of the run.
     let defaults = Defaults::default();
     let mut next_index = 0usize;
-    while let Some(lines) = read_batch(&mut input) {
+    loop {
+        let lines = match read_batch(&mut input) {
+            Read::Lines(lines) => lines,
+            Read::Idle => {
+                deliver_spooled(&mut handlers);
+                continue;
+            }
+            Read::End => break,
+        };
         let batch = parse(lines, &defaults, &mut next_index, &mut summary)?;
         let routes = route(&doc, &batch, &mut summary);
         if !routes.to_last_resort.is_empty() && handlers.last_resort.is_none() {
@@ -202,10 +216,21 @@ fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
+enum Read {
+    Lines(Vec<std::io::Result<Vec<u8>>>),
+    /// No input for `IDLE_DELIVERY`.
+    Idle,
+    End,
+}
+
 /// The next lines: the first waits for input, the rest are only those
 /// already read, so a pipe from `tail -f` flows line by line.
-fn read_batch(input: &mut InputLines) -> Option<Vec<std::io::Result<Vec<u8>>>> {
-    let first = input.next()?;
+fn read_batch(input: &mut InputLines) -> Read {
+    let first = match input.next_within(IDLE_DELIVERY) {
+        Waited::Line(line) => line,
+        Waited::Idle => return Read::Idle,
+        Waited::End => return Read::End,
+    };
     let mut bytes = first.as_ref().map_or(0, Vec::len);
     let mut lines = vec![first];
     while lines.len() < EMIT_BATCH_LINES && bytes < EMIT_BATCH_BYTES {
@@ -213,7 +238,18 @@ fn read_batch(input: &mut InputLines) -> Option<Vec<std::io::Result<Vec<u8>>>> {
         bytes += line.as_ref().map_or(0, Vec::len);
         lines.push(line);
     }
-    Some(lines)
+    Read::Lines(lines)
+}
+
+/// While the input is idle, each handler with spooled records tries to
+/// deliver them (for up to its flush_timeout). What is still spooled
+/// afterwards stays spooled: not a failure yet, so nothing is said.
+fn deliver_spooled(handlers: &mut Handlers) {
+    for h in &mut handlers.direct {
+        if h.stats().is_ok_and(|s| s.spooled > 0) {
+            let _ = h.flush();
+        }
+    }
 }
 
 /// Records from JSON lines; a bad line is reported with its number and

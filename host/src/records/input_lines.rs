@@ -32,7 +32,35 @@ impl InputLines {
     }
 }
 
+/// What waiting a while for the next line found.
+pub enum Waited {
+    Line(std::io::Result<Vec<u8>>),
+    /// Nothing arrived in time; the input is still open.
+    Idle,
+    /// The input ended (or a signal stopped the reading).
+    End,
+}
+
 impl InputLines {
+    /// The next line, waiting at most `limit` for it.
+    pub fn next_within(&mut self, limit: Duration) -> Waited {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Waited::End;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Waited::Idle;
+            }
+            match self.lines.recv_timeout(left.min(Duration::from_millis(50))) {
+                Ok(line) => return Waited::Line(line),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Waited::End,
+            }
+        }
+    }
+
     /// The next line if one was read already; never waits.
     pub fn next_ready(&mut self) -> Option<std::io::Result<Vec<u8>>> {
         if self.stop.load(Ordering::Relaxed) {
