@@ -22,7 +22,9 @@ pub fn open_stream(
     match destination {
         Destination::Tcp { host, port } => Ok(TcpTransport::new(host, *port, retry, timeout)),
         Destination::Tls { host, port } => Ok(TcpTransport::new(host, *port, retry, timeout).with_tls(tls)),
-        _ => Err(Error::BadConfig("this needs a TCP destination (host and port, SOCK_STREAM), with or without TLS".into())),
+        _ => Err(Error::BadConfig(
+            "this needs a TCP destination (host and port, SOCK_STREAM), with or without TLS".into(),
+        )),
     }
 }
 

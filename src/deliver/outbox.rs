@@ -84,7 +84,9 @@ impl Outbox {
         };
         let acks = match options.ack_window {
             0 if transport.confirms() => {
-                return Err(Error::BadConfig("a transport that confirms messages needs an acknowledgement window".into()))
+                return Err(Error::BadConfig(
+                    "a transport that confirms messages needs an acknowledgement window".into(),
+                ))
             }
             0 => None,
             window if spool.is_some() && transport.confirms() => Some(Acks::ByTransport { window: window as usize }),

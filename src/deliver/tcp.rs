@@ -274,7 +274,9 @@ impl Transport for TcpTransport {
 
     fn last_failure(&self) -> Option<String> {
         let scheme = if self.tls.is_some() { "tls" } else { "tcp" };
-        Some(self.last_failure.clone().unwrap_or_else(|| format!("{scheme} {}:{}: no connection", self.host, self.port)))
+        Some(
+            self.last_failure.clone().unwrap_or_else(|| format!("{scheme} {}:{}: no connection", self.host, self.port)),
+        )
     }
 
     fn reconnects(&self) -> u64 {

@@ -130,7 +130,10 @@ fn parse_frame(b: &[u8]) -> Result<Option<(Option<Reply>, usize)>> {
     let reply = match command {
         "rsp" => {
             let text = String::from_utf8_lossy(data);
-            let code = text.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| not_relp("a response without a status code"))?;
+            let code = text
+                .get(..3)
+                .and_then(|c| c.parse().ok())
+                .ok_or_else(|| not_relp("a response without a status code"))?;
             let first_line = text.lines().next().unwrap_or("");
             Some(Reply::Response { txnr, code, text: first_line.get(3..).unwrap_or("").trim().to_string() })
         }
@@ -167,10 +170,7 @@ mod tests {
         write_command(&mut out, 2, "syslog", b"<14>hello");
         write_command(&mut out, 3, "close", b"");
         let text = String::from_utf8(out).unwrap();
-        assert_eq!(
-            text,
-            format!("1 open {} {OPEN_OFFERS}\n2 syslog 9 <14>hello\n3 close 0\n", OPEN_OFFERS.len())
-        );
+        assert_eq!(text, format!("1 open {} {OPEN_OFFERS}\n2 syslog 9 <14>hello\n3 close 0\n", OPEN_OFFERS.len()));
         assert_eq!((next_txnr(1), next_txnr(MAX_TXNR)), (2, 1));
     }
 
@@ -190,16 +190,16 @@ mod tests {
                 Reply::ServerClose,
             ]
         );
-        assert_eq!(r.read(b"7 rsp 21 500 not a valid frame\n").unwrap()[0], Reply::Response {
-            txnr: 7,
-            code: 500,
-            text: "not a valid frame".into()
-        });
+        assert_eq!(
+            r.read(b"7 rsp 21 500 not a valid frame\n").unwrap()[0],
+            Reply::Response { txnr: 7, code: 500, text: "not a valid frame".into() }
+        );
     }
 
     #[test]
     fn what_is_not_relp_is_refused() {
-        for junk in [&b"<14>hello world\n"[..], b"\x15\x03\x03\x00\x02\x02\x28", b"1 rsp x 200 OK\n", b"1 rsp 2 200\n"] {
+        for junk in [&b"<14>hello world\n"[..], b"\x15\x03\x03\x00\x02\x02\x28", b"1 rsp x 200 OK\n", b"1 rsp 2 200\n"]
+        {
             assert!(Replies::default().read(junk).is_err(), "{junk:?}");
         }
         assert!(Replies::default().read(b"12").unwrap().is_empty(), "a partial number waits for more");

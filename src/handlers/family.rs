@@ -8,9 +8,9 @@ use std::time::Duration;
 use crate::deliver::backoff::RetryPolicy;
 use crate::deliver::http::{HttpClient, NoHttpClient};
 use crate::deliver::network::{open_network, open_stream};
-use crate::deliver::tcp::TcpTransport;
 use crate::deliver::outbox::OutboxOptions;
 use crate::deliver::spool::SpoolLimits;
+use crate::deliver::tcp::TcpTransport;
 use crate::deliver::tls::{NoTlsStreams, TlsStreams};
 use crate::deliver::transport::{Destination, Memory, Transport};
 use crate::deliver::unix::{NoUnixSockets, UnixSockets};
@@ -93,7 +93,8 @@ impl Setup<'_> {
     /// The TCP (or TLS) transport of a stream destination, for a session
     /// protocol to run over.
     pub fn stream(&mut self, retry: RetryPolicy) -> Result<TcpTransport> {
-        let tls = self.capabilities.tls.take().ok_or_else(|| Error::BadConfig("a handler has one destination".into()))?;
+        let tls =
+            self.capabilities.tls.take().ok_or_else(|| Error::BadConfig("a handler has one destination".into()))?;
         open_stream(self.destination, retry, self.write_timeout(), tls)
     }
 

@@ -206,15 +206,24 @@ fn every_record_arrives_while_rsyslog_is_killed_and_restarted_three_times() {
 fn relp_over_tls_with_a_client_certificate() {
     let ca = TestCa::new("relp-tls");
     let rs = RsyslogRelp::start("tls", Some(&ca));
-    let tls = json!({"cafile": ca.path("ca.pem"), "certfile": ca.path("client.pem"), "keyfile": ca.path("client-key.pem")});
-    let out = emit("tls", rs.port, json!({"relp": true, "tls": tls, "ident": "app: "}),
-        r#"{"msg": "relp in tls", "levelname": "ERROR"}"#);
+    let tls =
+        json!({"cafile": ca.path("ca.pem"), "certfile": ca.path("client.pem"), "keyfile": ca.path("client-key.pem")});
+    let out = emit(
+        "tls",
+        rs.port,
+        json!({"relp": true, "tls": tls, "ident": "app: "}),
+        r#"{"msg": "relp in tls", "levelname": "ERROR"}"#,
+    );
     assert!(out.status.success(), "{}", out.stderr);
     let lines = rs.wait_lines(1, Duration::from_secs(15));
     assert_eq!(lines, ["147|app:| relp in tls"], "local2.err, the ident as TAG");
     // Without the client certificate imrelp refuses the handshake.
-    let out = emit("tls-no-cert", rs.port, json!({"relp": true, "tls": {"cafile": ca.path("ca.pem")}, "flush_timeout": 0.5}),
-        r#"{"msg": "refused", "levelname": "ERROR"}"#);
+    let out = emit(
+        "tls-no-cert",
+        rs.port,
+        json!({"relp": true, "tls": {"cafile": ca.path("ca.pem")}, "flush_timeout": 0.5}),
+        r#"{"msg": "refused", "levelname": "ERROR"}"#,
+    );
     assert!(!out.status.success(), "{}", out.stderr);
     assert_eq!(summary_number(&out.stderr, "handlers: "), 0, "{}", out.stderr);
 }
@@ -225,8 +234,12 @@ fn relp_over_tls_with_a_client_certificate() {
 fn a_peer_that_is_not_relp_is_a_failure_not_sent() {
     let (_listener, addrs, _out) = crate::common::pylog_listen(&["--syslog-tcp", "127.0.0.1:0"]);
     let port = addrs[0].1.port();
-    let out = emit("not-relp", port, json!({"relp": true, "timeout": 0.3, "flush_timeout": 0.5}),
-        r#"{"msg": "x", "levelname": "ERROR"}"#);
+    let out = emit(
+        "not-relp",
+        port,
+        json!({"relp": true, "timeout": 0.3, "flush_timeout": 0.5}),
+        r#"{"msg": "x", "levelname": "ERROR"}"#,
+    );
     assert!(!out.status.success(), "{}", out.stderr);
     assert!(out.stderr.contains("no answer to RELP open"), "{}", out.stderr);
     assert_eq!(summary_number(&out.stderr, "handlers: "), 0, "{}", out.stderr);

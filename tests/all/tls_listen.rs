@@ -11,7 +11,10 @@ use serde_json::{json, Value};
 use crate::common::certs::TestCa;
 use crate::common::{pylog_bin, pylog_listen_logged, python, read_records, run, script, Output};
 
-fn listen(ca: &TestCa, client_ca: bool) -> (crate::common::Peer, u16, std::io::BufReader<std::process::ChildStdout>, crate::common::Log) {
+fn listen(
+    ca: &TestCa,
+    client_ca: bool,
+) -> (crate::common::Peer, u16, std::io::BufReader<std::process::ChildStdout>, crate::common::Log) {
     let (cert, key, ca_file) = (ca.path("server.pem"), ca.path("server-key.pem"), ca.path("ca.pem"));
     let mut args = vec!["--tcp", "127.0.0.1:0", "--tls-cert", &cert, "--tls-key", &key];
     if client_ca {
@@ -71,7 +74,8 @@ fn a_listener_requiring_client_certificates_refuses_a_sender_without_one() {
     let without = emit("mtls-without", port, json!({"tls": {"cafile": ca.path("ca.pem")}, "spool_records": 0}), record);
     assert!(!without.status.success(), "{}", without.stderr);
     assert!(without.stderr.contains("0 sent") || without.stderr.contains("handlers: 0 sent"), "{}", without.stderr);
-    let tls = json!({"cafile": ca.path("ca.pem"), "certfile": ca.path("client.pem"), "keyfile": ca.path("client-key.pem")});
+    let tls =
+        json!({"cafile": ca.path("ca.pem"), "certfile": ca.path("client.pem"), "keyfile": ca.path("client-key.pem")});
     let with = emit("mtls-with", port, json!({"tls": tls, "acknowledged": true}), record);
     assert!(with.status.success(), "{}", with.stderr);
     let got = read_records(out, 1, Duration::from_secs(15));

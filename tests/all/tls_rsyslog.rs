@@ -184,13 +184,22 @@ fn an_unverifiable_server_is_a_counted_failure_not_sent() {
     let one = r#"{"msg": "must not arrive", "levelname": "ERROR"}"#;
     let cases = [
         ("unknown-ca", good.port, json!({"cafile": ca.path("other-ca.pem")}), "unknown CA"),
-        ("name-mismatch", good.port, json!({"cafile": ca.path("ca.pem"), "server_name": "logs.example"}), "name mismatch"),
+        (
+            "name-mismatch",
+            good.port,
+            json!({"cafile": ca.path("ca.pem"), "server_name": "logs.example"}),
+            "name mismatch",
+        ),
         ("expired", expired.port, json!({"cafile": ca.path("ca.pem")}), "expired"),
     ];
     for (name, port, tls, reason) in cases {
         let out = emit(name, syslog_tls(port, tls), one);
         assert!(!out.status.success(), "{name}: exit status 0: {}", out.stderr);
-        assert!(out.stderr.contains("TLS handshake with localhost:") && out.stderr.contains(reason), "{name}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("TLS handshake with localhost:") && out.stderr.contains(reason),
+            "{name}: {}",
+            out.stderr
+        );
         assert_eq!(summary_sent(&out), 0, "{name}: {}", out.stderr);
         assert!(out.stderr.contains("1 dropped"), "{name}: {}", out.stderr);
     }
@@ -212,7 +221,8 @@ fn a_server_requiring_a_client_certificate_refuses_a_plugin_without_one() {
     assert!(!out.status.success(), "{}", out.stderr);
     assert!(out.stderr.contains("client certificate"), "{}", out.stderr);
     assert_eq!(summary_sent(&out), 0, "{}", out.stderr);
-    let tls = json!({"cafile": ca.path("ca.pem"), "certfile": ca.path("client.pem"), "keyfile": ca.path("client-key.pem")});
+    let tls =
+        json!({"cafile": ca.path("ca.pem"), "certfile": ca.path("client.pem"), "keyfile": ca.path("client-key.pem")});
     let out = emit("mtls-with", syslog_tls(rs.port, tls), record);
     assert!(out.status.success(), "{}", out.stderr);
     assert_eq!(summary_sent(&out), 1, "{}", out.stderr);
@@ -243,7 +253,10 @@ fn tls_settings_are_checked_when_the_configuration_is_read() {
     let cases = [
         (json!({"cafile": "/nonexistent/ca.pem"}), "tls.cafile /nonexistent/ca.pem"),
         (json!({"cafile": ca.path("ca.pem"), "keyfile": ca.path("client-key.pem")}), "needs tls.certfile"),
-        (json!({"cafile": ca.path("ca.pem"), "certfile": ca.path("client.pem"), "keyfile": ca.path("server-key.pem")}), "do not go together"),
+        (
+            json!({"cafile": ca.path("ca.pem"), "certfile": ca.path("client.pem"), "keyfile": ca.path("server-key.pem")}),
+            "do not go together",
+        ),
         (json!({"cafile": ca.path("ca.pem"), "ciphers": "ALL"}), "\"ciphers\", which is not a TLS option"),
         (json!("yes"), "tls must be a mapping"),
     ];

@@ -10,7 +10,8 @@ pub struct TestCa {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl (make deps installs it)");
+    let out =
+        Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl (make deps installs it)");
     assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -34,8 +35,21 @@ fn make_leaf(dir: &Path, name: &str, cn: &str, days: &str) {
     openssl(
         dir,
         &[
-            "x509", "-req", "-in", &csr, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-days", days,
-            "-extfile", "ext.cnf", "-out", &cert,
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            days,
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            &cert,
         ],
     );
 }

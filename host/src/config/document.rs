@@ -10,12 +10,13 @@ use serde_json::{Map, Value as Json};
 
 use crate::bindings::HandlerConfig;
 use crate::config::arguments::formatter;
-use crate::config::classes::{class_of, short_class, QueueConfig, Resolver};
+use crate::config::classes::{class_of, short_class, Resolver};
 use crate::config::local_time::LocalTime;
 use crate::config::loggers::{
     filter_names, filter_prefixes, ignored_logger_keys, is_root_name, logger_node, logging_level,
 };
 use crate::config::problems::{ClassProblem, Problems};
+use crate::config::queues::QueueConfig;
 use crate::config::routing::{LoggerNode, Routing};
 use crate::config::tls::TlsClient;
 
@@ -174,8 +175,13 @@ pub fn parse_str(text: &str, toml: bool, local: &LocalTime) -> Result<Document> 
         let keys = spec.as_object().into_iter().flat_map(|o| o.keys()).filter(|k| *k != "name" && *k != "()");
         ignored.extend(keys.map(|key| format!("filters.{id}.{key}: a logging.Filter takes only \"name\"")));
     }
-    let mut out =
-        Document { handlers: Vec::new(), queues: Vec::new(), routing: Routing::default(), ignored, tls: HashMap::new() };
+    let mut out = Document {
+        handlers: Vec::new(),
+        queues: Vec::new(),
+        routing: Routing::default(),
+        ignored,
+        tls: HashMap::new(),
+    };
     for name in &chosen {
         let path = format!("handlers.{name}");
         let Some(entry) = problems.check(&path, ctx.entry(name).context("a logger names it")) else { continue };

@@ -17,12 +17,13 @@ mod local_time;
 mod loggers;
 mod options;
 mod problems;
+mod queues;
 pub mod routing;
 pub mod tls;
 mod values;
 
-pub use classes::QueueConfig;
 pub use document::{parse_file, parse_str, Document};
 pub use key_file::read_key_file;
 pub use local_time::LocalTime;
+pub use queues::QueueConfig;
 pub use values::{MAX_BACKUP_COUNT, MAX_CAPACITY};

@@ -304,14 +304,16 @@ async fn accept_loop(listener: TcpListener, input: Input, shared: Arc<Shared>) {
                 None => serve_stream(stream, input, peer, &shared).await,
                 // The handshake is bounded like a frame: a sender that
                 // starts one and stalls cannot hold a connection open.
-                Some(acceptor) => match tokio::time::timeout(shared.limits.frame_timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(tls)) => serve_stream(tls, input, peer, &shared).await,
-                    Ok(Err(e)) => Some(format!("TLS handshake failed: {e}; connection closed")),
-                    Err(_) => Some(format!(
-                        "TLS handshake unfinished after {:.0} s; connection closed",
-                        shared.limits.frame_timeout.as_secs_f64()
-                    )),
-                },
+                Some(acceptor) => {
+                    match tokio::time::timeout(shared.limits.frame_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => serve_stream(tls, input, peer, &shared).await,
+                        Ok(Err(e)) => Some(format!("TLS handshake failed: {e}; connection closed")),
+                        Err(_) => Some(format!(
+                            "TLS handshake unfinished after {:.0} s; connection closed",
+                            shared.limits.frame_timeout.as_secs_f64()
+                        )),
+                    }
+                }
             };
             if let Some(reason) = reason {
                 let _ = shared.tx.send(Batch::rejected(input, peer, reason)).await;

@@ -54,7 +54,13 @@ struct Connection {
 
 impl TlsCapability {
     pub fn new(grant: Option<TlsGrant>, denials: Arc<Denials>) -> TlsCapability {
-        TlsCapability { client: grant.as_ref().and_then(|g| g.client.clone()), grant, connections: HashMap::new(), next_id: 0, denials }
+        TlsCapability {
+            client: grant.as_ref().and_then(|g| g.client.clone()),
+            grant,
+            connections: HashMap::new(),
+            next_id: 0,
+            denials,
+        }
     }
 
     fn check(&self, host: &str, port: u16) -> Result<(), TlsError> {
@@ -211,7 +217,10 @@ impl HostTlsStream for TlsCapability {
         }
         let socket = socket.ok_or_else(|| last.unwrap_or_else(|| timed_out("connect", &peer, timeout)))?;
         let _ = socket.set_nodelay(true);
-        let name = client.server_name.clone().unwrap_or_else(|| host.trim_start_matches('[').trim_end_matches(']').to_string());
+        let name = client
+            .server_name
+            .clone()
+            .unwrap_or_else(|| host.trim_start_matches('[').trim_end_matches(']').to_string());
         let server_name = ServerName::try_from(name.clone())
             .map_err(|_| TlsError::Io(format!("{name:?} is not a DNS name or an IP address to verify")))?;
         let tls = ClientConnection::new(client.config.clone(), server_name)
