@@ -32,6 +32,11 @@ impl TlsStreams for ImportedTlsStreams {
         let stream = tls::TlsStream::connect(host, port, millis(timeout)).map_err(tls_error)?;
         Ok(Box::new(ImportedStream(stream)))
     }
+
+    fn connect_plain(&mut self, host: &str, port: u16, timeout: Duration) -> Result<Box<dyn TlsConnection>, Error> {
+        let stream = tls::TlsStream::connect_plain(host, port, millis(timeout)).map_err(tls_error)?;
+        Ok(Box::new(ImportedStream(stream)))
+    }
 }
 
 /// A connection the host holds; dropping the resource closes it.
@@ -40,6 +45,18 @@ struct ImportedStream(tls::TlsStream);
 impl TlsConnection for ImportedStream {
     fn write(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), Error> {
         self.0.write(bytes, millis(timeout)).map_err(tls_error)
+    }
+
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, Error> {
+        let max = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let received = self.0.read(max, millis(timeout)).map_err(tls_error)?;
+        let n = received.bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&received.bytes[..n]);
+        Ok(n)
+    }
+
+    fn start_tls(&mut self, timeout: Duration) -> Result<(), Error> {
+        self.0.start_tls(millis(timeout)).map_err(tls_error)
     }
 
     fn read_available(&mut self, inbox: &mut Vec<u8>, limit: usize) -> Peer {

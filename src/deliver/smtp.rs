@@ -2,12 +2,16 @@
 //! `send_message` and `quit`, one connection per record as CPython does.
 //!
 //! Generic over the stream so that the dialogue is unit-tested natively;
-//! the handler passes a WASI TCP stream to the configured mailhost.
+//! the handler passes a WASI TCP stream to the configured mailhost, or,
+//! with `secure` (STARTTLS), a connection from the host's TLS capability
+//! that the host upgrades after `STARTTLS`.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::time::Duration;
 
 use base64::Engine as _;
 
+use crate::deliver::tls::{TlsConnection, TlsStreams};
 use crate::deliver::transport::Transport;
 use crate::error::{Error, Result};
 
@@ -29,33 +33,43 @@ pub struct SmtpTarget {
     pub options: SmtpOptions,
     pub host: String,
     pub port: u16,
+    /// STARTTLS through the host: CPython's `emit` upgrades only when it
+    /// logs in (`secure` with `credentials`), and so does this.
+    tls: Option<Box<dyn TlsStreams>>,
 }
 
 impl SmtpTarget {
-    pub fn new(options: SmtpOptions, host: String, port: u16) -> Result<SmtpTarget> {
-        if options.secure {
-            return Err(Error::Unsupported(
-                "SMTPHandler secure (STARTTLS) needs TLS inside the plugin, which is not available; \
-                 use a local relay on loopback without TLS, or ship with SocketHandler"
-                    .into(),
-            ));
-        }
+    pub fn new(options: SmtpOptions, host: String, port: u16, tls: Box<dyn TlsStreams>) -> Result<SmtpTarget> {
+        let tls = (options.secure && options.credentials.is_some()).then_some(tls);
         if options.toaddrs.is_empty() || options.fromaddr.is_empty() {
             return Err(Error::BadConfig("SMTPHandler needs fromaddr and at least one of toaddrs".into()));
         }
         if !(options.timeout > 0.0 && options.timeout <= 3600.0) {
             return Err(Error::BadConfig("SMTPHandler timeout must be between 0 and 3600 seconds".into()));
         }
-        Ok(SmtpTarget { options, host, port })
+        Ok(SmtpTarget { options, host, port, tls })
     }
 
     /// Delivers one flattened message.
     pub fn mail(&mut self, message: &[u8]) -> Result<()> {
         let o = &self.options;
+        let timeout = std::time::Duration::from_secs_f64(o.timeout);
+        if let Some(tls) = self.tls.as_mut() {
+            let connection = tls.connect_plain(&self.host, self.port, timeout)?;
+            let login = o.credentials.as_ref().map(|(u, p)| Login { username: u, password: p });
+            let mail = Mail {
+                local_hostname: &o.local_hostname,
+                fromaddr: &o.fromaddr,
+                toaddrs: &o.toaddrs,
+                login,
+                starttls: true,
+                message,
+            };
+            return send(Upgradable { connection, timeout }, &mail);
+        }
         let addrs = std::net::ToSocketAddrs::to_socket_addrs(&(self.host.as_str(), self.port))
             .map_err(|e| Error::from_io(&format!("resolve {}:{}", self.host, self.port), &e))?;
         let mut last = Error::Io(format!("{} has no address", self.host));
-        let timeout = std::time::Duration::from_secs_f64(o.timeout);
         for addr in addrs {
             match std::net::TcpStream::connect(addr) {
                 Ok(stream) => {
@@ -68,6 +82,7 @@ impl SmtpTarget {
                         fromaddr: &o.fromaddr,
                         toaddrs: &o.toaddrs,
                         login,
+                        starttls: false,
                         message,
                     };
                     return send(stream, &mail);
@@ -89,6 +104,8 @@ pub struct Mail<'a> {
     pub fromaddr: &'a str,
     pub toaddrs: &'a [String],
     pub login: Option<Login<'a>>,
+    /// `STARTTLS` after EHLO (and EHLO again), before AUTH.
+    pub starttls: bool,
     /// The flattened message (CRLF line ends).
     pub message: &'a [u8],
 }
@@ -96,6 +113,54 @@ pub struct Mail<'a> {
 struct Reply {
     code: u16,
     lines: Vec<String>,
+}
+
+/// A stream that can turn into TLS mid-conversation (SMTP's STARTTLS).
+pub trait StartTls {
+    fn start_tls(&mut self) -> Result<()>;
+}
+
+impl StartTls for std::net::TcpStream {
+    fn start_tls(&mut self) -> Result<()> {
+        Err(Error::Unsupported("STARTTLS needs the host's TLS capability".into()))
+    }
+}
+
+/// A connection from the host's TLS capability, plaintext until
+/// `start_tls`, as a `Read + Write` for the dialogue.
+struct Upgradable {
+    connection: Box<dyn TlsConnection>,
+    timeout: Duration,
+}
+
+fn io_error(e: Error) -> std::io::Error {
+    let kind = match &e {
+        Error::Io(m) if m.contains("timed out") => std::io::ErrorKind::TimedOut,
+        _ => std::io::ErrorKind::Other,
+    };
+    std::io::Error::new(kind, e.to_string())
+}
+
+impl Read for Upgradable {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.connection.read(buf, self.timeout).map_err(io_error)
+    }
+}
+
+impl Write for Upgradable {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.connection.write(buf, self.timeout).map_err(io_error)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl StartTls for Upgradable {
+    fn start_tls(&mut self) -> Result<()> {
+        self.connection.start_tls(self.timeout)
+    }
 }
 
 struct Session<S: Read + Write> {
@@ -178,19 +243,38 @@ fn dot_stuffed(message: &[u8]) -> Vec<u8> {
     out
 }
 
-pub fn send<S: Read + Write>(stream: S, mail: &Mail) -> Result<()> {
+/// EHLO (HELO if refused); the extensions the server offers.
+fn hello<S: Read + Write>(s: &mut Session<S>, local_hostname: &str) -> Result<Vec<String>> {
+    let ehlo = s.command(&format!("EHLO {local_hostname}"))?;
+    if ehlo.code == 250 {
+        return Ok(ehlo.lines.iter().skip(1).map(|l| l.to_ascii_uppercase()).collect());
+    }
+    s.expect(&format!("HELO {local_hostname}"), "HELO", &[250])?;
+    Ok(Vec::new())
+}
+
+pub fn send<S: Read + Write + StartTls>(stream: S, mail: &Mail) -> Result<()> {
     let mut s = Session { stream: BufReader::new(stream) };
     let greeting = s.read_reply()?;
     if greeting.code != 220 {
         return Err(Error::Io(format!("SMTP server greeted with {} {}", greeting.code, greeting.lines.join(" "))));
     }
-    let ehlo = s.command(&format!("EHLO {}", mail.local_hostname))?;
-    let extensions: Vec<String> = if ehlo.code == 250 {
-        ehlo.lines.iter().skip(1).map(|l| l.to_ascii_uppercase()).collect()
-    } else {
-        s.expect(&format!("HELO {}", mail.local_hostname), "HELO", &[250])?;
-        Vec::new()
-    };
+    let mut extensions = hello(&mut s, mail.local_hostname)?;
+    if mail.starttls {
+        // As `smtplib.starttls`: refused outright if not offered, so that
+        // the credentials never go in plaintext.
+        if !extensions.iter().any(|e| e == "STARTTLS") {
+            return Err(Error::Io(
+                "the SMTP server does not offer STARTTLS and secure is set: nothing was sent in plaintext".into(),
+            ));
+        }
+        s.expect("STARTTLS", "STARTTLS", &[220])?;
+        if !s.stream.buffer().is_empty() {
+            return Err(Error::Io("the SMTP server sent more after its STARTTLS answer; refusing to go on".into()));
+        }
+        s.stream.get_mut().start_tls()?;
+        extensions = hello(&mut s, mail.local_hostname)?;
+    }
     if let Some(login) = &mail.login {
         let methods =
             extensions.iter().find_map(|e| e.strip_prefix("AUTH").filter(|m| m.starts_with([' ', '=']))).ok_or_else(
@@ -272,6 +356,12 @@ mod tests {
         }
     }
 
+    impl StartTls for &mut Script {
+        fn start_tls(&mut self) -> Result<()> {
+            Err(Error::Unsupported("a script has no TLS".into()))
+        }
+    }
+
     impl Write for Script {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             self.sent.extend_from_slice(buf);
@@ -292,6 +382,7 @@ mod tests {
             fromaddr: "a@x",
             toaddrs: &to,
             login: Some(Login { username: "u", password: "p" }),
+            starttls: false,
             message: b"Subject: s\r\n\r\n.dot\r\n",
         };
         send(&mut script, &mail).unwrap();

@@ -98,6 +98,12 @@ impl Setup<'_> {
         open_stream(self.destination, retry, self.write_timeout(), tls)
     }
 
+    /// The host's TLS capability, for the family that upgrades its own
+    /// connections (SMTP's STARTTLS).
+    pub fn tls_streams(&mut self) -> Result<Box<dyn TlsStreams>> {
+        self.capabilities.tls.take().ok_or_else(|| Error::BadConfig("a handler has one destination".into()))
+    }
+
     /// `transport`, or memory in a dry run.
     pub fn or_memory(&self, transport: impl FnOnce() -> Result<Box<dyn Transport>>) -> Result<Box<dyn Transport>> {
         if self.dry_run() {

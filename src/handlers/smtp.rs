@@ -15,8 +15,9 @@ struct Mails {
 }
 
 pub fn open(options: &SmtpOptions, setup: &mut Setup) -> Result<Opened> {
+    let tls = setup.tls_streams()?;
     let transport = setup.or_memory(|| match setup.destination {
-        Destination::Tcp { host, port } => Ok(Box::new(SmtpTarget::new(options.clone(), host.clone(), *port)?)),
+        Destination::Tcp { host, port } => Ok(Box::new(SmtpTarget::new(options.clone(), host.clone(), *port, tls)?)),
         _ => Err(Error::BadConfig("SMTPHandler's mailhost must be a TCP destination".into())),
     })?;
     let family = Mails { options: options.clone(), formatter: setup.formatter.clone() };

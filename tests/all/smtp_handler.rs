@@ -1,17 +1,19 @@
 //! SMTPHandler over WASI TCP into aiosmtpd: each message, parsed back with
 //! Python's email package, equals what CPython's own SMTPHandler sends for
 //! the same record (headers, transfer encoding, body, envelope), with and
-//! without AUTH.
+//! without AUTH, and over STARTTLS (`secure`) when the server requires it.
 
 use crate::common;
 
 use std::io::BufRead;
 use std::time::Duration;
 
+use crate::common::certs::TestCa;
 use crate::common::{python, python_peer, run, script};
 use pylog_host::bindings::HandlerError;
 use pylog_host::config::{self, LocalTime};
 use pylog_host::records::{self, Defaults};
+use pylog_host::sandbox::Grants;
 use pylog_host::PluginError;
 use serde_json::{json, Value};
 
@@ -58,20 +60,32 @@ fn handler_entry(port: u16, subject: &str, credentials: Option<(&str, &str)>) ->
     entry
 }
 
-fn same_as_cpython(subject: &str, credentials: Option<(&str, &str)>) {
-    let mut args = vec!["smtp_receiver.py"];
+/// Our SMTPHandler and CPython's send the same records to one aiosmtpd;
+/// with `tls`, the server requires STARTTLS (and AUTH only after it), and
+/// both handlers have `secure=()`.
+fn same_as_cpython(subject: &str, credentials: Option<(&str, &str)>, tls: Option<&TestCa>) {
+    let mut args = vec!["smtp_receiver.py".to_string()];
     if let Some((u, p)) = credentials {
-        args.extend(["--user", u, "--password", p]);
+        args.extend(["--user".into(), u.into(), "--password".into(), p.into()]);
     }
+    if let Some(ca) = tls {
+        args.extend(["--tls-cert".into(), ca.path("server.pem"), "--tls-key".into(), ca.path("server-key.pem")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (_server, port, mut out) = python_peer(&args);
     let recs = records_json();
 
     let dir = std::env::temp_dir().join(format!("pylog-smtp-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let spec = dir.join(format!("spec-{}.json", credentials.is_some()));
-    let entry = handler_entry(port, subject, credentials);
+    let spec = dir.join(format!("spec-{}-{}.json", credentials.is_some(), tls.is_some()));
+    let mut entry = handler_entry(port, subject, credentials);
+    if let Some(ca) = tls {
+        // CPython's starttls checks no certificate; ours trusts the test CA.
+        entry["secure"] = json!([]);
+        entry["."] = json!({"tls": {"cafile": ca.path("ca.pem")}});
+    }
     let s = json!({"port": port, "fromaddr": entry["fromaddr"], "toaddrs": entry["toaddrs"], "subject": subject,
-        "credentials": entry.get("credentials"), "format": FORMAT, "records": recs});
+        "credentials": entry.get("credentials"), "secure": entry.get("secure"), "format": FORMAT, "records": recs});
     std::fs::write(&spec, s.to_string()).expect("spec");
     let mut cmd = python();
     cmd.arg(script("smtp_sender.py")).arg(&spec).current_dir(script(""));
@@ -82,9 +96,11 @@ fn same_as_cpython(subject: &str, credentials: Option<(&str, &str)>) {
 
     let doc = json!({"version": 1, "formatters": {"f": {"format": FORMAT}}, "handlers": {"h": entry}});
     let local = LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() };
-    let config = config::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0);
+    let mut parsed = config::parse_str(&doc.to_string(), false, &local).expect("config");
+    let config = parsed.handlers.remove(0);
     let plugin = common::plugin();
-    let mut handler = plugin.open(&config).expect("open");
+    let grants = Grants::for_configured(&config, &parsed).expect("grants");
+    let mut handler = plugin.open_with(&config, grants).expect("open");
     for r in &recs {
         let record = records::from_json_line(&r.to_string(), &Defaults::default()).expect("record");
         handler.emit(&record).expect("emit");
@@ -104,7 +120,13 @@ fn same_as_cpython(subject: &str, credentials: Option<(&str, &str)>) {
 
 #[test]
 fn messages_match_cpython_without_auth() {
-    same_as_cpython("Application error", None);
+    same_as_cpython("Application error", None, None);
+}
+
+#[test]
+fn messages_match_cpython_over_starttls_required_by_the_server() {
+    let ca = TestCa::new("smtp-starttls");
+    same_as_cpython("Encrypted", Some(("ann", "s3cret")), Some(&ca));
 }
 
 #[test]
@@ -112,6 +134,7 @@ fn messages_match_cpython_with_auth_and_a_unicode_subject() {
     same_as_cpython(
         "Fehler in der Anwendung: Grüße ✓ — a subject long enough to be folded across header lines",
         Some(("ann", "p4ss word")),
+        None,
     );
 }
 
@@ -130,12 +153,16 @@ fn wrong_credentials_and_starttls_are_typed_errors() {
         other => panic!("expected an i/o error naming the refusal, got {other:?}"),
     }
     assert_eq!(handler.stats().expect("stats").dropped, 1);
+    // `secure` against a server that offers no STARTTLS: refused before
+    // the credentials could go in plaintext.
     entry["secure"] = json!([]);
+    entry["credentials"] = json!(["ann", "right"]);
     let doc = json!({"version": 1, "formatters": {"f": {"format": FORMAT}}, "handlers": {"h": entry}});
     let config = config::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0);
-    match plugin.open(&config) {
-        Err(PluginError::Handler(HandlerError::Unsupported(m))) => assert!(m.contains("STARTTLS"), "{m}"),
-        Err(other) => panic!("expected unsupported, got {other}"),
-        Ok(_) => panic!("expected unsupported, got a handler"),
+    let mut handler = plugin.open(&config).expect("open");
+    match handler.emit(&record) {
+        Err(PluginError::Handler(HandlerError::Io(m))) => assert!(m.contains("does not offer STARTTLS"), "{m}"),
+        other => panic!("expected an i/o error naming STARTTLS, got {other:?}"),
     }
+    assert_eq!(handler.stats().expect("stats").dropped, 1);
 }

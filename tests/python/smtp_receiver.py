@@ -2,7 +2,9 @@
 
 Prints "ready PORT", then one JSON line per message: the envelope, the
 login used, and the message as Python's email package parses it.
---user/--password turn on AUTH (without TLS, for loopback).
+--user/--password turn on AUTH (without TLS, for loopback); with
+--tls-cert/--tls-key, STARTTLS is required before anything else and AUTH
+only after it.
 """
 import argparse
 import email
@@ -22,6 +24,8 @@ from aiosmtpd.smtp import AuthResult
 p = argparse.ArgumentParser()
 p.add_argument("--user")
 p.add_argument("--password")
+p.add_argument("--tls-cert")
+p.add_argument("--tls-key")
 args = p.parse_args()
 
 
@@ -50,6 +54,11 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 kwargs = {}
 if args.user is not None:
     kwargs = {"authenticator": authenticator, "auth_require_tls": False}
+if args.tls_cert:
+    import ssl
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(args.tls_cert, args.tls_key)
+    kwargs.update(require_starttls=True, tls_context=context, auth_require_tls=True)
 
 def free_port():
     with socket.socket() as s:

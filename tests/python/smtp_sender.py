@@ -9,8 +9,9 @@ from pyrecord import record
 
 spec = json.load(open(sys.argv[1]))
 creds = tuple(spec["credentials"]) if spec.get("credentials") else None
+secure = tuple(spec["secure"]) if spec.get("secure") is not None else None
 h = logging.handlers.SMTPHandler(("127.0.0.1", spec["port"]), spec["fromaddr"], spec["toaddrs"], spec["subject"],
-                                 credentials=creds, timeout=10.0)
+                                 credentials=creds, secure=secure, timeout=10.0)
 h.setFormatter(logging.Formatter(spec["format"]))
 failed = []
 h.handleError = lambda rec: failed.append(rec.msg)

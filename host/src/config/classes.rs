@@ -123,16 +123,39 @@ impl Resolver<'_> {
         Ok(config)
     }
 
-    /// Reads the TLS files of the entry a config named `name` came from.
+    /// Reads the TLS files of the entry a config named `name` came from:
+    /// its `"." tls` table, and an SMTPHandler's `secure` (keyfile, certfile).
     fn keep_tls(&self, name: &str, e: &Map<String, Json>) -> Result<()> {
+        let empty = Map::new();
         let attrs = match e.get(".") {
             Some(Json::Object(attrs)) => attrs,
-            _ => return Ok(()),
+            _ => &empty,
         };
-        if let Some(table) = tls_table(attrs)? {
-            self.tls.borrow_mut().insert(name.to_string(), TlsClient::from_table(table)?);
+        let mut table = tls_table(attrs)?.cloned();
+        if let Some((keyfile, certfile)) = smtp_client_certificate(e)? {
+            let t = table.get_or_insert_with(Map::new);
+            t.insert("keyfile".into(), keyfile.into());
+            t.insert("certfile".into(), certfile.into());
+        } else if e.get("secure").is_some_and(Json::is_array) {
+            table.get_or_insert_with(Map::new);
+        }
+        if let Some(table) = table {
+            self.tls.borrow_mut().insert(name.to_string(), TlsClient::from_table(&table)?);
         }
         Ok(())
+    }
+}
+
+/// SMTPHandler's `secure`: `()` for STARTTLS alone, `(keyfile, certfile)`
+/// for a client certificate too, as `smtplib.SMTP.starttls(*secure)` takes them.
+fn smtp_client_certificate(e: &Map<String, Json>) -> Result<Option<(String, String)>> {
+    let Some(Json::Array(items)) = e.get("secure") else { return Ok(None) };
+    let files: Vec<&str> = items.iter().filter_map(Json::as_str).collect();
+    match (files.len() == items.len(), files.as_slice()) {
+        (true, []) => Ok(None),
+        (true, [keyfile, certfile]) => Ok(Some((keyfile.to_string(), certfile.to_string()))),
+        (true, [_]) => bail!("secure (keyfile,) needs the certfile too, as smtplib's starttls does: (keyfile, certfile)"),
+        _ => bail!("secure must be () or (keyfile, certfile), file paths"),
     }
 }
 
@@ -266,7 +289,7 @@ pub(crate) fn handler(
             (HandlerKind::Http(options), &["host", "url", "method", "secure", "credentials", "context"])
         }
         "SMTPHandler" => {
-            check_attrs(&attrs, &["local_hostname"])?;
+            check_attrs(&attrs, &["local_hostname", "tls"])?;
             let (host, port) = match e.get("mailhost") {
                 Some(Json::String(h)) => (h.clone(), 25),
                 Some(Json::Array(pair)) if pair.len() == 2 => (
@@ -285,7 +308,10 @@ pub(crate) fn handler(
             };
             let secure = match e.get("secure") {
                 None | Some(Json::Null) => false,
-                Some(Json::Array(_)) => true,
+                Some(Json::Array(_)) => {
+                    smtp_client_certificate(e)?;
+                    true
+                }
                 Some(other) => bail!("secure must be null or a list (keyfile, certfile), not {other}"),
             };
             let options = SmtpOptions {

@@ -157,6 +157,13 @@ impl Grants {
                 _ => {}
             },
         }
+        // SMTP's STARTTLS (with credentials, as CPython) upgrades through
+        // the host's TLS capability, to the mailhost only.
+        if let HandlerKind::Smtp(o) = &config.kind {
+            if o.secure && o.credentials.is_some() {
+                g.tls = Some(TlsGrant { host: o.mailhost.host.clone(), port: o.mailhost.port, client: None });
+            }
+        }
         Ok(g)
     }
 
