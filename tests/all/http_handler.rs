@@ -8,6 +8,7 @@ use crate::common;
 use std::io::BufRead;
 use std::time::Duration;
 
+use crate::common::certs::TestCa;
 use crate::common::{python, python_peer, run, script};
 use pylog_host::bindings::HandlerError;
 use pylog_host::config::{self, LocalTime};
@@ -32,14 +33,34 @@ fn records_json() -> Vec<Value> {
 }
 
 fn config(port: u16, url: &str, method: &str, credentials: Option<(&str, &str)>) -> HandlerConfig {
+    configured(port, url, method, credentials, None).0
+}
+
+/// The handler config and the grants `pylog emit` would give it; with a
+/// CA file, HTTPS (`secure`) to localhost trusting that CA (`"." tls`).
+fn configured(
+    port: u16,
+    url: &str,
+    method: &str,
+    credentials: Option<(&str, &str)>,
+    cafile: Option<&str>,
+) -> (HandlerConfig, Grants) {
     let mut entry = json!({"class": "logging.handlers.HTTPHandler", "host": format!("127.0.0.1:{port}"),
                            "url": url, "method": method});
     if let Some((u, p)) = credentials {
         entry["credentials"] = json!([u, p]);
     }
+    if let Some(cafile) = cafile {
+        entry["host"] = json!(format!("localhost:{port}"));
+        entry["secure"] = json!(true);
+        entry["."] = json!({"tls": {"cafile": cafile}});
+    }
     let doc = json!({"version": 1, "handlers": {"h": entry}});
     let local = LocalTime { utc_offset_seconds: 0, tz_name: "UTC".into() };
-    config::parse_str(&doc.to_string(), false, &local).expect("config").handlers.remove(0)
+    let mut parsed = config::parse_str(&doc.to_string(), false, &local).expect("config");
+    let config = parsed.handlers.remove(0);
+    let grants = Grants::for_configured(&config, &parsed).expect("grants");
+    (config, grants)
 }
 
 fn read_requests(out: &mut impl BufRead, n: usize) -> Vec<Value> {
@@ -53,19 +74,32 @@ fn read_requests(out: &mut impl BufRead, n: usize) -> Vec<Value> {
 }
 
 fn same_as_cpython(method: &str, url: &str, credentials: Option<(&str, &str)>) {
+    same_as_cpython_over(method, url, credentials, None)
+}
+
+/// Our requests and CPython's HTTPHandler's reach one http.server, which
+/// serves HTTPS with the test CA's certificate when `tls` is given.
+fn same_as_cpython_over(method: &str, url: &str, credentials: Option<(&str, &str)>, tls: Option<&TestCa>) {
     let (user, password) = credentials.unwrap_or(("", ""));
-    let mut args = vec!["http_receiver.py"];
+    let mut args = vec!["http_receiver.py".to_string()];
     if credentials.is_some() {
-        args.extend(["--user", user, "--password", password]);
+        args.extend(["--user".into(), user.into(), "--password".into(), password.into()]);
     }
+    if let Some(ca) = tls {
+        args.extend(["--tls-cert".into(), ca.path("server.pem"), "--tls-key".into(), ca.path("server-key.pem")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let cafile = tls.map(|ca| ca.path("ca.pem"));
     let (_server, port, mut out) = python_peer(&args);
     let recs = records_json();
 
     let dir = std::env::temp_dir().join(format!("pylog-http-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let spec = dir.join(format!("spec-{method}.json"));
+    let spec = dir.join(format!("spec-{method}-{}.json", tls.is_some()));
     let creds = credentials.map(|(u, p)| json!([u, p])).unwrap_or(Value::Null);
-    let s = json!({"host": format!("127.0.0.1:{port}"), "url": url, "method": method, "credentials": creds, "records": recs});
+    let host = if tls.is_some() { format!("localhost:{port}") } else { format!("127.0.0.1:{port}") };
+    let s = json!({"host": host, "url": url, "method": method, "credentials": creds, "records": recs,
+        "cafile": cafile});
     std::fs::write(&spec, s.to_string()).expect("spec");
     let mut cmd = python();
     cmd.arg(script("http_sender.py")).arg(&spec).current_dir(script(""));
@@ -74,7 +108,8 @@ fn same_as_cpython(method: &str, url: &str, credentials: Option<(&str, &str)>) {
     let theirs = read_requests(&mut out, recs.len());
 
     let plugin = common::plugin();
-    let mut handler = plugin.open(&config(port, url, method, credentials)).expect("open");
+    let (config, grants) = configured(port, url, method, credentials, cafile.as_deref());
+    let mut handler = plugin.open_with(&config, grants).expect("open");
     for r in &recs {
         let record = records::from_json_line(&r.to_string(), &Defaults::default()).expect("record");
         handler.emit(&record).expect("emit");
@@ -97,6 +132,33 @@ fn get_requests_match_cpython() {
 #[test]
 fn post_requests_with_basic_auth_match_cpython() {
     same_as_cpython("POST", "/log", Some(("ann", "s3cret:with colon")));
+}
+
+#[test]
+fn https_with_a_private_ca_matches_cpython_with_an_ssl_context() {
+    let ca = TestCa::new("https");
+    same_as_cpython_over("POST", "/log", Some(("ann", "over tls")), Some(&ca));
+}
+
+#[test]
+fn https_to_a_server_another_ca_signed_is_a_failure_not_sent() {
+    let ca = TestCa::new("https-other");
+    let (_server, port, _out) = python_peer(&[
+        "http_receiver.py",
+        "--tls-cert",
+        &ca.path("server.pem"),
+        "--tls-key",
+        &ca.path("server-key.pem"),
+    ]);
+    let plugin = common::plugin();
+    let (config, grants) = configured(port, "/log", "GET", None, Some(&ca.path("other-ca.pem")));
+    let mut handler = plugin.open_with(&config, grants).expect("open");
+    match handler.emit(&record("not to be trusted")) {
+        Err(PluginError::Handler(HandlerError::Io(m))) => assert!(m.to_lowercase().contains("tls"), "{m}"),
+        other => panic!("expected an i/o error naming TLS, got {other:?}"),
+    }
+    let stats = handler.stats().expect("stats");
+    assert_eq!((stats.sent, stats.dropped), (0, 1));
 }
 
 fn record(msg: &str) -> pylog_host::LogRecord {

@@ -3,7 +3,8 @@
 Prints "ready PORT", then one JSON line per request: method, path,
 the headers a log receiver looks at, the body. Answers 401 when
 --user/--password are given and the request's basic auth differs, 500 for
-paths under /fail, 200 otherwise.
+paths under /fail, 200 otherwise. With --tls-cert/--tls-key it serves
+HTTPS (http.server wrapped in `ssl`).
 """
 import argparse
 import base64
@@ -14,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 p = argparse.ArgumentParser()
 p.add_argument("--user")
 p.add_argument("--password")
+p.add_argument("--tls-cert")
+p.add_argument("--tls-key")
 args = p.parse_args()
 expected = None
 if args.user is not None:
@@ -51,5 +54,10 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if args.tls_cert:
+    import ssl
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(args.tls_cert, args.tls_key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(f"ready {server.server_address[1]}", flush=True)
 server.serve_forever()

@@ -154,7 +154,9 @@ fn smtp_client_certificate(e: &Map<String, Json>) -> Result<Option<(String, Stri
     match (files.len() == items.len(), files.as_slice()) {
         (true, []) => Ok(None),
         (true, [keyfile, certfile]) => Ok(Some((keyfile.to_string(), certfile.to_string()))),
-        (true, [_]) => bail!("secure (keyfile,) needs the certfile too, as smtplib's starttls does: (keyfile, certfile)"),
+        (true, [_]) => {
+            bail!("secure (keyfile,) needs the certfile too, as smtplib's starttls does: (keyfile, certfile)")
+        }
         _ => bail!("secure must be () or (keyfile, certfile), file paths"),
     }
 }
@@ -275,7 +277,12 @@ pub(crate) fn handler(
             (HandlerKind::File(file_options(short, e)?), FILE_KEYS)
         }
         "HTTPHandler" => {
-            check_attrs_none(&attrs)?;
+            if let Some(key) = attrs.keys().find(|k| *k != "tls") {
+                bail!("\".\" has {key:?}, which HTTPHandler does not use; known: tls");
+            }
+            if tls_table(&attrs)?.is_some() && !attr_bool(e, "secure", false)? {
+                bail!("\".\" tls is for secure=True (HTTPS); this HTTPHandler sends plain HTTP");
+            }
             let host =
                 str_key(e, "host")?.filter(|h| !h.is_empty()).ok_or_else(|| anyhow!("HTTPHandler needs \"host\""))?;
             let url = str_key(e, "url")?.ok_or_else(|| anyhow!("HTTPHandler needs \"url\""))?;

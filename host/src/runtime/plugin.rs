@@ -110,7 +110,11 @@ impl Plugin {
                 max_sockets: self.limits.max_sockets,
             },
             http: WasiHttpCtx::new(),
-            http_gate: HttpGate { allowed: grants.http_authority.clone(), denials: denials.clone() },
+            http_gate: HttpGate {
+                allowed: grants.http_authority.clone(),
+                denials: denials.clone(),
+                tls: grants.http_tls.clone(),
+            },
             route: Vec::new(),
             clock: CallClock::new(self.limits.call_deadline),
             unix: UnixCapability::new(grants.unix.clone(), denials.clone()),

@@ -10,12 +10,15 @@ use std::sync::Arc;
 
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
+use crate::config::tls::TlsClient;
 use crate::sandbox::Denials;
 
 pub struct HttpGate {
     /// "host:port"; None when the handler is not an HTTPHandler.
     pub allowed: Option<String>,
     pub denials: Arc<Denials>,
+    /// The handler's TLS client for `secure` (None: the system's store).
+    pub tls: Option<TlsClient>,
 }
 
 /// "host" or "host:port" with the scheme's default port filled in.
@@ -51,6 +54,16 @@ impl WasiHttpHooks for HttpGate {
         if self.allowed.as_deref() != Some(asked.as_str()) {
             self.denials.record_http(&asked);
             return Box::new(async { Err(Error::HttpRequestDenied) });
+        }
+        if secure {
+            let client = match self.tls.clone().map_or_else(TlsClient::system_default, Ok) {
+                Ok(client) => client,
+                Err(_) => return Box::new(async { Err(Error::HttpRequestDenied) }),
+            };
+            return Box::new(async move {
+                let response = crate::sandbox::https::send(request, options, client).await?;
+                Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>))
+            });
         }
         Box::new(async move {
             use http_body_util::BodyExt;

@@ -6,6 +6,7 @@
 //! and remembered so that a host can report what an untrusted plugin tried.
 
 pub mod http_gate;
+pub mod https;
 pub mod name_lookup;
 pub mod socket_gate;
 pub mod tls_streams;
@@ -75,6 +76,9 @@ pub struct Grants {
     pub log_dir: Option<std::path::PathBuf>,
     /// The one `host:port` an HTTPHandler may send requests to.
     pub http_authority: Option<String>,
+    /// The TLS client of an HTTPHandler's `secure` requests (its `"." tls`);
+    /// None: the system's trust store.
+    pub http_tls: Option<TlsClient>,
     /// StreamHandler writes to the host's own stderr or stdout.
     pub console: Option<StreamTarget>,
     /// The TLS destination the host connects for the plugin (through
@@ -172,6 +176,9 @@ impl Grants {
         let mut g = Grants::for_handler(config)?;
         if let Some(tls) = g.tls.as_mut() {
             tls.client = doc.tls.get(&config.name).cloned();
+        }
+        if matches!(config.kind, HandlerKind::Http(_)) {
+            g.http_tls = doc.tls.get(&config.name).cloned();
         }
         Ok(g)
     }
