@@ -9,6 +9,7 @@ pub mod http_gate;
 pub mod https;
 pub mod name_lookup;
 pub mod socket_gate;
+pub mod tls_errors;
 pub mod tls_streams;
 pub mod unix_sockets;
 
