@@ -84,3 +84,21 @@ fn a_listener_requiring_client_certificates_refuses_a_sender_without_one() {
     let said = log.lock().map(|l| l.join("")).unwrap_or_default();
     assert!(said.contains("TLS handshake failed"), "the listener reports the refused sender: {said}");
 }
+
+/// `"verify": false` reaches a receiver whose CA nobody configured, and
+/// says so loudly, at start and in the summary.
+#[test]
+fn verification_off_works_and_is_said_loudly() {
+    let ca = TestCa::new("listen-noverify");
+    let (_listener, port, out, _log) = listen(&ca, false);
+    let record = r#"{"msg": "unverified", "levelname": "WARNING"}"#;
+    let strict = emit("strict", port, json!({"tls": {}, "spool_records": 0}), record);
+    assert!(!strict.status.success(), "the system's store does not know the test CA: {}", strict.stderr);
+    assert!(strict.stderr.contains("unknown CA"), "{}", strict.stderr);
+    let loose = emit("noverify", port, json!({"tls": {"verify": false}}), record);
+    assert!(loose.status.success(), "{}", loose.stderr);
+    let warnings = loose.stderr.lines().filter(|l| l.contains("WARNING") && l.contains("verif")).count();
+    assert_eq!(warnings, 2, "one warning at start, one in the summary: {}", loose.stderr);
+    let got = read_records(out, 1, Duration::from_secs(15));
+    assert_eq!(got[0]["msg"], "unverified");
+}

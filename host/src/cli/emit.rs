@@ -76,9 +76,11 @@ pub fn run(mut o: EmitOptions) -> Result<ExitCode> {
     let limits = Limits { max_record_bytes: o.max_record_bytes, max_sockets: o.max_sockets, ..plugin.limits().clone() };
     let plugin = plugin.with_limits(limits);
     let mut handlers = open_handlers(&plugin, &doc, &o.allow, behind_queue)?;
+    let mut summary = Summary::default();
+    summary.unverified_tls = doc.tls.iter().filter(|(_, c)| !c.verifies).map(|(n, _)| format!("{n:?}")).collect();
+    summary.unverified_tls.sort();
     let stop = stop_on_signals()?;
     let mut input = InputLines::spawn(open_input(o.records.as_deref())?, stop.clone());
-    let mut summary = Summary::default();
     let mut stdout = std::io::stdout().lock();
     // `logging._startTime`: relativeCreated counts from the start of the run.
     let defaults = Defaults::default();

@@ -27,6 +27,8 @@ pub struct Summary {
     reconnects: u64,
     bytes: u64,
     recovered: u64,
+    /// Handlers whose TLS accepts any certificate (`"verify": false`).
+    pub unverified_tls: Vec<String>,
 }
 
 /// One handler's account at close.
@@ -123,6 +125,13 @@ impl Summary {
              below every logger's level or filtered out{}",
             dry.describe()
         );
+        if !self.unverified_tls.is_empty() {
+            eprintln!(
+                "pylog emit: WARNING: TLS verification was off for {} (\".\" tls.verify false): their records went \
+                 encrypted to whoever answered, which may not be your receiver",
+                self.unverified_tls.join(", ")
+            );
+        }
     }
 
     /// 1 when anything was bad, refused, failed or dropped.
