@@ -20,6 +20,18 @@ pub enum Peer {
     Closed,
 }
 
+/// How a connection ended once we ended our side (`finish_within`).
+#[derive(Debug, PartialEq)]
+pub enum Ending {
+    /// The peer closed its side too: it read to our end.
+    Closed,
+    /// The peer reset the connection: it had closed without reading
+    /// everything (a TLS port does this to plaintext).
+    Reset(String),
+    /// The peer said nothing within the wait.
+    Silent,
+}
+
 #[cfg(target_arch = "wasm32")]
 pub use wasi::Connection;
 #[cfg(target_arch = "wasm32")]
@@ -40,10 +52,10 @@ mod wasi {
     use wasip2::io::streams::{InputStream, OutputStream, StreamError};
     use wasip2::sockets::instance_network::instance_network;
     use wasip2::sockets::network::{ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress};
-    use wasip2::sockets::tcp::TcpSocket;
+    use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
     use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
-    use super::{Peer, SocketAddr};
+    use super::{Ending, Peer, SocketAddr};
 
     /// The streams are children of the socket and are dropped first.
     pub struct Connection {
@@ -215,16 +227,40 @@ mod wasi {
             // A receiver that floods us is not acknowledging.
             Peer::Closed
         }
+
+        /// Ends our side (FIN) and waits up to `timeout` for the peer to
+        /// end its, keeping what it sends in `inbox` (at most `limit`).
+        pub fn finish_within(&mut self, inbox: &mut Vec<u8>, limit: usize, timeout: Duration) -> Ending {
+            if self.socket.shutdown(ShutdownType::Send).is_err() {
+                return Ending::Silent;
+            }
+            let timer = subscribe_duration(nanos(timeout));
+            loop {
+                match self.input.read(64 * 1024) {
+                    Ok(bytes) if bytes.is_empty() => {
+                        if timer.ready() {
+                            return Ending::Silent;
+                        }
+                        let ready = self.input.subscribe();
+                        poll(&[&ready, &timer]);
+                    }
+                    Ok(bytes) if inbox.len() < limit => inbox.extend_from_slice(&bytes),
+                    Ok(_) => return Ending::Silent,
+                    Err(StreamError::Closed) => return Ending::Closed,
+                    Err(StreamError::LastOperationFailed(e)) => return Ending::Reset(e.to_debug_string()),
+                }
+            }
+        }
     }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::io::{ErrorKind, Read, Write};
-    use std::net::TcpStream;
-    use std::time::Duration;
+    use std::net::{Shutdown, TcpStream};
+    use std::time::{Duration, Instant};
 
-    use super::{Peer, SocketAddr};
+    use super::{Ending, Peer, SocketAddr};
 
     pub struct Connection {
         stream: TcpStream,
@@ -272,6 +308,27 @@ mod native {
             };
             let _ = self.stream.set_nonblocking(false);
             peer
+        }
+
+        pub fn finish_within(&mut self, inbox: &mut Vec<u8>, limit: usize, timeout: Duration) -> Ending {
+            if self.stream.shutdown(Shutdown::Write).is_err() {
+                return Ending::Silent;
+            }
+            let deadline = Instant::now() + timeout;
+            let mut chunk = [0u8; 4096];
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() || inbox.len() >= limit || self.stream.set_read_timeout(Some(left)).is_err() {
+                    return Ending::Silent;
+                }
+                match self.stream.read(&mut chunk) {
+                    Ok(0) => return Ending::Closed,
+                    Ok(n) => inbox.extend_from_slice(&chunk[..n]),
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return Ending::Silent,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Ending::Reset(e.to_string()),
+                }
+            }
         }
     }
 }

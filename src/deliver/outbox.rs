@@ -29,6 +29,10 @@ pub struct Outbox {
     /// SocketHandler's `closeOnError`: a failed record closes the socket.
     close_on_error: bool,
     closed: bool,
+    /// The transport's connection (`Transport::generation`) and the frames
+    /// counted sent since it began: what a receiver that turns out to have
+    /// discarded that connection (`close_checked`) may not have read.
+    connection: (u64, u64),
 }
 
 /// What closing left behind, and how the last flush went.
@@ -99,7 +103,15 @@ impl Outbox {
                 ))
             }
         };
-        Ok(Outbox { transport, spool, acks, stats, close_on_error: options.close_on_error, closed: false })
+        Ok(Outbox {
+            transport,
+            spool,
+            acks,
+            stats,
+            close_on_error: options.close_on_error,
+            closed: false,
+            connection: (0, 0),
+        })
     }
 
     /// Whether several frames may go out in one write now: the transport
@@ -134,6 +146,23 @@ impl Outbox {
     /// what cannot go now is spooled (stream transports) or dropped and
     /// counted (the rest).
     pub fn deliver(&mut self, frame: &[u8], block_until: Instant) -> Result<()> {
+        let sent_before = self.stats.sent;
+        let delivered = self.deliver_one(frame, block_until);
+        self.track_connection(sent_before);
+        delivered
+    }
+
+    /// Counts the frames sent since `sent_before` against the transport's
+    /// current connection.
+    fn track_connection(&mut self, sent_before: u64) {
+        let generation = self.transport.generation();
+        if generation != self.connection.0 {
+            self.connection = (generation, 0);
+        }
+        self.connection.1 += self.stats.sent.saturating_sub(sent_before);
+    }
+
+    fn deliver_one(&mut self, frame: &[u8], block_until: Instant) -> Result<()> {
         if self.closed {
             return Err(Error::Closed);
         }
@@ -187,8 +216,10 @@ impl Outbox {
         let transport = self.transport.as_mut();
         match transport.send(batch) {
             Ok(()) => {
+                let sent_before = self.stats.sent;
                 self.stats.sent += frames.len() as u64;
                 self.stats.bytes += batch.len() as u64;
+                self.track_connection(sent_before);
             }
             Err(e) => match self.spool.as_mut() {
                 Some(spool) => {
@@ -233,6 +264,13 @@ impl Outbox {
     /// Delivers what is spooled, trying for up to the spool's
     /// `flush_timeout`; what is still spooled then stays spooled.
     pub fn flush(&mut self) -> Result<()> {
+        let sent_before = self.stats.sent;
+        let flushed = self.flush_spool();
+        self.track_connection(sent_before);
+        flushed
+    }
+
+    fn flush_spool(&mut self) -> Result<()> {
         if self.closed {
             return Err(Error::Closed);
         }
@@ -261,10 +299,28 @@ impl Outbox {
         if self.closed {
             return Closing { left_behind: None, flushed: Ok(()) };
         }
-        let flushed = self.flush();
+        let mut flushed = self.flush();
         self.closed = true;
         let left_behind = self.let_go();
-        self.transport.close();
+        // Acknowledged frames were confirmed one by one; the rest are
+        // checked now, as far as the transport can tell.
+        let checked = if self.acks.is_some() {
+            self.transport.close();
+            Ok(())
+        } else {
+            self.transport.close_checked()
+        };
+        if let Err(e) = checked {
+            let (generation, frames) = self.connection;
+            let unread = if generation == self.transport.generation() { frames.min(self.stats.sent) } else { 0 };
+            self.stats.sent -= unread;
+            self.stats.dropped_unconfirmed += unread;
+            let said = Error::Io(format!("{e}; the {unread} records written on that connection count as unconfirmed"));
+            flushed = match flushed {
+                Ok(()) => Err(said),
+                Err(first) => Err(Error::Io(format!("{first}; and {said}"))),
+            };
+        }
         Closing { left_behind, flushed }
     }
 

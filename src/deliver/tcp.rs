@@ -9,7 +9,7 @@ use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
 use crate::deliver::backoff::{Backoff, RetryPolicy};
-use crate::deliver::connection::{Connection, Peer};
+use crate::deliver::connection::{Connection, Ending, Peer};
 use crate::deliver::tls::{TlsConnection, TlsStreams};
 use crate::deliver::transport::Transport;
 use crate::error::{Error, Result};
@@ -252,6 +252,33 @@ impl Transport for TcpTransport {
 
     fn close(&mut self) {
         self.stream = None;
+    }
+
+    /// Ends a plain connection with a FIN and waits (up to the timeout,
+    /// at most 1 s) for the receiver to close its side: every log receiver
+    /// does once it has read to the end. A reset instead, or a TLS alert,
+    /// means it discarded what it was sent (a TLS port given plaintext).
+    fn close_checked(&mut self) -> Result<()> {
+        let Some(Link::Plain(mut c)) = self.stream.take() else { return Ok(()) };
+        let ending = c.finish_within(&mut self.inbox, INBOX_LIMIT, self.timeout.min(Duration::from_secs(1)));
+        // A TLS record header: content type 21 (alert), version 3.x.
+        let tls_alert = self.inbox.first() == Some(&0x15) && self.inbox.get(1) == Some(&0x03);
+        let (host, port) = (&self.host, self.port);
+        match ending {
+            _ if tls_alert => Err(Error::Io(format!(
+                "{host}:{port} answered with a TLS alert: it is a TLS port and discarded the plaintext written to it; \
+                 set \".\" tls"
+            ))),
+            Ending::Reset(why) => Err(Error::Io(format!(
+                "{host}:{port} reset the connection instead of reading it to the end ({why}): what was written on it \
+                 may not have been read (a TLS port does this to plaintext: set \".\" tls if it is one)"
+            ))),
+            Ending::Closed | Ending::Silent => Ok(()),
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        TcpTransport::generation(self)
     }
 
     fn is_stream(&self) -> bool {

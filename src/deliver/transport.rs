@@ -61,6 +61,19 @@ pub trait Transport {
 
     fn close(&mut self) {}
 
+    /// Closes, and says whether the receiver took what was written on the
+    /// last connection as a receiver should (reading to the end), where the
+    /// transport can tell; an error names what it did instead.
+    fn close_checked(&mut self) -> Result<()> {
+        self.close();
+        Ok(())
+    }
+
+    /// Changes whenever a new connection is made (0 where there are none).
+    fn generation(&self) -> u64 {
+        0
+    }
+
     /// Whether several records' bytes may go out in one `send`.
     fn coalesces(&self) -> bool {
         self.is_stream()

@@ -269,3 +269,21 @@ fn tls_settings_are_checked_when_the_configuration_is_read() {
     let out = emit("config-udp", udp, "");
     assert!(!out.status.success() && out.stderr.contains("tls needs a TCP stream"), "{}", out.stderr);
 }
+
+/// Plaintext to rsyslog's TLS port: rsyslog resets the connection, which
+/// the handler sees when it closes; what it wrote counts as unconfirmed,
+/// not sent, and the run fails.
+#[test]
+fn plaintext_to_a_tls_port_is_a_failure_not_sent() {
+    let ca = TestCa::new("syslog-plain-to-tls");
+    let rs = RsyslogTls::start("plain-to-tls", &ca, "server.pem", Auth::Anonymous);
+    let handler = json!({"class": "logging.handlers.SysLogHandler", "address": ["localhost", rs.port],
+        "socktype": "ext://socket.SOCK_STREAM", ".": {"framing": "octet-counting"}});
+    let out = emit("plain-to-tls", handler, RECORDS);
+    assert!(!out.status.success(), "{}", out.stderr);
+    assert!(out.stderr.contains("reset the connection") || out.stderr.contains("TLS alert"), "{}", out.stderr);
+    assert!(out.stderr.contains("set \".\" tls"), "{}", out.stderr);
+    assert_eq!(summary_sent(&out), 0, "{}", out.stderr);
+    assert!(out.stderr.contains("5 dropped"), "{}", out.stderr);
+    assert!(rs.file("out.log").is_empty(), "{}", rs.file("out.log"));
+}
