@@ -117,6 +117,7 @@ bench: build
 	$(CARGO) bench --bench throughput
 	$(PYTHON) benches/python/emit_bench.py $(TARGET_DIR)/release/pylog 100000 5 BENCHMARKS.md
 	$(PYTHON) benches/python/listen_bench.py $(TARGET_DIR)/release/pylog 100000 5 BENCHMARKS.md
+	$(PYTHON) benches/python/syslog_transports_bench.py $(TARGET_DIR)/release/pylog 100000 3 BENCHMARKS.md
 
 ## Fuzz the receiver's frame decoder, the syslog parser, the % formatter and
 ## the dictConfig loader, FUZZ_SECONDS each. Separate from `test` because it

@@ -244,3 +244,30 @@ fn a_peer_that_is_not_relp_is_a_failure_not_sent() {
     assert!(out.stderr.contains("no answer to RELP open"), "{}", out.stderr);
     assert_eq!(summary_number(&out.stderr, "handlers: "), 0, "{}", out.stderr);
 }
+
+/// RELP with a durable spool: what rsyslog never answered stays on disk
+/// when pylog exits, and the next run delivers it.
+#[test]
+fn unanswered_records_wait_in_the_durable_spool_for_the_next_run() {
+    let mut rs = RsyslogRelp::start("durable", None);
+    rs.kill();
+    let spool = std::env::temp_dir().join(format!("pylog-relp-durable-spool-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&spool);
+    std::fs::create_dir_all(&spool).expect("spool dir");
+    let options = json!({"relp": true, "ident": "app: ", "spool_dir": spool.display().to_string(),
+        "flush_timeout": 0.5, "timeout": 0.5});
+    let records: String =
+        (0..50).map(|i| format!("{{\"msg\": \"kept %d\", \"args\": [{i}], \"levelname\": \"WARNING\"}}\n")).collect();
+    let first = emit("durable-1", rs.port, options.clone(), &records);
+    assert!(!first.status.success(), "{}", first.stderr);
+    assert!(first.stderr.contains("stay in the durable spool"), "{}", first.stderr);
+    assert_eq!(summary_number(&first.stderr, "handlers: "), 0, "{}", first.stderr);
+    rs.restart();
+    let second = emit("durable-2", rs.port, options, "");
+    assert!(second.status.success(), "{}", second.stderr);
+    assert!(second.stderr.contains("(50 more recovered from durable spools)"), "{}", second.stderr);
+    assert_eq!(summary_number(&second.stderr, "handlers: "), 50, "{}", second.stderr);
+    let lines = rs.wait_lines(50, Duration::from_secs(15));
+    let kept: HashSet<&str> = lines.iter().filter_map(|l| l.rsplit("kept ").next()).collect();
+    assert_eq!(kept.len(), 50, "{lines:?}");
+}
