@@ -16,8 +16,11 @@ use std::time::Duration;
 #[derive(Debug, PartialEq)]
 pub enum Peer {
     Open,
-    /// It closed or reset the connection.
+    /// It closed the connection.
     Closed,
+    /// It reset the connection: it closed without reading everything it
+    /// was sent.
+    Reset,
 }
 
 /// How a connection ended once we ended our side (`finish_within`).
@@ -221,7 +224,8 @@ mod wasi {
                 match self.input.read(64 * 1024) {
                     Ok(bytes) if bytes.is_empty() => return Peer::Open,
                     Ok(bytes) => inbox.extend_from_slice(&bytes),
-                    Err(_) => return Peer::Closed,
+                    Err(StreamError::Closed) => return Peer::Closed,
+                    Err(StreamError::LastOperationFailed(_)) => return Peer::Reset,
                 }
             }
             // A receiver that floods us is not acknowledging.
@@ -303,6 +307,7 @@ mod native {
                     Ok(0) => break Peer::Closed,
                     Ok(n) => inbox.extend_from_slice(&chunk[..n]),
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break Peer::Open,
+                    Err(e) if e.kind() == ErrorKind::ConnectionReset => break Peer::Reset,
                     Err(_) => break Peer::Closed,
                 }
             };

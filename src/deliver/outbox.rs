@@ -33,6 +33,9 @@ pub struct Outbox {
     /// counted sent since it began: what a receiver that turns out to have
     /// discarded that connection (`close_checked`) may not have read.
     connection: (u64, u64),
+    /// Connections the receiver discarded: why (the first), and the
+    /// records counted sent on them, now counted unconfirmed; said at close.
+    discarded: Option<(String, u64)>,
 }
 
 /// What closing left behind, and how the last flush went.
@@ -111,6 +114,7 @@ impl Outbox {
             close_on_error: options.close_on_error,
             closed: false,
             connection: (0, 0),
+            discarded: None,
         })
     }
 
@@ -156,10 +160,32 @@ impl Outbox {
     /// current connection.
     fn track_connection(&mut self, sent_before: u64) {
         let generation = self.transport.generation();
+        let new = self.stats.sent.saturating_sub(sent_before);
+        if let Some(why) = self.transport.take_discarded() {
+            // The connection that ended: what was counted sent on it (the
+            // frames of this call too, as some may have gone on it) is unconfirmed.
+            self.unconfirm(why, self.connection.1 + new);
+            self.connection = (generation, 0);
+            return;
+        }
         if generation != self.connection.0 {
             self.connection = (generation, 0);
         }
-        self.connection.1 += self.stats.sent.saturating_sub(sent_before);
+        self.connection.1 += new;
+    }
+
+    /// Moves `frames` counted sent to unconfirmed (acknowledged mode has
+    /// its own confirmations and never needs this).
+    fn unconfirm(&mut self, why: String, frames: u64) {
+        if self.acks.is_some() {
+            return;
+        }
+        let frames = frames.min(self.stats.sent);
+        self.stats.sent -= frames;
+        self.stats.dropped_unconfirmed += frames;
+        let total = self.discarded.as_ref().map_or(0, |d| d.1) + frames;
+        let why = self.discarded.take().map_or(why, |d| d.0);
+        self.discarded = Some((why, total));
     }
 
     fn deliver_one(&mut self, frame: &[u8], block_until: Instant) -> Result<()> {
@@ -312,10 +338,17 @@ impl Outbox {
         };
         if let Err(e) = checked {
             let (generation, frames) = self.connection;
-            let unread = if generation == self.transport.generation() { frames.min(self.stats.sent) } else { 0 };
-            self.stats.sent -= unread;
-            self.stats.dropped_unconfirmed += unread;
-            let said = Error::Io(format!("{e}; the {unread} records written on that connection count as unconfirmed"));
+            let unread = if generation == self.transport.generation() { frames } else { 0 };
+            let why = match e {
+                Error::Io(m) => m,
+                other => other.to_string(),
+            };
+            self.unconfirm(why, unread);
+        }
+        if let Some((why, unread)) = self.discarded.take() {
+            let said = Error::Io(format!(
+                "{why}; the {unread} records written on connections it discarded count as unconfirmed"
+            ));
             flushed = match flushed {
                 Ok(()) => Err(said),
                 Err(first) => Err(Error::Io(format!("{first}; and {said}"))),

@@ -77,6 +77,8 @@ pub struct TcpTransport {
     /// Why the last connection attempt failed (destination and OS error),
     /// for the message that reports records left undelivered.
     last_failure: Option<String>,
+    /// A connection the receiver discarded, not yet reported (`take_discarded`).
+    discarded: Option<String>,
 }
 
 /// A write after a pause this long first checks whether the peer closed.
@@ -103,6 +105,7 @@ impl TcpTransport {
             last_write: None,
             timeout,
             last_failure: None,
+            discarded: None,
         }
     }
 
@@ -136,7 +139,37 @@ impl TcpTransport {
     /// true when the peer has closed (or reset) the connection. A plain log
     /// receiver sends nothing, so there readable means end of stream.
     fn peer_closed(&mut self) -> bool {
-        self.stream.as_mut().is_some_and(|s| s.read_available(&mut self.inbox, INBOX_LIMIT) == Peer::Closed)
+        let Some(stream) = self.stream.as_mut() else { return false };
+        let peer = stream.read_available(&mut self.inbox, INBOX_LIMIT);
+        if let Some(why) = self.discarding(peer == Peer::Reset) {
+            self.discarded = Some(why);
+            return true;
+        }
+        peer != Peer::Open
+    }
+
+    /// Why the receiver discarded this plain connection, if it did: it
+    /// reset it, or answered with a TLS alert (a TLS port given plaintext).
+    /// A receiver that reads to the end closes; it never does either.
+    fn discarding(&self, reset: bool) -> Option<String> {
+        if !matches!(self.stream, Some(Link::Plain(_))) {
+            return None;
+        }
+        let (host, port) = (&self.host, self.port);
+        // A TLS record header: content type 21 (alert), version 3.x.
+        if self.inbox.first() == Some(&0x15) && self.inbox.get(1) == Some(&0x03) {
+            return Some(format!(
+                "{host}:{port} answered with a TLS alert: it is a TLS port and discarded the plaintext written to it; \
+                 set \".\" tls"
+            ));
+        }
+        reset.then(|| {
+            format!(
+                "{host}:{port} reset the connection instead of reading it to the end: what was written on it may not \
+                 have been read (a receiver that died does this, and so does a TLS port given plaintext: set \".\" \
+                 tls if it is one; acknowledged mode or RELP confirm each record)"
+            )
+        })
     }
 
     fn connect(&mut self) -> Result<()> {
@@ -221,6 +254,9 @@ impl TcpTransport {
                 // so do we, and report this record as not sent. A timed-out
                 // write may have sent part of the frame: the connection
                 // cannot carry another, so it is closed either way.
+                if matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe) {
+                    self.discarded = self.discarding(true).or(self.discarded.take());
+                }
                 self.stream = None;
                 let timed_out = matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
                 if timed_out {
@@ -259,22 +295,23 @@ impl Transport for TcpTransport {
     /// does once it has read to the end. A reset instead, or a TLS alert,
     /// means it discarded what it was sent (a TLS port given plaintext).
     fn close_checked(&mut self) -> Result<()> {
-        let Some(Link::Plain(mut c)) = self.stream.take() else { return Ok(()) };
-        let ending = c.finish_within(&mut self.inbox, INBOX_LIMIT, self.timeout.min(Duration::from_secs(1)));
-        // A TLS record header: content type 21 (alert), version 3.x.
-        let tls_alert = self.inbox.first() == Some(&0x15) && self.inbox.get(1) == Some(&0x03);
-        let (host, port) = (&self.host, self.port);
-        match ending {
-            _ if tls_alert => Err(Error::Io(format!(
-                "{host}:{port} answered with a TLS alert: it is a TLS port and discarded the plaintext written to it; \
-                 set \".\" tls"
-            ))),
-            Ending::Reset(why) => Err(Error::Io(format!(
-                "{host}:{port} reset the connection instead of reading it to the end ({why}): what was written on it \
-                 may not have been read (a TLS port does this to plaintext: set \".\" tls if it is one)"
-            ))),
-            Ending::Closed | Ending::Silent => Ok(()),
+        if !matches!(self.stream, Some(Link::Plain(_))) {
+            self.stream = None;
+            return Ok(());
         }
+        let ending = match self.stream.as_mut() {
+            Some(Link::Plain(c)) => {
+                c.finish_within(&mut self.inbox, INBOX_LIMIT, self.timeout.min(Duration::from_secs(1)))
+            }
+            _ => Ending::Silent,
+        };
+        let discarded = self.discarding(matches!(ending, Ending::Reset(_)));
+        self.stream = None;
+        discarded.map_or(Ok(()), |why| Err(Error::Io(why)))
+    }
+
+    fn take_discarded(&mut self) -> Option<String> {
+        self.discarded.take()
     }
 
     fn generation(&self) -> u64 {

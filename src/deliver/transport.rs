@@ -69,6 +69,13 @@ pub trait Transport {
         Ok(())
     }
 
+    /// Once, after a connection that the receiver turned out to discard (it
+    /// reset it, or answered plaintext with a TLS alert): why. What was
+    /// counted sent on that connection may not have been read.
+    fn take_discarded(&mut self) -> Option<String> {
+        None
+    }
+
     /// Changes whenever a new connection is made (0 where there are none).
     fn generation(&self) -> u64 {
         0
