@@ -33,6 +33,11 @@ pub struct Outbox {
     /// counted sent since it began: what a receiver that turns out to have
     /// discarded that connection (`close_checked`) may not have read.
     connection: (u64, u64),
+    /// Frames counted sent on earlier connections that ended before our
+    /// close (the receiver closed them, or a write failed). Plain TCP cannot
+    /// tell whether those were read; once the receiver is seen discarding a
+    /// connection, they are as uncertain as the rest.
+    on_ended_connections: u64,
     /// Connections the receiver discarded: why (the first), and the
     /// records counted sent on them, now counted unconfirmed; said at close.
     discarded: Option<(String, u64)>,
@@ -114,6 +119,7 @@ impl Outbox {
             close_on_error: options.close_on_error,
             closed: false,
             connection: (0, 0),
+            on_ended_connections: 0,
             discarded: None,
         })
     }
@@ -163,12 +169,15 @@ impl Outbox {
         let new = self.stats.sent.saturating_sub(sent_before);
         if let Some(why) = self.transport.take_discarded() {
             // The connection that ended: what was counted sent on it (the
-            // frames of this call too, as some may have gone on it) is unconfirmed.
-            self.unconfirm(why, self.connection.1 + new);
+            // frames of this call too, as some may have gone on it) is
+            // unconfirmed, and so is what went on connections ended before.
+            let frames = self.connection.1 + new + std::mem::take(&mut self.on_ended_connections);
+            self.unconfirm(why, frames);
             self.connection = (generation, 0);
             return;
         }
         if generation != self.connection.0 {
+            self.on_ended_connections += self.connection.1;
             self.connection = (generation, 0);
         }
         self.connection.1 += new;
@@ -338,7 +347,8 @@ impl Outbox {
         };
         if let Err(e) = checked {
             let (generation, frames) = self.connection;
-            let unread = if generation == self.transport.generation() { frames } else { 0 };
+            let current = if generation == self.transport.generation() { frames } else { 0 };
+            let unread = current + std::mem::take(&mut self.on_ended_connections);
             let why = match e {
                 Error::Io(m) => m,
                 other => other.to_string(),

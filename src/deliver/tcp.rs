@@ -254,8 +254,17 @@ impl TcpTransport {
                 // so do we, and report this record as not sent. A timed-out
                 // write may have sent part of the frame: the connection
                 // cannot carry another, so it is closed either way.
+                // A failed write says nothing of what the receiver read: it
+                // may have read everything and closed, and our write met
+                // the closed socket. Only a read tells (`peer_closed`).
                 if matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe) {
-                    self.discarded = self.discarding(true).or(self.discarded.take());
+                    let reset = self
+                        .stream
+                        .as_mut()
+                        .is_some_and(|s| s.read_available(&mut self.inbox, INBOX_LIMIT) == Peer::Reset);
+                    if let Some(why) = self.discarding(reset) {
+                        self.discarded = Some(why);
+                    }
                 }
                 self.stream = None;
                 let timed_out = matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
