@@ -201,3 +201,27 @@ fn requests_reach_only_the_configured_authority() {
     assert_eq!(handler.denials().count(), 1);
     assert!(handler.denials().recent()[0].contains(&format!("127.0.0.1:{port}")));
 }
+
+/// Without `"." tls`, `secure` trusts the system's store, which honours
+/// SSL_CERT_FILE (wasmtime-wasi-http's own sender knew only the public
+/// web roots, compiled in).
+#[test]
+fn https_trusts_ssl_cert_file_when_no_ca_is_configured() {
+    let ca = TestCa::new("https-env");
+    let (_server, port, mut out) = python_peer(&[
+        "http_receiver.py",
+        "--tls-cert",
+        &ca.path("server.pem"),
+        "--tls-key",
+        &ca.path("server-key.pem"),
+    ]);
+    let entry = json!({"class": "logging.handlers.HTTPHandler", "host": format!("localhost:{port}"), "url": "/env",
+        "method": "GET", "secure": true});
+    let config = common::write_config("https-env", entry);
+    let mut cmd = std::process::Command::new(common::pylog_bin());
+    cmd.args(["emit", "--config"]).arg(&config).env("SSL_CERT_FILE", ca.path("ca.pem"));
+    let sent = run(cmd, br#"{"msg": "trusted through SSL_CERT_FILE"}"#, Duration::from_secs(60));
+    assert!(sent.status.success(), "{}", sent.stderr);
+    let got = read_requests(&mut out, 1);
+    assert!(got[0]["path"].as_str().is_some_and(|p| p.starts_with("/env?")), "{got:?}");
+}
