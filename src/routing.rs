@@ -48,6 +48,25 @@ pub fn record(level: Level, context: &str, message: &str, now: f64, since_start:
     r
 }
 
+/// A host that never calls `close` (every stock host: wasmtime run, jco,
+/// Spin) gives no other chance to deliver what waits in the spool, so each
+/// `log` tries, for up to the handler's flush_timeout, and says on stderr
+/// how many still wait when the receiver stays away.
+fn deliver_spooled(h: &mut Handler) {
+    if h.stats().spooled == 0 {
+        return;
+    }
+    if let Err(e) = h.flush() {
+        let s = h.stats();
+        eprintln!(
+            "pylog: handler {:?}: {} records wait in the spool, undelivered ({e}); {} dropped so far",
+            h.name(),
+            s.spooled,
+            s.dropped()
+        );
+    }
+}
+
 /// The handlers `log` feeds.
 #[derive(Default)]
 pub struct Router {
@@ -66,12 +85,18 @@ impl Router {
         closed
     }
 
+    /// Sends the message through every handler. `log` returns nothing, so
+    /// what a handler could not send is counted in its stats and said on
+    /// stderr (the extension's own, under a host that runs the composition).
     pub fn log(&mut self, level: Level, context: &str, message: &str, now: f64) {
         let start = *self.start.get_or_insert(now);
         let record = record(level, context, message, now, now - start);
         for h in &mut self.handlers {
-            // Counted in the handler's stats; `log` has no way to say more.
-            let _ = h.emit(&record);
+            if let Err(e) = h.emit(&record) {
+                let dropped = h.stats().dropped();
+                eprintln!("pylog: handler {:?}: a record was not delivered ({e}); {dropped} dropped so far", h.name());
+            }
+            deliver_spooled(h);
         }
     }
 

@@ -51,6 +51,8 @@ impl Record for &LogRecord {
 }
 
 pub struct Handler {
+    /// The dictConfig key, for messages.
+    name: String,
     level: i64,
     family: Box<dyn Family>,
     outbox: Outbox,
@@ -87,6 +89,7 @@ impl Handler {
             return Err(Error::BadConfig("MemoryHandler capacity must be at least 1".into()));
         }
         Ok(Handler {
+            name: config.name.clone(),
             level: config.level,
             family,
             outbox,
@@ -244,6 +247,10 @@ impl Handler {
             )));
         }
         closing.flushed
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn stats(&self) -> Stats {

@@ -55,3 +55,29 @@ fn messages_arrive_as_log_records_with_python_levels() {
     }
     assert_eq!(got[levels.len()]["name"], json!("root"));
 }
+
+/// A host that never calls `close` (a stock wasmtime, jco, Spin) still gets
+/// what was spooled while the receiver was away out: each `log` delivers the
+/// spool first, and says on stderr what could not go yet.
+#[test]
+fn spooled_messages_go_out_with_later_logs_without_a_close() {
+    let port = common::free_port();
+    let options = pylog_host::bindings::SocketOptions { retry_start: 0.05, retry_max: 0.05, ..socket_options() };
+    let mut config = socket_config(Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port }), options, false);
+    config.spool.flush_timeout = 0.2;
+    let plugin = common::plugin();
+    let mut logging = WasiLogging::open(&plugin, &[config]).expect("open");
+    for i in 0..3 {
+        logging.log(Level::Warn, "ext", &format!("while away {i}")).expect("log");
+    }
+    let said = logging.plugin_said().unwrap_or_default();
+    assert!(said.contains("records wait in the spool, undelivered"), "{said}");
+    assert_eq!(logging.stats().expect("stats")[0].spooled, 3);
+    let (_listen, _addrs, out) = pylog_listen(&["--tcp", &format!("127.0.0.1:{port}")]);
+    logging.log(Level::Warn, "ext", "back").expect("log");
+    let got = read_records(out, 4, Duration::from_secs(30));
+    let msgs: Vec<&str> = got.iter().map(|r| r["msg"].as_str().unwrap_or("")).collect();
+    assert_eq!(msgs, ["while away 0", "while away 1", "while away 2", "back"], "no close was called");
+    let stats = logging.stats().expect("stats");
+    assert_eq!((stats[0].sent, stats[0].spooled, stats[0].dropped), (4, 0, 0), "{stats:?}");
+}

@@ -23,6 +23,8 @@ pub struct WasiLogging {
     world: PluginWorld,
     denials: Arc<Denials>,
     wall: std::time::Duration,
+    /// How much of the instance's stderr `plugin_said` has returned.
+    said_up_to: usize,
 }
 
 /// One instance reaches every configured handler's destination.
@@ -52,6 +54,12 @@ pub(crate) fn union(plugin: &Plugin, configs: &[HandlerConfig]) -> Result<(Grant
                 return Err(conflict("console stream"));
             }
         }
+        if let Some(t) = g.tls {
+            if all.tls.replace(t.clone()).is_some_and(|u| (u.host, u.port) != (t.host, t.port)) {
+                return Err(conflict("TLS destination"));
+            }
+        }
+        all.http_tls = all.http_tls.or(g.http_tls);
         placed.push(plugin.place_in_sandbox(c, &mut all)?);
     }
     Ok((all, placed))
@@ -67,7 +75,7 @@ impl WasiLogging {
         let wall = plugin.call_deadline() * 2;
         begin_call(&mut store, wall);
         flatten(world.pylog_handlers_log_routing().call_configure(&mut store, &placed))?;
-        Ok(WasiLogging { store, world, denials, wall })
+        Ok(WasiLogging { store, world, denials, wall, said_up_to: 0 })
     }
 
     /// `wasi:logging/logging.log`. Only a trap is an error here: what a
@@ -89,5 +97,14 @@ impl WasiLogging {
 
     pub fn denials(&self) -> &Denials {
         &self.denials
+    }
+
+    /// What the plugin wrote to its stderr since the last call: a line for
+    /// each message a handler could not deliver (`log` returns nothing).
+    pub fn plugin_said(&mut self) -> Option<String> {
+        let all = self.store.data().stderr.contents();
+        let new = all.get(self.said_up_to..).filter(|b| !b.is_empty())?;
+        self.said_up_to = all.len();
+        Some(String::from_utf8_lossy(new).trim().to_string())
     }
 }
