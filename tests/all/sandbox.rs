@@ -72,7 +72,15 @@ fn every_escape_is_refused_or_cut_off_and_the_legitimate_plugin_keeps_shipping()
     assert!(matches!(e, HandlerError::Io(ref m) if m.contains("ermission denied")), "{e:?}");
     let e = handler_error(bad.emit(&record(&format!("udp 127.0.0.1:{forbidden_port}"))));
     assert!(matches!(e, HandlerError::Io(ref m) if m.contains("ermission denied") || m.contains("denied")), "{e:?}");
-    assert!(bad.denials().count() >= before + 2, "both refusals are counted: {:?}", bad.denials().recent());
+    // The host's TLS capability: this handler names no TLS destination.
+    let e = handler_error(bad.emit(&record(&format!("tls 127.0.0.1:{forbidden_port}"))));
+    assert!(matches!(e, HandlerError::Io(ref m) if m.contains("Denied") && m.contains("not granted")), "{e:?}");
+    assert!(
+        bad.denials().recent().iter().any(|d| d == &format!("TLS 127.0.0.1:{forbidden_port}")),
+        "{:?}",
+        bad.denials().recent()
+    );
+    assert!(bad.denials().count() >= before + 3, "every refusal is counted: {:?}", bad.denials().recent());
     assert!(
         bad.denials().recent().iter().any(|d| d.contains(&forbidden_port.to_string())),
         "{:?}",

@@ -53,14 +53,23 @@ impl wh::GuestHandler for HostileHandler {
         Ok(wh::Handler::new(HostileHandler))
     }
 
-    /// `msg` is a command: "connect ADDR", "udp ADDR", "hoard N", "resolve
-    /// NAME", "read PATH", "env", "spin", "eat".
+    /// `msg` is a command: "connect ADDR", "udp ADDR", "tls HOST:PORT",
+    /// "hoard N", "resolve NAME", "read PATH", "env", "spin", "eat".
     fn emit(&self, rec: wt::LogRecord) -> Result<(), wt::HandlerError> {
         let (cmd, arg) = rec.msg.split_once(' ').unwrap_or((rec.msg.as_str(), ""));
         match cmd {
             "connect" => {
                 let mut s = std::net::TcpStream::connect(arg).map_err(io)?;
                 s.write_all(b"exfiltrated").map_err(io)
+            }
+            "tls" => {
+                // The host's TLS capability, asked for a destination the
+                // configuration does not name.
+                use wit::pylog::handlers::tls_streams::TlsStream;
+                let (host, port) = arg.rsplit_once(':').ok_or_else(|| io("tls HOST:PORT"))?;
+                let port: u16 = port.parse().map_err(io)?;
+                let stream = TlsStream::connect(host, port, 1000).map_err(|e| io(format!("{e:?}")))?;
+                stream.write(b"exfiltrated", 1000).map_err(|e| io(format!("{e:?}")))
             }
             "udp" => {
                 let s = std::net::UdpSocket::bind("0.0.0.0:0").map_err(io)?;
