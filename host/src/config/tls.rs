@@ -127,7 +127,8 @@ fn read_certificates(path: &Path, key: &str) -> Result<Vec<CertificateDer<'stati
 }
 
 /// The CAs a handler trusts: its `cafile` alone, or else the system's
-/// store (which honours SSL_CERT_FILE and SSL_CERT_DIR).
+/// store (which honours SSL_CERT_FILE and SSL_CERT_DIR), or, on a system
+/// without one, the public web roots.
 fn roots(cafile: Option<&str>) -> Result<RootCertStore> {
     let mut store = RootCertStore::empty();
     match cafile {
@@ -143,10 +144,7 @@ fn roots(cafile: Option<&str>) -> Result<RootCertStore> {
                 let _ = store.add(cert);
             }
             if store.is_empty() {
-                bail!(
-                    "no CA certificates found in the system's trust store (install ca-certificates, or set \".\" \
-                     tls.cafile)"
-                );
+                store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             }
         }
     }
