@@ -450,6 +450,21 @@ fn pump_acked(transport: &mut dyn Transport, spool: &mut Spool, stats: &mut Stat
         spool.resend_all();
     }
     while spool.in_flight() < acks.window() && transport.ready_in().is_zero() {
+        if transport.confirms() {
+            // Everything the window allows, in one call (one write for RELP).
+            let frames: Vec<&[u8]> = spool.unsent().take(acks.window() - spool.in_flight()).collect();
+            if frames.is_empty() {
+                break;
+            }
+            let written = frames.len();
+            if transport.send_each(&frames).iter().any(Result::is_err) {
+                stats.replayed += spool.in_flight() as u64;
+                spool.resend_all();
+                break;
+            }
+            (0..written).for_each(|_| spool.mark_sent());
+            continue;
+        }
         let Some(frame) = spool.next_unsent() else { break };
         let reconnects = transport.reconnects();
         if transport.send(frame).is_err() {

@@ -126,6 +126,41 @@ impl Transport for RelpTransport {
         Ok(())
     }
 
+    /// Several messages as one write of consecutive commands: all sent,
+    /// or (the session lost) none.
+    fn send_each(&mut self, messages: &[&[u8]]) -> Vec<Result<()>> {
+        if messages.is_empty() {
+            return Vec::new();
+        }
+        let all = |r: Result<()>| vec![r; messages.len()];
+        if self.session != Some(self.tcp.generation()) || !self.tcp.is_connected() {
+            if let Err(e) = self.open_session() {
+                return all(Err(e));
+            }
+        }
+        self.frame.clear();
+        let mut txnr = self.txnr;
+        let mut numbers = Vec::with_capacity(messages.len());
+        for m in messages {
+            txnr = next_txnr(txnr);
+            write_command(&mut self.frame, txnr, "syslog", m);
+            numbers.push(txnr);
+        }
+        let generation = self.tcp.generation();
+        if let Err(e) = self.tcp.send(&self.frame) {
+            self.end_session();
+            return all(Err(e));
+        }
+        if self.tcp.generation() != generation {
+            self.end_session();
+            self.tcp.close();
+            return all(Err(Error::Io("the RELP connection was lost; the session opens again".into())));
+        }
+        self.txnr = txnr;
+        self.awaiting.extend(numbers);
+        all(Ok(()))
+    }
+
     fn confirms(&self) -> bool {
         true
     }

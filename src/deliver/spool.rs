@@ -217,6 +217,11 @@ impl Spool {
         self.frames.get(self.in_flight).map(Vec::as_slice)
     }
 
+    /// The frames not yet written, in order (acknowledged mode).
+    pub fn unsent(&self) -> impl Iterator<Item = &[u8]> {
+        self.frames.iter().skip(self.in_flight).map(Vec::as_slice)
+    }
+
     pub fn mark_sent(&mut self) {
         self.in_flight = (self.in_flight + 1).min(self.frames.len());
     }
