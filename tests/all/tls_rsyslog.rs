@@ -264,6 +264,18 @@ fn tls_settings_are_checked_when_the_configuration_is_read() {
         let out = emit("config", syslog_tls(port, tls.clone()), "");
         assert!(!out.status.success() && out.stderr.contains(said), "{tls}: {}", out.stderr);
     }
+    // `pylog config check` says what each TLS handler trusts and presents.
+    let tls =
+        json!({"cafile": ca.path("ca.pem"), "certfile": ca.path("client.pem"), "keyfile": ca.path("client-key.pem")});
+    let path = crate::common::write_config("tls-config-check", syslog_tls(port, tls));
+    let mut check = Command::new(pylog_bin());
+    check.args(["config", "check"]).arg(&path);
+    let checked = run(check, b"", Duration::from_secs(60));
+    let said = String::from_utf8_lossy(&checked.stdout).to_string();
+    assert!(checked.status.success(), "{}", checked.stderr);
+    assert!(said.contains(&format!("to tls localhost:{port}, octet-counted (RFC 5425)")), "{said}");
+    assert!(said.contains(&format!("TLS trusting the CAs in {}", ca.path("ca.pem"))), "{said}");
+    assert!(said.contains(&format!("presenting the client certificate {}", ca.path("client.pem"))), "{said}");
     let mut udp = syslog_tls(port, json!({}));
     udp["socktype"] = json!("ext://socket.SOCK_DGRAM");
     let out = emit("config-udp", udp, "");

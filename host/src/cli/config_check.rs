@@ -47,8 +47,9 @@ pub fn run(file: &std::path::Path, plugin: PathBuf) -> Result<ExitCode> {
                 records::level_name(b.flush_level)
             )
         });
+        let tls = doc.tls.get(&h.name).map_or(String::new(), |c| format!(", TLS {}", c.summary));
         println!(
-            "  {}: {} to {}, level {}, format {:?}{buffer}",
+            "  {}: {} to {}{tls}, level {}, format {:?}{buffer}",
             h.name,
             kind_name(&h.kind),
             destination_name(h),

@@ -32,6 +32,8 @@ pub struct TlsClient {
     pub verifies: bool,
     /// Whether a client certificate is presented.
     pub has_client_certificate: bool,
+    /// What it trusts and presents, in words (`pylog config check`).
+    pub summary: String,
 }
 
 impl std::fmt::Debug for TlsClient {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for TlsClient {
             .field("server_name", &self.server_name)
             .field("verifies", &self.verifies)
             .field("has_client_certificate", &self.has_client_certificate)
+            .field("summary", &self.summary)
             .finish()
     }
 }
@@ -97,7 +100,24 @@ impl TlsClient {
             ServerName::try_from(name.as_str())
                 .map_err(|_| anyhow!("\".\" tls.server_name {name:?} is not a DNS name or an IP address"))?;
         }
-        Ok(TlsClient { config: Arc::new(config), server_name, verifies, has_client_certificate: certfile.is_some() })
+        let mut summary = match (verifies, &cafile) {
+            (false, _) => "verification OFF (any certificate is accepted)".to_string(),
+            (true, Some(ca)) => format!("trusting the CAs in {ca}"),
+            (true, None) => "trusting the system's CAs".to_string(),
+        };
+        if let Some(name) = &server_name {
+            summary.push_str(&format!(", expecting the name {name:?}"));
+        }
+        if let Some(cert) = &certfile {
+            summary.push_str(&format!(", presenting the client certificate {cert}"));
+        }
+        Ok(TlsClient {
+            config: Arc::new(config),
+            server_name,
+            verifies,
+            has_client_certificate: certfile.is_some(),
+            summary,
+        })
     }
 
     /// The client of a TLS destination that names no table (a library
@@ -108,7 +128,13 @@ impl TlsClient {
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots(None)?)
             .with_no_client_auth();
-        Ok(TlsClient { config: Arc::new(config), server_name: None, verifies: true, has_client_certificate: false })
+        Ok(TlsClient {
+            config: Arc::new(config),
+            server_name: None,
+            verifies: true,
+            has_client_certificate: false,
+            summary: "trusting the system's CAs".into(),
+        })
     }
 }
 
