@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from emit_bench import measured, write_config, write_records  # noqa: E402
+from emit_bench import measured, write_records  # noqa: E402
 
 
 def free_port():
@@ -109,8 +109,9 @@ def main():
                 handler = {"class": "logging.handlers.SysLogHandler", "address": ["localhost", port],
                            "socktype": "ext://socket.SOCK_STREAM", ".": options}
                 config = {"version": 1, "handlers": {"h": handler}, "root": {"level": "DEBUG", "handlers": ["h"]}}
-                path = write_config(tmp, config).replace("logging.json", f"logging-{port}.json")
-                os.rename(os.path.join(tmp, "logging.json"), path)
+                path = os.path.join(tmp, f"logging-{port}.json")
+                with open(path, "w") as f:
+                    json.dump(config, f)
                 commands.append((label, [pylog, "emit", "--config", path, lines]))
             times = {label: [] for label, _ in commands}
             for _ in range(rounds):

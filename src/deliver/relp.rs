@@ -103,27 +103,7 @@ impl RelpTransport {
 
 impl Transport for RelpTransport {
     fn send(&mut self, bytes: &[u8]) -> Result<()> {
-        if self.session != Some(self.tcp.generation()) || !self.tcp.is_connected() {
-            self.open_session()?;
-        }
-        let txnr = next_txnr(self.txnr);
-        self.frame.clear();
-        write_command(&mut self.frame, txnr, "syslog", bytes);
-        let generation = self.tcp.generation();
-        if let Err(e) = self.tcp.send(&self.frame) {
-            self.end_session();
-            return Err(e);
-        }
-        if self.tcp.generation() != generation {
-            // The old connection was found dead and the command went on a
-            // new one that has no session: the server drops it. Start over.
-            self.end_session();
-            self.tcp.close();
-            return Err(Error::Io("the RELP connection was lost; the session opens again".into()));
-        }
-        self.txnr = txnr;
-        self.awaiting.push_back(txnr);
-        Ok(())
+        self.send_each(&[bytes]).pop().unwrap_or(Ok(()))
     }
 
     /// Several messages as one write of consecutive commands: all sent,
@@ -152,6 +132,8 @@ impl Transport for RelpTransport {
             return all(Err(e));
         }
         if self.tcp.generation() != generation {
+            // The old connection was found dead and the commands went on a
+            // new one that has no session: the server drops them. Start over.
             self.end_session();
             self.tcp.close();
             return all(Err(Error::Io("the RELP connection was lost; the session opens again".into())));

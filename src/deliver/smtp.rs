@@ -54,17 +54,16 @@ impl SmtpTarget {
     pub fn mail(&mut self, message: &[u8]) -> Result<()> {
         let o = &self.options;
         let timeout = std::time::Duration::from_secs_f64(o.timeout);
+        let mail = Mail {
+            local_hostname: &o.local_hostname,
+            fromaddr: &o.fromaddr,
+            toaddrs: &o.toaddrs,
+            login: o.credentials.as_ref().map(|(u, p)| Login { username: u, password: p }),
+            starttls: self.tls.is_some(),
+            message,
+        };
         if let Some(tls) = self.tls.as_mut() {
             let connection = tls.connect_plain(&self.host, self.port, timeout)?;
-            let login = o.credentials.as_ref().map(|(u, p)| Login { username: u, password: p });
-            let mail = Mail {
-                local_hostname: &o.local_hostname,
-                fromaddr: &o.fromaddr,
-                toaddrs: &o.toaddrs,
-                login,
-                starttls: true,
-                message,
-            };
             return send(Upgradable { connection, timeout }, &mail);
         }
         let addrs = std::net::ToSocketAddrs::to_socket_addrs(&(self.host.as_str(), self.port))
@@ -76,15 +75,6 @@ impl SmtpTarget {
                     // Best effort: where the platform cannot time out a
                     // read, the host's call deadline still ends the wait.
                     let _ = stream.set_read_timeout(Some(timeout));
-                    let login = o.credentials.as_ref().map(|(u, p)| Login { username: u, password: p });
-                    let mail = Mail {
-                        local_hostname: &o.local_hostname,
-                        fromaddr: &o.fromaddr,
-                        toaddrs: &o.toaddrs,
-                        login,
-                        starttls: false,
-                        message,
-                    };
                     return send(stream, &mail);
                 }
                 Err(e) => last = Error::from_io(&format!("connect {addr}"), &e),

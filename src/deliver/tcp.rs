@@ -304,15 +304,13 @@ impl Transport for TcpTransport {
     /// does once it has read to the end. A reset instead, or a TLS alert,
     /// means it discarded what it was sent (a TLS port given plaintext).
     fn close_checked(&mut self) -> Result<()> {
-        if !matches!(self.stream, Some(Link::Plain(_))) {
-            self.stream = None;
-            return Ok(());
-        }
+        let wait = self.timeout.min(Duration::from_secs(1));
         let ending = match self.stream.as_mut() {
-            Some(Link::Plain(c)) => {
-                c.finish_within(&mut self.inbox, INBOX_LIMIT, self.timeout.min(Duration::from_secs(1)))
+            Some(Link::Plain(c)) => c.finish_within(&mut self.inbox, INBOX_LIMIT, wait),
+            _ => {
+                self.stream = None;
+                return Ok(());
             }
-            _ => Ending::Silent,
         };
         let discarded = self.discarding(matches!(ending, Ending::Reset(_)));
         self.stream = None;

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::common::certs::TestCa;
 use crate::common::{free_port, pylog_bin, run, wait_deadline, Output, Peer};
-use crate::rsyslog::rsyslogd;
+use crate::rsyslog::{spawn_rsyslogd, wait_until_listening};
 
 struct RsyslogRelp {
     process: Option<Peer>,
@@ -59,22 +59,8 @@ template(name="t" type="string" string="%pri%|%syslogtag%|%msg%\n")
     fn restart(&mut self) {
         // A killed rsyslogd leaves its pid file, which stops the next one.
         let _ = std::fs::remove_file(self.dir.join("rsyslog.pid"));
-        let child = Command::new(rsyslogd())
-            .args(["-n", "-f"])
-            .arg(self.dir.join("rsyslog.conf"))
-            .arg("-i")
-            .arg(self.dir.join("rsyslog.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start rsyslogd");
-        self.process = Some(Peer(child));
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "rsyslogd (imrelp) did not come up on port {}", self.port);
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.process = Some(spawn_rsyslogd(&self.dir));
+        wait_until_listening(self.port, "rsyslogd (imrelp)");
     }
 
     /// SIGKILL: nothing is shut down cleanly.

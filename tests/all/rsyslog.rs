@@ -31,6 +31,32 @@ pub(crate) fn rsyslogd() -> PathBuf {
     panic!("rsyslogd is not installed: run `make deps` (it installs Debian's rsyslog)");
 }
 
+/// rsyslogd in the foreground with `DIR/rsyslog.conf`, its pid file in `DIR`.
+pub(crate) fn spawn_rsyslogd(dir: &std::path::Path) -> Peer {
+    let child = Command::new(rsyslogd())
+        .arg("-n")
+        .arg("-f")
+        .arg(dir.join("rsyslog.conf"))
+        .arg("-i")
+        .arg(dir.join("rsyslog.pid"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start rsyslogd");
+    Peer(child)
+}
+
+/// Waits (bounded) until `port` on loopback accepts connections: for a TLS
+/// or RELP input, the sign that rsyslogd is up.
+pub(crate) fn wait_until_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not come up on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 impl Rsyslog {
     fn start(name: &str) -> Rsyslog {
         let dir = std::env::temp_dir().join(format!("pylog-rsyslog-{}-{name}", std::process::id()));
@@ -48,25 +74,10 @@ template(name="fields" type="string" string="%pri%|%syslogfacility-text%|%syslog
             d = dir.display()
         );
         std::fs::write(dir.join("rsyslog.conf"), conf).expect("conf");
-        let process = Rsyslog::spawn(&dir);
+        let process = spawn_rsyslogd(&dir);
         let r = Rsyslog { process, dir, udp, tcp };
         r.wait_ready();
         r
-    }
-
-    fn spawn(dir: &std::path::Path) -> Peer {
-        let child = Command::new(rsyslogd())
-            .arg("-n")
-            .arg("-f")
-            .arg(dir.join("rsyslog.conf"))
-            .arg("-i")
-            .arg(dir.join("rsyslog.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start rsyslogd");
-        Peer(child)
     }
 
     /// Stops rsyslogd as an operator would (SIGTERM, so it writes what it
@@ -78,7 +89,7 @@ template(name="fields" type="string" string="%pri%|%syslogfacility-text%|%syslog
     }
 
     fn restart(&mut self) {
-        self.process = Rsyslog::spawn(&self.dir);
+        self.process = spawn_rsyslogd(&self.dir);
         self.wait_ready();
     }
 

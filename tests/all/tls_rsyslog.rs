@@ -6,14 +6,14 @@
 //! requires) is a counted failure, never "sent".
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::common::certs::TestCa;
 use crate::common::{free_port, pylog_bin, python, run, script, Output, Peer};
-use crate::rsyslog::{check, rsyslogd, RECORDS};
+use crate::rsyslog::{check, spawn_rsyslogd, wait_until_listening, RECORDS};
 
 /// rsyslog's TLS authentication modes used here.
 #[derive(Clone, Copy)]
@@ -58,24 +58,10 @@ template(name="raw" type="string" string="%rawmsg%\n")
             key = ca.path(&key),
         );
         std::fs::write(dir.join("rsyslog.conf"), conf).expect("conf");
-        let child = Command::new(rsyslogd())
-            .args(["-n", "-f"])
-            .arg(dir.join("rsyslog.conf"))
-            .arg("-i")
-            .arg(dir.join("rsyslog.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start rsyslogd");
-        let process = Peer(child);
+        let process = spawn_rsyslogd(&dir);
         // Ready once the TLS port accepts connections: the handshake needs
         // nothing more.
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "rsyslogd (gtls) did not come up on port {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until_listening(port, "rsyslogd (gtls)");
         RsyslogTls { _process: process, dir, port }
     }
 

@@ -86,7 +86,7 @@ impl TlsClient {
             (Some(cert), key) => {
                 // CPython's load_cert_chain: the key may sit in the certificate file.
                 let key_path = key.as_deref().unwrap_or(cert);
-                let chain = read_certificates(Path::new(cert), "tls.certfile")?;
+                let chain = read_certificates(Path::new(cert), "\".\" tls.certfile")?;
                 let key = PrivateKeyDer::from_pem_file(key_path)
                     .map_err(|e| anyhow!("\".\" tls.keyfile {key_path}: no private key read ({e}); give a PEM key"))?;
                 builder
@@ -138,16 +138,20 @@ impl TlsClient {
     }
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+/// The crypto provider every TLS config here uses: ring, which
+/// wasmtime-wasi-http already builds.
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn read_certificates(path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>> {
+/// The certificates of a PEM file; `what` names the setting in messages
+/// (`"." tls.cafile`, `--tls-cert`).
+pub fn read_certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| anyhow!("\".\" {key} {}: {e}; give a PEM file of certificates", path.display()))?;
+        .map_err(|e| anyhow!("{what} {}: {e}; give a PEM file of certificates", path.display()))?;
     if certs.is_empty() {
-        bail!("\".\" {key} {} holds no PEM certificate", path.display());
+        bail!("{what} {} holds no PEM certificate", path.display());
     }
     Ok(certs)
 }
@@ -159,7 +163,7 @@ fn roots(cafile: Option<&str>) -> Result<RootCertStore> {
     let mut store = RootCertStore::empty();
     match cafile {
         Some(path) => {
-            for cert in read_certificates(Path::new(path), "tls.cafile")? {
+            for cert in read_certificates(Path::new(path), "\".\" tls.cafile")? {
                 store.add(cert).map_err(|e| anyhow!("\".\" tls.cafile {path}: {e}"))?;
             }
         }

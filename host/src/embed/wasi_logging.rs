@@ -59,7 +59,6 @@ pub(crate) fn union(plugin: &Plugin, configs: &[HandlerConfig]) -> Result<(Grant
                 return Err(conflict("TLS destination"));
             }
         }
-        all.http_tls = all.http_tls.or(g.http_tls);
         placed.push(plugin.place_in_sandbox(c, &mut all)?);
     }
     Ok((all, placed))

@@ -6,27 +6,19 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::PrivateKeyDer;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 
-fn certificates(path: &Path, option: &str) -> Result<Vec<CertificateDer<'static>>> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| anyhow!("{option} {}: {e}; give a PEM file of certificates", path.display()))?;
-    if certs.is_empty() {
-        bail!("{option} {} holds no PEM certificate", path.display());
-    }
-    Ok(certs)
-}
+use crate::config::tls::{provider, read_certificates};
 
 /// The server side: this certificate chain and key, and, with `client_ca`,
 /// a client certificate signed by that CA required of every sender.
 pub fn server_config(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<Arc<ServerConfig>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let chain = certificates(cert, "--tls-cert")?;
+    let provider = provider();
+    let chain = read_certificates(cert, "--tls-cert")?;
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| anyhow!("--tls-key {}: no private key read ({e}); give a PEM key", key.display()))?;
     let builder = ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
@@ -34,7 +26,7 @@ pub fn server_config(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Resul
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = RootCertStore::empty();
-            for c in certificates(ca, "--tls-client-ca")? {
+            for c in read_certificates(ca, "--tls-client-ca")? {
                 roots.add(c).map_err(|e| anyhow!("--tls-client-ca {}: {e}", ca.display()))?;
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)

@@ -17,7 +17,8 @@ pub struct HttpGate {
     /// "host:port"; None when the handler is not an HTTPHandler.
     pub allowed: Option<String>,
     pub denials: Arc<Denials>,
-    /// The handler's TLS client for `secure` (None: the system's store).
+    /// The handler's TLS client for `secure` (None: the system's store,
+    /// built at the first request).
     pub tls: Option<TlsClient>,
 }
 
@@ -56,9 +57,12 @@ impl WasiHttpHooks for HttpGate {
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         if secure {
-            let client = match self.tls.clone().map_or_else(TlsClient::system_default, Ok) {
-                Ok(client) => client,
-                Err(_) => return Box::new(async { Err(Error::HttpRequestDenied) }),
+            // The system's store is read once per instance, not per request.
+            if self.tls.is_none() {
+                self.tls = TlsClient::system_default().ok();
+            }
+            let Some(client) = self.tls.clone() else {
+                return Box::new(async { Err(Error::HttpRequestDenied) });
             };
             return Box::new(async move {
                 let response = crate::sandbox::https::send(request, options, client).await?;
