@@ -6,11 +6,15 @@ CARGO ?= cargo
 PYTHON ?= python3
 TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || echo target)
 COMPONENT := $(TARGET_DIR)/wasm32-wasip2/component/pylog_handlers.wasm
+# The plugin without wasi:http, which `pylog compose` uses when no HTTPHandler
+# is configured; built in its own target folder so that the two builds do not
+# take turns overwriting one cdylib.
+COMPONENT_WITHOUT_HTTP := $(TARGET_DIR)/wasm32-wasip2/component/pylog_handlers_without_http.wasm
 PYLOG := $(TARGET_DIR)/release/pylog
 VENV := .venv
 APT_GET := $(shell command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: all build fixtures compose wac-dep test lint demo bench fuzz deps rust-deps py-deps js-deps sys-deps syslog-ng-dep clean
+.PHONY: all build fixtures compose wac-dep wasmtime-dep test lint demo bench fuzz deps rust-deps py-deps js-deps sys-deps syslog-ng-dep clean
 
 all: build
 
@@ -71,9 +75,13 @@ syslog-ng-dep:
 	  mkdir -p $(SYSLOG_NG) && dpkg -x $$tmp/syslog-ng-core_*.deb $(SYSLOG_NG) && rm -rf $$tmp && \
 	  echo "syslog-ng unpacked in $(SYSLOG_NG)"; }
 
-## The component (small, LTO) and the host with the `pylog` CLI.
+## The component (LTO), its build without wasi:http and the configuration
+## component (both for `pylog compose`), and the host with the `pylog` CLI.
 build: rust-deps
-	$(CARGO) build --profile component --target wasm32-wasip2 -p pylog-handlers
+	$(CARGO) build --profile component --target wasm32-wasip2 -p pylog-handlers --no-default-features \
+	  --target-dir $(TARGET_DIR)/without-http
+	cp $(TARGET_DIR)/without-http/wasm32-wasip2/component/pylog_handlers.wasm $(COMPONENT_WITHOUT_HTTP)
+	$(CARGO) build --profile component --target wasm32-wasip2 -p pylog-handlers -p pylog-route-config
 	$(CARGO) build --release -p pylog-host
 	@echo "component: $(COMPONENT) ($$(stat -c %s $(COMPONENT)) bytes)"
 
@@ -85,9 +93,18 @@ COMPOSED := $(TARGET_DIR)/wasm32-wasip2/component/extension_with_pylog.wasm
 wac-dep:
 	@[ -x "$(WAC)" ] || $(CARGO) install wac-cli --locked --no-default-features
 compose: build wac-dep
-	$(CARGO) build --profile component --target wasm32-wasip2 -p example-extension
+	$(CARGO) build --profile component --target wasm32-wasip2 -p example-extension -p example-http-extension
 	$(WAC) plug $(EXTENSION) --plug $(COMPONENT) -o $(COMPOSED)
 	@echo "composed: $(COMPOSED) ($$(stat -c %s $(COMPOSED)) bytes)"
+
+## The stock wasmtime CLI, the version our host links (from Cargo.lock), for
+## the tests that run `pylog compose`'s output in a host that is not ours.
+## Built once (about 5 minutes) and cached outside the clone.
+WASMTIME_VERSION := $(shell awk '/^name = "wasmtime"$$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
+WASMTIME_ROOT := $(HOME)/.cache/pylog-handlers/wasmtime-cli-$(WASMTIME_VERSION)
+export PYLOG_WASMTIME := $(WASMTIME_ROOT)/bin/wasmtime
+wasmtime-dep:
+	@[ -x "$(PYLOG_WASMTIME)" ] || $(CARGO) install wasmtime-cli --version $(WASMTIME_VERSION) --locked --root $(WASMTIME_ROOT)
 
 ## Test fixtures: a plugin that misbehaves on purpose, for the sandbox tests.
 fixtures: rust-deps
@@ -99,12 +116,12 @@ lint: rust-deps
 	python3 scripts/check_layers.py
 	python3 scripts/check_sizes.py
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --profile component --target wasm32-wasip2 -p pylog-handlers -p hostile-plugin -p example-extension -- -D warnings
+	$(CARGO) clippy --profile component --target wasm32-wasip2 -p pylog-handlers -p hostile-plugin -p example-extension -p example-http-extension -p pylog-route-config -- -D warnings
 
 ## The whole suite: unit tests of the native core, host tests, and
 ## integration tests against CPython (and, where present, rsyslog).
 ## Release mode, so that wasmtime is compiled once for build and test.
-test: lint build fixtures compose deps
+test: lint build fixtures compose wasmtime-dep deps
 	$(CARGO) test --release --workspace
 
 ## Build, then show records through a real handler.

@@ -15,7 +15,7 @@ import sys
 # Bottom first. A layer may use itself and any layer before it.
 CRATES = {
     "src": ["error", "python", "encode", "deliver", "handlers", "routing", "component", "lib"],
-    "host/src": ["bindings", "records", "config", "sandbox", "runtime", "embed", "receive", "cli", "lib", "main"],
+    "host/src": ["bindings", "records", "config", "sandbox", "runtime", "embed", "compose", "receive", "cli", "lib", "main"],
 }
 # Within a crate, layers that stand apart from others at the same height:
 # receive uses records only, so it may sit anywhere above records.

@@ -1,7 +1,10 @@
 //! The only file that knows wasmtime's bindgen: the generated types, under
 //! names the rest of the host uses.
 
-wasmtime::component::bindgen!({ path: "../wit", world: "plugin" });
+// Serialize: `pylog compose` bakes handler configurations into the
+// composition as JSON, read back by the configuration component through
+// the same WIT (`compose/route-config`).
+wasmtime::component::bindgen!({ path: "../wit", world: "plugin", additional_derives: [serde::Serialize] });
 
 /// The generated world; `Plugin` is the host's name for the loaded component.
 pub use self::Plugin as PluginWorld;

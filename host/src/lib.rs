@@ -26,6 +26,7 @@
 //! ```
 
 pub mod bindings;
+pub mod compose;
 pub mod config;
 pub mod embed;
 pub mod receive;

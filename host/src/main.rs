@@ -52,6 +52,20 @@ enum Command {
         /// Records as JSON lines; `-` or absent for stdin.
         records: Option<PathBuf>,
     },
+    /// Bake a dictConfig and the plugin into a component that imports
+    /// wasi:logging, for hosts that are not pylog's (wasmtime run/serve, jco, Spin).
+    ///
+    /// The result imports only wasi:* interfaces.
+    Compose {
+        /// A logging.config.dictConfig document, JSON or TOML (.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// The component whose wasi:logging import gets the handlers.
+        extension: PathBuf,
+        /// Where to write the composed component.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Check a dictConfig document and print what pylog resolved from it.
     Config {
         #[command(subcommand)]
@@ -134,6 +148,9 @@ fn main() -> ExitCode {
             };
             let plugin = plugin_path(cli.plugin);
             cli::emit::run(EmitOptions { plugin, config, dry, allow, max_record_bytes, max_sockets, records })
+        }
+        Command::Compose { config, extension, output } => {
+            cli::compose::run(&config, &extension, &output, plugin_path(cli.plugin))
         }
         Command::Config { action: ConfigAction::Check { file } } => {
             cli::config_check::run(&file, plugin_path(cli.plugin))

@@ -3,6 +3,7 @@
 //! below is one call into the core. No logic lives here.
 
 mod convert;
+#[cfg(feature = "http")]
 mod http;
 mod tls;
 mod unix;
@@ -19,6 +20,7 @@ use crate::python::formatter::Formatter;
 use crate::python::prepare;
 use crate::python::record::LogRecord;
 use crate::routing::{Level, Router};
+#[cfg(feature = "http")]
 use http::WasiHttp;
 use tls::ImportedTlsStreams;
 use unix::ImportedUnixSockets;
@@ -42,7 +44,10 @@ fn open_handler(c: wc::HandlerConfig) -> Result<Handler, Error> {
     let capabilities = Capabilities {
         unix: Some(Box::new(ImportedUnixSockets)),
         tls: Some(Box::new(ImportedTlsStreams)),
+        #[cfg(feature = "http")]
         http: Some(Box::new(WasiHttp)),
+        #[cfg(not(feature = "http"))]
+        http: None,
     };
     HandlerConfig::try_from(c).and_then(|c| Handler::open_with(c, capabilities))
 }

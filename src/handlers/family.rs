@@ -115,7 +115,15 @@ impl Setup<'_> {
 
     /// The HTTP client, for the family that sends requests.
     pub fn http_client(&mut self) -> Result<Box<dyn HttpClient>> {
-        self.capabilities.http.take().ok_or_else(|| Error::BadConfig("a handler has one HTTP client".into()))
+        // Absent from a build without the `http` feature (what `pylog
+        // compose` gives a stock host when nothing needs wasi:http).
+        self.capabilities.http.take().ok_or_else(|| {
+            Error::Unsupported(
+                "HTTPHandler needs wasi:http, which this build of the plugin leaves out; \
+                 use the default build (pylog compose picks it when an HTTPHandler is configured)"
+                    .into(),
+            )
+        })
     }
 
     pub fn write_timeout(&self) -> Duration {

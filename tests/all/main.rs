@@ -40,6 +40,7 @@ mod sandbox;
 mod signed_frames;
 mod smtp_handler;
 mod spool;
+mod stock_hosts;
 mod syslog_ng;
 mod tls_listen;
 mod tls_rsyslog;

@@ -1,7 +1,8 @@
 //! A small "untrusted extension": it does some work and logs through
 //! `wasi:logging`, knowing nothing of where logs go. `make compose` plugs
 //! pylog-handlers into its wasi:logging import, and the host that runs the
-//! composition decides the handlers and what they may reach.
+//! composition decides the handlers and what they may reach; `pylog
+//! compose` bakes the handlers in for a stock host (`wasmtime run`).
 //!
 //! A wasm-only crate; natively it compiles to nothing.
 
@@ -27,6 +28,22 @@ impl wit::exports::example::extension::work::Guest for Extension {
         }
         log(Level::Info, "extension.work", &format!("done: {done} of {items}"));
         done
+    }
+}
+
+impl wit::exports::wasi::cli::run::Guest for Extension {
+    fn run() -> Result<(), ()> {
+        let items = match std::env::args().nth(1).map(|a| a.parse::<u32>()) {
+            None => 12,
+            Some(Ok(n)) => n,
+            Some(Err(_)) => {
+                eprintln!("usage: APP.wasm [ITEMS]  (ITEMS: how many items to process, a number)");
+                return Err(());
+            }
+        };
+        use wit::exports::example::extension::work::Guest;
+        Extension::process(items);
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `pylog` subcommands, one file each; `main.rs` only parses the
 //! command line and dispatches here.
 
+pub mod compose;
 pub mod config_check;
 pub mod dry_run;
 pub mod emit;
