@@ -50,13 +50,15 @@ pub fn record(level: Level, context: &str, message: &str, now: f64, since_start:
 
 /// A host that never calls `close` (every stock host: wasmtime run, jco,
 /// Spin) gives no other chance to deliver what waits in the spool, so each
-/// `log` tries, for up to the handler's flush_timeout, and says on stderr
-/// how many still wait when the receiver stays away.
+/// `log` tries: while the receiver is reachable, for up to the handler's
+/// flush_timeout (a slow receiver is waited for); once a connection fails,
+/// not again until the backoff allows, so that a receiver that is down
+/// does not stall every `log`. What still waits is said on stderr.
 fn deliver_spooled(h: &mut Handler) {
     if h.stats().spooled == 0 {
         return;
     }
-    if let Err(e) = h.flush() {
+    if let Err(e) = h.flush_while_reachable() {
         let s = h.stats();
         eprintln!(
             "pylog: handler {:?}: {} records wait in the spool, undelivered ({e}); {} dropped so far",

@@ -299,27 +299,43 @@ impl Outbox {
     /// Delivers what is spooled, trying for up to the spool's
     /// `flush_timeout`; what is still spooled then stays spooled.
     pub fn flush(&mut self) -> Result<()> {
+        self.flush_until(Patience::FlushTimeout)
+    }
+
+    /// As `flush`, but gives up as soon as the receiver cannot be reached
+    /// (a connection failed and the next attempt must wait for the backoff):
+    /// for a caller that may not block each time the receiver is down, such
+    /// as the wasi:logging route, which flushes on every `log`.
+    pub fn flush_while_reachable(&mut self) -> Result<()> {
+        self.flush_until(Patience::WhileReachable)
+    }
+
+    fn flush_until(&mut self, patience: Patience) -> Result<()> {
         let sent_before = self.stats.sent;
-        let flushed = self.flush_spool();
+        let flushed = self.flush_spool(patience);
         self.track_connection(sent_before);
         flushed
     }
 
-    fn flush_spool(&mut self) -> Result<()> {
+    fn flush_spool(&mut self, patience: Patience) -> Result<()> {
         if self.closed {
             return Err(Error::Closed);
         }
         let transport = self.transport.as_mut();
         if let Some(spool) = self.spool.as_mut() {
-            let deadline = Instant::now() + spool.limits.flush_timeout;
+            let start = Instant::now();
+            let deadline = start + spool.limits.flush_timeout;
             while !pump_any(transport, spool, &mut self.stats, self.acks.as_mut()) && Instant::now() < deadline {
+                if patience == Patience::WhileReachable && !transport.ready_in().is_zero() {
+                    break;
+                }
                 wait_for(transport, deadline);
             }
             if !spool.is_empty() {
                 return Err(Error::Io(format!(
                     "{} records are still spooled after {:.1} s: the receiver is unreachable ({}); they stay spooled",
                     spool.len(),
-                    spool.limits.flush_timeout.as_secs_f64(),
+                    start.elapsed().as_secs_f64(),
                     transport.last_failure().unwrap_or_default()
                 )));
             }
@@ -553,6 +569,13 @@ fn enqueue(
 
 /// Sleeps until the next connection attempt is allowed, in short steps so
 /// that a receiver coming back is noticed, and never past `deadline`.
+/// How long a flush keeps trying.
+#[derive(Clone, Copy, PartialEq)]
+enum Patience {
+    FlushTimeout,
+    WhileReachable,
+}
+
 fn wait_for(transport: &dyn Transport, deadline: Instant) {
     let step = transport.ready_in().clamp(Duration::from_millis(1), Duration::from_millis(20));
     let left = deadline.saturating_duration_since(Instant::now());

@@ -221,6 +221,16 @@ impl Handler {
         self.outbox.flush().and(buffered)
     }
 
+    /// Delivers what is spooled while the receiver can be reached, for up
+    /// to the spool's `flush_timeout` (see `Outbox::flush_while_reachable`).
+    /// A MemoryHandler's buffer is not flushed: that is its target's choice.
+    pub fn flush_while_reachable(&mut self) -> Result<()> {
+        if self.family.discards() {
+            return Ok(());
+        }
+        self.outbox.flush_while_reachable()
+    }
+
     /// Flushes, then closes. Records still spooled after the flush timeout
     /// are dropped and counted (or stay in the durable spool), and the error
     /// says how many. Closing twice is harmless, as in CPython.

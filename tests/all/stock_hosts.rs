@@ -163,11 +163,13 @@ fn the_stock_wasmtime_run_with_the_receiver_down_says_what_was_not_delivered() {
     assert!(last.contains("4 records wait in the spool, undelivered"), "{last}");
 }
 
-/// `wasmtime serve` on a free port, ready when it accepts a connection.
+/// `wasmtime serve -S cli=y -S inherit-network=y` on a free port (Rust's std
+/// imports wasi:cli, which serve links only with `cli=y`), ready when it
+/// accepts a connection.
 fn wasmtime_serve(app: &Path) -> (Peer, u16, std::sync::Arc<std::sync::Mutex<String>>) {
     let port = common::free_port();
     let mut child = Command::new(wasmtime())
-        .args(["serve", "-S", "inherit-network=y", "--addr"])
+        .args(["serve", "-S", "cli=y", "-S", "inherit-network=y", "--addr"])
         .arg(format!("127.0.0.1:{port}"))
         .arg(app)
         .stdin(Stdio::null())

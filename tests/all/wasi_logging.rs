@@ -58,11 +58,12 @@ fn messages_arrive_as_log_records_with_python_levels() {
 
 /// A host that never calls `close` (a stock wasmtime, jco, Spin) still gets
 /// what was spooled while the receiver was away out: each `log` delivers the
-/// spool first, and says on stderr what could not go yet.
+/// spool when the reconnect schedule allows an attempt (here always: no
+/// backoff), and says on stderr what could not go yet.
 #[test]
 fn spooled_messages_go_out_with_later_logs_without_a_close() {
     let port = common::free_port();
-    let options = pylog_host::bindings::SocketOptions { retry_start: 0.05, retry_max: 0.05, ..socket_options() };
+    let options = pylog_host::bindings::SocketOptions { retry_start: 0.0, retry_max: 0.0, ..socket_options() };
     let mut config = socket_config(Destination::Tcp(Endpoint { host: "127.0.0.1".into(), port }), options, false);
     config.spool.flush_timeout = 0.2;
     let plugin = common::plugin();
