@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use pylog_host::compose::{self, Components};
-use pylog_host::config;
+use pylog_host::{config, Plugin};
 
 /// The other components sit beside the plugin (`make build` puts them there).
 const WITHOUT_HTTP: &str = "pylog_handlers_without_http.wasm";
@@ -16,6 +16,7 @@ const ROUTE_CONFIG: &str = "pylog_route_config.wasm";
 pub fn run(config_file: &Path, extension: &Path, output: &Path, plugin: PathBuf) -> Result<ExitCode> {
     let doc = config::parse_file(config_file)?;
     crate::cli::emit::say_ignored(&doc);
+    crate::cli::config_check::open_each_in_plugin(&doc, &Plugin::load(&plugin)?)?;
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     let beside = |name: &str| plugin.with_file_name(name);
     let plugin_bytes = read(&plugin)?;

@@ -9,14 +9,10 @@ use anyhow::Result;
 use pylog_host::sandbox::Grants;
 use pylog_host::{config, records, Plugin};
 
-/// `pylog config check`: what the document resolves to, one line each.
-pub fn run(file: &std::path::Path, plugin: PathBuf) -> Result<ExitCode> {
-    let doc = config::parse_file(file)?;
-    crate::cli::emit::say_ignored(&doc);
-    // What only the plugin checks (a formatter's fields, a syslog header,
-    // a rotation schedule) is checked too, by opening each handler with its
-    // output kept in memory: check never accepts what emit would refuse.
-    let plugin = Plugin::load(&plugin)?;
+/// What only the plugin checks (a formatter's fields, a syslog header, a
+/// rotation schedule) is checked by opening each handler with its output
+/// kept in memory: check and compose never accept what emit would refuse.
+pub fn open_each_in_plugin(doc: &config::Document, plugin: &Plugin) -> Result<()> {
     let mut refused = Vec::new();
     for h in doc.handlers.iter().chain(doc.queues.iter().flat_map(|q| q.targets.iter())) {
         let mut config = h.clone();
@@ -36,6 +32,14 @@ pub fn run(file: &std::path::Path, plugin: PathBuf) -> Result<ExitCode> {
             refused.join("\n  ")
         );
     }
+    Ok(())
+}
+
+/// `pylog config check`: what the document resolves to, one line each.
+pub fn run(file: &std::path::Path, plugin: PathBuf) -> Result<ExitCode> {
+    let doc = config::parse_file(file)?;
+    crate::cli::emit::say_ignored(&doc);
+    open_each_in_plugin(&doc, &Plugin::load(&plugin)?)?;
     let level = |l: Option<i64>| l.map_or("NOTSET (inherited)".to_string(), records::level_name);
     println!("{}: valid", file.display());
     println!("handlers:");
