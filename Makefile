@@ -20,6 +20,7 @@ all: build
 
 ## Toolchain pieces the build needs.
 rust-deps:
+	@rustup toolchain install >/dev/null  # the toolchain in rust-toolchain.toml, with its target and components
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt

@@ -8,10 +8,13 @@
 use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker, Resource};
-use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{
-    add_to_linker as add_lookup, Host, HostResolveAddressStream, ResolveAddressStream,
-};
+// The sync bindings: the linker is synchronous, and since wasmtime-wasi 50
+// the default bindings' resolve-address-stream drop is async.
+use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::ResolveAddressStream;
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress, Network};
+use wasmtime_wasi::p2::bindings::sync::sockets::ip_name_lookup::{
+    add_to_linker as add_lookup, Host, HostResolveAddressStream,
+};
 use wasmtime_wasi::p2::SocketError;
 use wasmtime_wasi::sockets::WasiSocketsCtxView;
 
