@@ -108,15 +108,19 @@ fn compose_refuses_what_a_stock_host_cannot_run_and_says_what_to_do() {
             "secure": {"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", 6514],
                        "socktype": "ext://socket.SOCK_STREAM", ".": {"tls": {"server_name": "localhost"}}},
             "buffered": {"class": "logging.handlers.MemoryHandler", "capacity": 100, "target": "plain"},
-            "plain": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": 9}
+            "plain": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": 9},
+            "durable": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": 9,
+                        ".": {"spool_dir": dir.join("spool")}}
         },
-        "root": {"handlers": ["devlog", "secure", "buffered"]}
+        "root": {"handlers": ["devlog", "secure", "buffered", "durable"]}
     });
     let path = dir.join("logging.json");
     std::fs::write(&path, doc.to_string()).expect("write");
     let out = compose(&dir, &path, "example_extension.wasm");
     assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
-    for (name, why) in [("devlog", "unix sockets"), ("secure", "no TLS"), ("buffered", "never calls")] {
+    let problems =
+        [("devlog", "unix sockets"), ("secure", "no TLS"), ("buffered", "never calls"), ("durable", "locks")];
+    for (name, why) in problems {
         assert!(
             out.stderr.lines().any(|l| l.contains(&format!("handlers.{name}:")) && l.contains(why)),
             "no line for {name} saying {why:?}:\n{}",
@@ -124,6 +128,25 @@ fn compose_refuses_what_a_stock_host_cannot_run_and_says_what_to_do() {
         );
     }
     assert!(!dir.join("app.wasm").exists(), "a refused composition must not be written");
+}
+
+#[test]
+fn compose_says_what_is_wrong_with_an_extension_it_cannot_plug() {
+    let dir = scratch("not-plugged");
+    let config = config(&dir, socket_handler(9));
+    // A component without a wasi:logging import (our own composition's
+    // import is already met), and a file that is no component at all.
+    let out = compose(&dir, &config, "extension_with_pylog.wasm");
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("does not import wasi:logging/logging@0.1.0-draft"), "{}", out.stderr);
+    let junk = dir.join("junk.wasm");
+    std::fs::write(&junk, b"not wasm").expect("write");
+    let mut cmd = Command::new(common::pylog_bin());
+    cmd.arg("compose").arg("--config").arg(&config).arg(&junk).arg("-o").arg(dir.join("app.wasm"));
+    let out = run(cmd, b"", Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("is not a WebAssembly component"), "{}", out.stderr);
+    assert!(!dir.join("app.wasm").exists());
 }
 
 /// `wasmtime run -S inherit-network=y APP.wasm 12`.

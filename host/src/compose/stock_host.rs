@@ -1,8 +1,10 @@
 //! What a host that is not ours can run: the handlers of the wasi:logging
 //! route, checked against what WASI 0.2 gives a component. A stock host has
-//! no unix sockets and offers the plugin no TLS, and never calls `close`,
-//! so a MemoryHandler's buffer or a QueueHandler's thread would hold
-//! records nobody delivers: each is refused here, by name, with what to do.
+//! no unix sockets and offers the plugin no TLS, never calls `close` (so a
+//! MemoryHandler's buffer or a QueueHandler's thread would hold records
+//! nobody delivers), and may run many instances at once (so a durable
+//! spool's folder would be shared without pylog's lock): each is refused
+//! here, by name, with what to do.
 
 use crate::bindings::{Address, HandlerConfig, HandlerKind};
 use crate::config::Document;
@@ -67,7 +69,7 @@ pub fn route(doc: &Document) -> Result<Route, Vec<String>> {
     if handlers.iter().any(|h| routing.handler_filters.get(&h.name).is_some_and(|f| !f.is_empty())) {
         notes.push("handler filters are not applied by the wasi:logging route".into());
     }
-    for h in handlers.iter().filter(|h| h.spool.directory.is_some() || matches!(h.kind, HandlerKind::File(_))) {
+    for h in handlers.iter().filter(|h| matches!(h.kind, HandlerKind::File(_))) {
         notes.push(format!(
             "handlers.{}: writes files; the host must open their directory to the component under the same path \
              (wasmtime run --dir DIR::DIR)",
@@ -95,6 +97,12 @@ fn runnable(h: &HandlerConfig, doc: &Document) -> Result<(), String> {
     if doc.tls.contains_key(&h.name) {
         return Err("its \".\" tls options (or SMTP secure) need pylog's TLS capability, which a stock host has not; \
                     an HTTPS URL without them uses the host's own trust store"
+            .into());
+    }
+    if h.spool.directory.is_some() {
+        return Err("a durable spool (\".\" spool_dir) needs pylog's host, which locks its folder for one \
+                    handler; a stock host may run several instances at once (wasmtime serve runs one per \
+                    request), which would share it; use the in-memory spool"
             .into());
     }
     if let Some(b) = &h.buffer {
