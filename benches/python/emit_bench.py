@@ -41,13 +41,22 @@ logging.shutdown()
 """
 
 
+def drain(conn):
+    """Reads until the sender closes, then closes too, as every receiver
+    does (pylog's close waits briefly for the receiver's own close, which
+    tells a receiver that kept the records from one that reset)."""
+    with conn:
+        while conn.recv(1 << 16):
+            pass
+
+
 def tcp_sink():
     server = socket.create_server(("127.0.0.1", 0))
 
     def serve():
         while True:
             conn, _ = server.accept()
-            threading.Thread(target=lambda c=conn: [None for _ in iter(lambda: c.recv(1 << 16), b"")], daemon=True).start()
+            threading.Thread(target=drain, args=(conn,), daemon=True).start()
 
     threading.Thread(target=serve, daemon=True).start()
     return server.getsockname()[1]
@@ -78,6 +87,17 @@ def scenarios(tcp, udp):
     yield "SocketHandler", one({"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": tcp})
     yield "DatagramHandler", one({"class": "logging.handlers.DatagramHandler", "host": "127.0.0.1", "port": udp})
     yield "SysLogHandler UDP", one({"class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", udp]})
+    yield "SysLogHandler TCP", one({
+        "class": "logging.handlers.SysLogHandler", "address": ["127.0.0.1", tcp], "socktype": "ext://socket.SOCK_STREAM",
+    })
+    yield "MemoryHandler(100) -> SocketHandler", {
+        "version": 1,
+        "handlers": {
+            "sock": {"class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": tcp},
+            "mem": {"class": "logging.handlers.MemoryHandler", "capacity": 100, "flushLevel": 40, "target": "sock"},
+        },
+        "root": {"level": "DEBUG", "handlers": ["mem"]},
+    }
     # Routing through a logger hierarchy: every record (logger app.requests)
     # reaches three handlers, one per level of the hierarchy.
     yield "3 loggers / handlers", {
@@ -146,18 +166,24 @@ def main():
                 times["pylog"].append(timed(ours))
                 times["cpython"].append(timed(theirs))
             p, c = statistics.median(times["pylog"]), statistics.median(times["cpython"])
-            print(f"  {label:20} pylog {p:6.3f} s  CPython {c:6.3f} s  ratio {c / p:5.2f}x")
+            print(f"  {label:36} pylog {p:6.3f} s  CPython {c:6.3f} s  ratio {c / p:5.2f}x")
             rows.append(f"| {label} | {p:.3f} s | {c:.3f} s | {c / p:.2f}x |")
     if len(sys.argv) > 4:
-        with open(sys.argv[4], "a") as md:
-            md.write(
-                f"\n## Whole process: `pylog emit` vs CPython (benches/python/emit_bench.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n"
-                f"`pylog emit --config logging.json records.jsonl` against a CPython script doing the same job "
-                f"(`json.loads`, `logging.makeLogRecord`, the dictConfig handler's `handle`), {n} records of one "
-                f"realistic shape from a file into a discarding loopback sink; each process from start to exit, "
-                f"median of {rounds} alternating rounds.\n\n"
-                "| handler | pylog emit | CPython | CPython / pylog |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
-            )
+        # Users feel the whole process, so its table leads the file: it goes
+        # right after the title, before the per-handler figures.
+        with open(sys.argv[4]) as md:
+            text = md.read()
+        title, _, rest = text.partition("\n\n")
+        section = (
+            f"## Whole process: `pylog emit` vs CPython (benches/python/emit_bench.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n"
+            f"`pylog emit --config logging.json records.jsonl` against a CPython script doing the same job "
+            f"(`json.loads`, `logging.makeLogRecord`, the dictConfig handler's `handle`), {n} records of one "
+            f"realistic shape from a file into a discarding loopback sink; each process from start to exit, "
+            f"median of {rounds} alternating rounds.\n\n"
+            "| handler | pylog emit | CPython | CPython / pylog |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        )
+        with open(sys.argv[4], "w") as md:
+            md.write(f"{title}\n\n{section}\n{rest}")
 
 
 if __name__ == "__main__":
