@@ -64,27 +64,6 @@ impl std::fmt::Display for Address<'_> {
     }
 }
 
-impl HandlerKind {
-    /// The network address this kind's constructor names; none for the
-    /// kinds with their own target (a file, a URL, the console) or none.
-    pub fn address(&self) -> Option<Address<'_>> {
-        Some(match self {
-            HandlerKind::Socket((StreamAddress::Tcp(e), _)) => Address::Tcp(e),
-            HandlerKind::Socket((StreamAddress::Tls(e), _)) => Address::Tls(e),
-            HandlerKind::Socket((StreamAddress::Unix(p), _)) => Address::UnixStream(p),
-            HandlerKind::Datagram((DatagramAddress::Udp(e), _)) => Address::Udp(e),
-            HandlerKind::Datagram((DatagramAddress::Unix(p), _)) => Address::UnixDatagram(p),
-            HandlerKind::Syslog((SyslogAddress::Tcp(e), _)) => Address::Tcp(e),
-            HandlerKind::Syslog((SyslogAddress::Tls(e), _)) => Address::Tls(e),
-            HandlerKind::Syslog((SyslogAddress::Udp(e), _)) => Address::Udp(e),
-            HandlerKind::Syslog((SyslogAddress::UnixStream(p), _)) => Address::UnixStream(p),
-            HandlerKind::Syslog((SyslogAddress::UnixDatagram(p), _)) => Address::UnixDatagram(p),
-            HandlerKind::Smtp(o) => Address::Tcp(&o.mailhost),
-            HandlerKind::Null | HandlerKind::Stream(_) | HandlerKind::File(_) | HandlerKind::Http(_) => return None,
-        })
-    }
-}
-
 /// All counters zero (`HandlerStats` is generated, so no derive).
 impl Default for HandlerStats {
     fn default() -> Self {

@@ -55,14 +55,14 @@ pub fn run(file: &std::path::Path, plugin: PathBuf) -> Result<ExitCode> {
         println!(
             "  {}: {} to {}{tls}, level {}, format {:?}{buffer}",
             h.name,
-            kind_name(&h.kind),
+            h.kind.class_name(),
             destination_name(h),
             records::level_name(h.level),
             h.formatter.fmt.as_deref().unwrap_or("%(message)s")
         );
     }
     for q in &doc.queues {
-        let targets: Vec<String> = q.targets.iter().map(|t| format!("{} ({})", t.name, kind_name(&t.kind))).collect();
+        let targets: Vec<String> = q.targets.iter().map(|t| format!("{} ({})", t.name, t.kind.class_name())).collect();
         println!("  {}: QueueHandler (queue of {}) feeding {}", q.name, q.capacity, targets.join(", "));
     }
     let r = &doc.routing;
@@ -81,25 +81,6 @@ pub fn run(file: &std::path::Path, plugin: PathBuf) -> Result<ExitCode> {
         println!("filter: handler {handler} takes only records of loggers {prefixes:?}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn kind_name(kind: &pylog_host::bindings::HandlerKind) -> &'static str {
-    use pylog_host::bindings::{HandlerKind as K, Rotation};
-    match kind {
-        K::Socket(_) => "SocketHandler",
-        K::Datagram(_) => "DatagramHandler",
-        K::Syslog(_) => "SysLogHandler",
-        K::Null => "NullHandler",
-        K::Stream(_) => "StreamHandler",
-        K::File(o) => match o.rotation {
-            Rotation::None => "FileHandler",
-            Rotation::Watched => "WatchedFileHandler",
-            Rotation::Size(_) => "RotatingFileHandler",
-            Rotation::Timed(_) => "TimedRotatingFileHandler",
-        },
-        K::Http(_) => "HTTPHandler",
-        K::Smtp(_) => "SMTPHandler",
-    }
 }
 
 /// Where a handler writes, as a user would name it, with the framing of a

@@ -1,13 +1,16 @@
 //! The handler class table: each `logging.handlers` class name and its
 //! constructor keys into a `HandlerConfig` (QueueHandler and MemoryHandler
-//! resolved to their targets).
+//! resolved to their targets), and back from a `HandlerKind` to its class
+//! name and the address its constructor named. One concept: what the host
+//! knows of each CPython class, so a new handler kind touches this one
+//! host file (the compiler lists each `match` to extend).
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value as Json};
 
 use crate::bindings::{
-    BufferOptions, DatagramAddress, Endpoint, Formatter, HandlerConfig, HandlerKind, HttpMethod, HttpOptions,
-    NameOrNumber, SmtpOptions, StreamAddress, StreamTarget, SyslogAddress, SyslogFraming,
+    Address, BufferOptions, DatagramAddress, Endpoint, Formatter, HandlerConfig, HandlerKind, HttpMethod, HttpOptions,
+    NameOrNumber, Rotation, SmtpOptions, StreamAddress, StreamTarget, SyslogAddress, SyslogFraming,
 };
 use crate::config::arguments::{
     check_attrs_none, credentials, default_formatter, facility, file_options, formatter, host_name, level, level_of,
@@ -18,6 +21,46 @@ use crate::config::options::{check_attrs, socket_options, spool_options, syslog_
 use crate::config::problems::ClassProblem;
 use crate::config::tls::{tls_table, TlsClient};
 use crate::config::values::{attr_bool, attr_seconds, str_key, MAX_CAPACITY};
+
+impl HandlerKind {
+    /// The CPython class this kind stands for (`logging.handlers.` left out).
+    pub fn class_name(&self) -> &'static str {
+        match self {
+            HandlerKind::Socket(_) => "SocketHandler",
+            HandlerKind::Datagram(_) => "DatagramHandler",
+            HandlerKind::Syslog(_) => "SysLogHandler",
+            HandlerKind::Null => "NullHandler",
+            HandlerKind::Stream(_) => "StreamHandler",
+            HandlerKind::File(o) => match o.rotation {
+                Rotation::None => "FileHandler",
+                Rotation::Watched => "WatchedFileHandler",
+                Rotation::Size(_) => "RotatingFileHandler",
+                Rotation::Timed(_) => "TimedRotatingFileHandler",
+            },
+            HandlerKind::Http(_) => "HTTPHandler",
+            HandlerKind::Smtp(_) => "SMTPHandler",
+        }
+    }
+
+    /// The network address this kind's constructor names; none for the
+    /// kinds with their own target (a file, a URL, the console) or none.
+    pub fn address(&self) -> Option<Address<'_>> {
+        Some(match self {
+            HandlerKind::Socket((StreamAddress::Tcp(e), _)) => Address::Tcp(e),
+            HandlerKind::Socket((StreamAddress::Tls(e), _)) => Address::Tls(e),
+            HandlerKind::Socket((StreamAddress::Unix(p), _)) => Address::UnixStream(p),
+            HandlerKind::Datagram((DatagramAddress::Udp(e), _)) => Address::Udp(e),
+            HandlerKind::Datagram((DatagramAddress::Unix(p), _)) => Address::UnixDatagram(p),
+            HandlerKind::Syslog((SyslogAddress::Tcp(e), _)) => Address::Tcp(e),
+            HandlerKind::Syslog((SyslogAddress::Tls(e), _)) => Address::Tls(e),
+            HandlerKind::Syslog((SyslogAddress::Udp(e), _)) => Address::Udp(e),
+            HandlerKind::Syslog((SyslogAddress::UnixStream(p), _)) => Address::UnixStream(p),
+            HandlerKind::Syslog((SyslogAddress::UnixDatagram(p), _)) => Address::UnixDatagram(p),
+            HandlerKind::Smtp(o) => Address::Tcp(&o.mailhost),
+            HandlerKind::Null | HandlerKind::Stream(_) | HandlerKind::File(_) | HandlerKind::Http(_) => return None,
+        })
+    }
+}
 
 pub(crate) struct Resolver<'a> {
     pub(crate) handlers: &'a Map<String, Json>,
