@@ -567,8 +567,6 @@ fn enqueue(
     kept
 }
 
-/// Sleeps until the next connection attempt is allowed, in short steps so
-/// that a receiver coming back is noticed, and never past `deadline`.
 /// How long a flush keeps trying.
 #[derive(Clone, Copy, PartialEq)]
 enum Patience {
@@ -576,6 +574,8 @@ enum Patience {
     WhileReachable,
 }
 
+/// Sleeps until the next connection attempt is allowed, in short steps so
+/// that a receiver coming back is noticed, and never past `deadline`.
 fn wait_for(transport: &dyn Transport, deadline: Instant) {
     let step = transport.ready_in().clamp(Duration::from_millis(1), Duration::from_millis(20));
     let left = deadline.saturating_duration_since(Instant::now());

@@ -16,10 +16,13 @@ const ROUTE_CONFIG: &str = "pylog_route_config.wasm";
 pub fn run(config_file: &Path, extension: &Path, output: &Path, plugin: PathBuf) -> Result<ExitCode> {
     let doc = config::parse_file(config_file)?;
     crate::cli::emit::say_ignored(&doc);
-    crate::cli::config_check::open_each_in_plugin(&doc, &Plugin::load(&plugin)?)?;
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     let beside = |name: &str| plugin.with_file_name(name);
-    let plugin_bytes = read(&plugin)?;
+    // Read once: loaded to check each handler, then composed as it is.
+    let plugin_bytes = std::fs::read(&plugin)
+        .with_context(|| format!("read plugin {} (build it with `make build`, or pass --plugin)", plugin.display()))?;
+    let loaded = Plugin::from_bytes(&plugin_bytes, pylog_host::runtime::cache::default_dir().as_deref())?;
+    crate::cli::config_check::open_each_in_plugin(&doc, &loaded)?;
     let without_http = read(&beside(WITHOUT_HTTP))?;
     let route_config = read(&beside(ROUTE_CONFIG))?;
     let made = compose::compose(

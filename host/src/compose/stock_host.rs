@@ -66,8 +66,10 @@ pub fn route(doc: &Document) -> Result<Route, Vec<String>> {
                 .into(),
         );
     }
-    if handlers.iter().any(|h| routing.handler_filters.get(&h.name).is_some_and(|f| !f.is_empty())) {
-        notes.push("handler filters are not applied by the wasi:logging route".into());
+    let logger_filters = std::iter::once(&routing.root).chain(routing.loggers.values()).any(|l| !l.filters.is_empty());
+    let handler_filters = handlers.iter().any(|h| routing.handler_filters.get(&h.name).is_some_and(|f| !f.is_empty()));
+    if logger_filters || handler_filters {
+        notes.push("logger and handler filters are not applied by the wasi:logging route".into());
     }
     for h in handlers.iter().filter(|h| matches!(h.kind, HandlerKind::File(_))) {
         notes.push(format!(
