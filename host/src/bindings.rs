@@ -16,7 +16,7 @@ pub use pylog::handlers::config::{
     SizeRotation, SmtpOptions, SocketOptions, SpoolOptions, StreamAddress, StreamTarget, SyslogAddress, SyslogFormat,
     SyslogFraming, SyslogOptions, TextEncoding, TimedRotation,
 };
-pub use pylog::handlers::types::{Args, HandlerError, LogRecord, Value};
+pub use pylog::handlers::types::{Args, HandlerError, LogRecord, PackedRecords, Value};
 
 /// One line saying what went wrong and what to do. (The `Display` that
 /// bindgen derives prints the variant's Rust spelling.)

@@ -19,6 +19,7 @@ use crate::handlers::{Handler, HandlerConfig};
 use crate::python::formatter::Formatter;
 use crate::python::prepare;
 use crate::python::record::LogRecord;
+use crate::python::unpack::unpack;
 use crate::routing::{Level, Router};
 #[cfg(feature = "http")]
 use http::WasiHttp;
@@ -87,6 +88,13 @@ impl wh::Guest for Plugin {
 /// so a `RefCell` is all the interior mutability needed.
 struct HandlerResource(RefCell<Handler>);
 
+impl HandlerResource {
+    fn emit_batch_core(&self, records: impl IntoIterator<Item = LogRecord>) -> Vec<Result<(), wt::HandlerError>> {
+        let results = self.0.borrow_mut().emit_batch(records);
+        results.into_iter().map(|r| r.map_err(wt::HandlerError::from)).collect()
+    }
+}
+
 impl wh::GuestHandler for HandlerResource {
     fn open(c: wc::HandlerConfig) -> Result<wh::Handler, wt::HandlerError> {
         let handler = open_handler(c).map_err(wt::HandlerError::from)?;
@@ -98,12 +106,14 @@ impl wh::GuestHandler for HandlerResource {
     }
 
     fn emit_batch(&self, recs: Vec<wt::LogRecord>) -> Vec<Result<(), wt::HandlerError>> {
-        self.0
-            .borrow_mut()
-            .emit_batch(recs.into_iter().map(LogRecord::from))
-            .into_iter()
-            .map(|r| r.map_err(wt::HandlerError::from))
-            .collect()
+        self.emit_batch_core(recs.into_iter().map(LogRecord::from))
+    }
+
+    fn emit_packed(&self, batch: wt::PackedRecords) -> Vec<Result<(), wt::HandlerError>> {
+        match unpack(&batch.text, &batch.layout, batch.count) {
+            Ok(records) => self.emit_batch_core(records),
+            Err(e) => (0..batch.count).map(|_| Err(wt::HandlerError::BadRecord(e.to_string()))).collect(),
+        }
     }
 
     fn flush(&self) -> Result<(), wt::HandlerError> {

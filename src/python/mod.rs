@@ -10,4 +10,5 @@ pub mod prepare;
 pub mod record;
 pub mod repr;
 pub mod text_encoding;
+pub mod unpack;
 pub mod value;

@@ -17,6 +17,7 @@
 //! CPython receiver accepts first, so an old receiver fails loudly.
 
 pub mod frame;
+pub mod packed;
 pub mod record;
 pub mod rollover;
 pub mod spool_name;

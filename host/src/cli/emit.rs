@@ -20,6 +20,7 @@ use pylog_host::config::routing::LAST_RESORT_LEVEL;
 use pylog_host::config::{self, Document};
 use pylog_host::embed::queue::QueueHandler;
 use pylog_host::records::input_lines::InputLines;
+use pylog_host::records::packed;
 use pylog_host::records::{self, Defaults};
 use pylog_host::runtime::Limits;
 use pylog_host::sandbox::Grants;
@@ -280,21 +281,23 @@ fn deliver(
             }
         }
     }
+    let mut whole_packed = None;
     for (index, h) in handlers.direct.iter_mut().enumerate() {
         let mine =
             if Some(index) == handlers.last_resort { routes.to_last_resort.clone() } else { records_for(h.name()) };
         if mine.is_empty() {
             continue;
         }
-        let subset: Vec<LogRecord>;
         let whole = mine.len() == batch.records.len() && mine.iter().enumerate().all(|(k, i)| k == *i);
-        let records = if whole {
-            &batch.records[..]
+        let sent = if whole {
+            // Packed once for every handler the whole batch reaches.
+            let packed = whole_packed.get_or_insert_with(|| packed::pack(&batch.records));
+            h.emit_packed(&batch.records, packed)
         } else {
-            subset = mine.iter().map(|&i| batch.records[i].clone()).collect();
-            &subset[..]
+            let subset: Vec<LogRecord> = mine.iter().map(|&i| batch.records[i].clone()).collect();
+            h.emit_packed(&subset, &packed::pack(&subset))
         };
-        match h.emit_batch(records) {
+        match sent {
             Ok(results) => {
                 for (i, result) in mine.iter().zip(results) {
                     if let Err(e) = result {

@@ -8,6 +8,7 @@
 //! fast reader for the common shape beside the general one it must match.
 
 pub mod input_lines;
+pub mod packed;
 
 pub use pylog_wire::record::{attribute_rank, level_name, level_number, ATTRIBUTES};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use wasmtime::component::ResourceAny;
 use wasmtime::Store;
 
-use crate::bindings::{HandlerConfig, HandlerError, HandlerStats, LogRecord, PluginWorld};
+use crate::bindings::{HandlerConfig, HandlerError, HandlerStats, LogRecord, PackedRecords, PluginWorld};
 use crate::runtime::deadline::begin_call;
 use crate::runtime::error::{flatten, PluginError};
 use crate::runtime::plugin::Plugin;
@@ -162,6 +162,28 @@ impl Handler {
             return Ok(refusals.into_iter().map(|r| r.map_or_else(|| sent.next().unwrap_or(Ok(())), Err)).collect());
         }
         self.emit_fitting(records)
+    }
+
+    /// `emit_batch` with the records also packed (`records::packed::pack`
+    /// of exactly `records`): the batch crosses into the plugin as two
+    /// buffers, and one packing can serve every handler the batch reaches.
+    pub fn emit_packed(
+        &mut self,
+        records: &[LogRecord],
+        packed: &PackedRecords,
+    ) -> Result<Vec<Result<(), PluginError>>, PluginError> {
+        let max = self.plugin.limits.max_record_bytes;
+        if records.is_empty() || records.iter().any(|r| crate::records::payload_bytes(r) > max) {
+            // Rare: the path that refuses oversized records one by one.
+            return self.emit_batch(records);
+        }
+        let result = self.call(records.len() as u64, |l| {
+            l.world.pylog_handlers_handlers().handler().call_emit_packed(&mut l.store, l.resource, packed).map(Ok)
+        });
+        if result.is_ok() {
+            self.take_snapshot();
+        }
+        result.map(|results| results.into_iter().map(|r| r.map_err(PluginError::Handler)).collect())
     }
 
     fn emit_fitting(&mut self, records: &[LogRecord]) -> Result<Vec<Result<(), PluginError>>, PluginError> {

@@ -1,0 +1,275 @@
+//! Packed records: a batch of `log-record`s as two buffers, so that a batch
+//! crosses the component boundary as two copies instead of about 25
+//! allocations per record (each string and list of a WIT record is one
+//! `cabi_realloc` call into the guest, and that was a fifth of `pylog emit`).
+//!
+//! ```text
+//! text:   every string of every record, concatenated (a WIT `string`: UTF-8
+//!         by construction, so the reader slices it without a second check)
+//! layout: per record, its fields in `log-record` order:
+//!   string     u32 LE byte length; the bytes are the next ones in text
+//!   option<T>  u8 0 (none) | u8 1, then T
+//!   s64, f64   8 bytes LE (f64 as its bits)
+//!   args       option: u8 0 positional | u8 1 mapping, u32 LE count, items
+//!   value      u8 tag: 0 none, 1 False, 2 True, 3 int s64, 4 float f64,
+//!              5 str string, 6 bytes (u32 LE length, the bytes in layout)
+//!   extra      u32 LE count, then (string, value) pairs
+//! ```
+//! The writer and the reader are here, used by the host and the guest, so
+//! the layout is defined once. The reader never panics: a malformed batch
+//! is an error naming where it went wrong.
+
+/// Tags of a `value` in the layout.
+pub mod tag {
+    pub const NONE: u8 = 0;
+    pub const FALSE: u8 = 1;
+    pub const TRUE: u8 = 2;
+    pub const INT: u8 = 3;
+    pub const FLOAT: u8 = 4;
+    pub const STR: u8 = 5;
+    pub const BYTES: u8 = 6;
+}
+
+/// `args` kinds in the layout.
+pub mod args_kind {
+    pub const POSITIONAL: u8 = 0;
+    pub const MAPPING: u8 = 1;
+}
+
+/// Builds a packed batch; each side walks its own record type through it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PackedWriter {
+    pub text: String,
+    pub layout: Vec<u8>,
+    pub count: u32,
+}
+
+impl PackedWriter {
+    pub fn with_capacity(text: usize, layout: usize) -> Self {
+        PackedWriter { text: String::with_capacity(text), layout: Vec::with_capacity(layout), count: 0 }
+    }
+
+    /// Marks the end of one record (the reader checks the count).
+    pub fn end_record(&mut self) {
+        self.count += 1;
+    }
+
+    pub fn str(&mut self, s: &str) {
+        self.u32(s.len() as u32);
+        self.text.push_str(s);
+    }
+
+    pub fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            None => self.layout.push(0),
+            Some(s) => {
+                self.layout.push(1);
+                self.str(s);
+            }
+        }
+    }
+
+    pub fn i64(&mut self, v: i64) {
+        self.layout.extend_from_slice(&v.to_le_bytes());
+    }
+
+    pub fn opt_i64(&mut self, v: Option<i64>) {
+        match v {
+            None => self.layout.push(0),
+            Some(v) => {
+                self.layout.push(1);
+                self.i64(v);
+            }
+        }
+    }
+
+    pub fn f64(&mut self, v: f64) {
+        self.layout.extend_from_slice(&v.to_bits().to_le_bytes());
+    }
+
+    pub fn u8(&mut self, v: u8) {
+        self.layout.push(v);
+    }
+
+    pub fn u32(&mut self, v: u32) {
+        self.layout.extend_from_slice(&v.to_le_bytes());
+    }
+
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.u32(b.len() as u32);
+        self.layout.extend_from_slice(b);
+    }
+}
+
+/// Why a packed batch could not be read: a host bug, never the sender's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedError {
+    pub at: usize,
+    pub what: &'static str,
+}
+
+impl core::fmt::Display for PackedError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "malformed packed records at layout byte {}: {}", self.at, self.what)
+    }
+}
+
+/// Reads a packed batch field by field, in the order it was written.
+pub struct PackedReader<'a> {
+    text: &'a str,
+    layout: &'a [u8],
+    text_at: usize,
+    at: usize,
+}
+
+impl<'a> PackedReader<'a> {
+    pub fn new(text: &'a str, layout: &'a [u8]) -> Self {
+        PackedReader { text, layout, text_at: 0, at: 0 }
+    }
+
+    /// Every byte of both buffers was read: anything left is a host bug.
+    pub fn finished(&self) -> bool {
+        self.at == self.layout.len() && self.text_at == self.text.len()
+    }
+
+    fn fail<T>(&self, what: &'static str) -> Result<T, PackedError> {
+        Err(PackedError { at: self.at, what })
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], PackedError> {
+        let Some(bytes) = self.at.checked_add(n).and_then(|end| self.layout.get(self.at..end)) else {
+            return self.fail("the layout ends early");
+        };
+        self.at += n;
+        Ok(bytes)
+    }
+
+    pub fn u8(&mut self) -> Result<u8, PackedError> {
+        Ok(self.take(1)?[0])
+    }
+
+    pub fn u32(&mut self) -> Result<u32, PackedError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn eight(&mut self) -> Result<[u8; 8], PackedError> {
+        let b = self.take(8)?;
+        let mut out = [0; 8];
+        out.copy_from_slice(b);
+        Ok(out)
+    }
+
+    pub fn i64(&mut self) -> Result<i64, PackedError> {
+        Ok(i64::from_le_bytes(self.eight()?))
+    }
+
+    pub fn f64(&mut self) -> Result<f64, PackedError> {
+        Ok(f64::from_bits(u64::from_le_bytes(self.eight()?)))
+    }
+
+    pub fn str(&mut self) -> Result<&'a str, PackedError> {
+        let len = self.u32()? as usize;
+        let end = self.text_at.saturating_add(len);
+        // `get` also refuses a slice that would split a character.
+        let Some(s) = self.text.get(self.text_at..end) else {
+            return self.fail("a string runs past the text or splits a character");
+        };
+        self.text_at = end;
+        Ok(s)
+    }
+
+    /// `true` when an option holds a value.
+    pub fn some(&mut self) -> Result<bool, PackedError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => self.fail("an option tag is neither 0 nor 1"),
+        }
+    }
+
+    pub fn opt_str(&mut self) -> Result<Option<&'a str>, PackedError> {
+        if self.some()? {
+            self.str().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    pub fn opt_i64(&mut self) -> Result<Option<i64>, PackedError> {
+        if self.some()? {
+            self.i64().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    pub fn bytes(&mut self) -> Result<&'a [u8], PackedError> {
+        let len = self.u32()? as usize;
+        self.take(len)
+    }
+
+    /// A count of items that follow, each at least `min_bytes` of layout:
+    /// a count the layout cannot hold is refused before anything is
+    /// allocated for it.
+    pub fn count(&mut self, min_bytes: usize) -> Result<usize, PackedError> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min_bytes) > self.layout.len() - self.at {
+            return self.fail("a count larger than the layout can hold");
+        }
+        Ok(n)
+    }
+
+    pub fn fail_tag<T>(&self) -> Result<T, PackedError> {
+        self.fail("an unknown value or args tag")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_written_reads_back() {
+        let mut w = PackedWriter::default();
+        w.str("héllo");
+        w.opt_str(None);
+        w.opt_str(Some(""));
+        w.i64(-5);
+        w.opt_i64(Some(i64::MAX));
+        w.f64(f64::NEG_INFINITY);
+        w.u8(tag::BYTES);
+        w.bytes(&[0, 255]);
+        w.end_record();
+        let mut r = PackedReader::new(&w.text, &w.layout);
+        assert_eq!(r.str(), Ok("héllo"));
+        assert_eq!(r.opt_str(), Ok(None));
+        assert_eq!(r.opt_str(), Ok(Some("")));
+        assert_eq!(r.i64(), Ok(-5));
+        assert_eq!(r.opt_i64(), Ok(Some(i64::MAX)));
+        assert_eq!(r.f64(), Ok(f64::NEG_INFINITY));
+        assert_eq!(r.u8(), Ok(tag::BYTES));
+        assert_eq!(r.bytes(), Ok(&[0u8, 255][..]));
+        assert!(r.finished());
+        assert_eq!(w.count, 1);
+    }
+
+    #[test]
+    fn malformed_layouts_are_errors_not_panics() {
+        let text = "é";
+        // A string that would split the two-byte character.
+        let mut r = PackedReader::new(text, &[1, 0, 0, 0]);
+        assert!(r.str().is_err());
+        // A length past the end of the text.
+        let mut r = PackedReader::new(text, &[255, 255, 255, 255]);
+        assert!(r.str().is_err());
+        // A layout that ends inside a number.
+        let mut r = PackedReader::new("", &[1, 2]);
+        assert!(r.i64().is_err());
+        // A count no layout could hold.
+        let mut r = PackedReader::new("", &[255, 255, 255, 127]);
+        assert!(r.count(1).is_err());
+        let mut r = PackedReader::new("", &[2]);
+        assert!(r.some().is_err());
+    }
+}
