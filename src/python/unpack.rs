@@ -1,7 +1,7 @@
 //! `LogRecord`s from a packed batch (the layout is `pylog_wire::packed`):
 //! how `emit-packed` receives what `pylog emit` parsed on the host.
 
-use pylog_wire::packed::{args_kind, tag, PackedError, PackedReader};
+use pylog_wire::packed::{PackedArgs, PackedError, PackedReader, PackedRecord, PackedValue};
 
 use crate::python::record::LogRecord;
 use crate::python::value::{Args, Value};
@@ -9,79 +9,62 @@ use crate::python::value::{Args, Value};
 /// Every record of a batch, or where the batch is malformed. `count` is
 /// what the host says the buffers hold; more or fewer is an error.
 pub fn unpack(text: &str, layout: &[u8], count: u32) -> Result<Vec<LogRecord>, PackedError> {
-    let mut r = PackedReader::new(text, layout);
-    // A record takes at least 60 bytes of layout: no count can allocate
-    // more than the layout could describe.
-    let mut records = Vec::with_capacity((count as usize).min(layout.len() / 60 + 1));
-    for _ in 0..count {
-        records.push(record(&mut r)?);
-    }
-    if !r.finished() {
-        return Err(PackedError { at: layout.len(), what: "bytes left after the last record" });
-    }
-    Ok(records)
+    Ok(PackedReader::records(text, layout, count)?.into_iter().map(LogRecord::from).collect())
 }
 
-fn record(r: &mut PackedReader) -> Result<LogRecord, PackedError> {
-    let owned = |s: Option<&str>| s.map(str::to_string);
-    Ok(LogRecord {
-        name: r.str()?.to_string(),
-        msg: r.str()?.to_string(),
-        args: if r.some()? { Some(args(r)?) } else { None },
-        levelname: r.str()?.to_string(),
-        levelno: r.i64()?,
-        pathname: r.str()?.to_string(),
-        filename: r.str()?.to_string(),
-        module: r.str()?.to_string(),
-        exc_text: owned(r.opt_str()?),
-        stack_info: owned(r.opt_str()?),
-        lineno: r.i64()?,
-        func_name: owned(r.opt_str()?),
-        created: r.f64()?,
-        msecs: r.f64()?,
-        relative_created: r.f64()?,
-        thread: r.opt_i64()?,
-        thread_name: owned(r.opt_str()?),
-        process_name: owned(r.opt_str()?),
-        process: r.opt_i64()?,
-        task_name: owned(r.opt_str()?),
-        extra: pairs(r)?,
-    })
-}
-
-fn args(r: &mut PackedReader) -> Result<Args, PackedError> {
-    match r.u8()? {
-        args_kind::POSITIONAL => {
-            let n = r.count(1)?;
-            (0..n).map(|_| value(r)).collect::<Result<_, _>>().map(Args::Tuple)
+impl From<PackedRecord<'_>> for LogRecord {
+    fn from(r: PackedRecord) -> Self {
+        let owned = |s: Option<&str>| s.map(str::to_string);
+        LogRecord {
+            name: r.name.to_string(),
+            msg: r.msg.to_string(),
+            args: r.args.map(|a| match a {
+                PackedArgs::Positional(items) => Args::Tuple(items.into_iter().map(Value::from).collect()),
+                PackedArgs::Mapping(items) => Args::Mapping(pairs(items)),
+            }),
+            levelname: r.levelname.to_string(),
+            levelno: r.levelno,
+            pathname: r.pathname.to_string(),
+            filename: r.filename.to_string(),
+            module: r.module.to_string(),
+            exc_text: owned(r.exc_text),
+            stack_info: owned(r.stack_info),
+            lineno: r.lineno,
+            func_name: owned(r.func_name),
+            created: r.created,
+            msecs: r.msecs,
+            relative_created: r.relative_created,
+            thread: r.thread,
+            thread_name: owned(r.thread_name),
+            process_name: owned(r.process_name),
+            process: r.process,
+            task_name: owned(r.task_name),
+            extra: pairs(r.extra),
         }
-        args_kind::MAPPING => pairs(r).map(Args::Mapping),
-        _ => r.fail_tag(),
     }
 }
 
-fn pairs(r: &mut PackedReader) -> Result<Vec<(String, Value)>, PackedError> {
-    let n = r.count(5)?;
-    (0..n).map(|_| Ok((r.str()?.to_string(), value(r)?))).collect()
+fn pairs(items: Vec<(&str, PackedValue)>) -> Vec<(String, Value)> {
+    items.into_iter().map(|(k, v)| (k.to_string(), Value::from(v))).collect()
 }
 
-fn value(r: &mut PackedReader) -> Result<Value, PackedError> {
-    Ok(match r.u8()? {
-        tag::NONE => Value::None,
-        tag::FALSE => Value::Bool(false),
-        tag::TRUE => Value::Bool(true),
-        tag::INT => Value::Int(r.i64()?),
-        tag::FLOAT => Value::Float(r.f64()?),
-        tag::STR => Value::Str(r.str()?.to_string()),
-        tag::BYTES => Value::Bytes(r.bytes()?.to_vec()),
-        _ => return r.fail_tag(),
-    })
+impl From<PackedValue<'_>> for Value {
+    fn from(v: PackedValue) -> Self {
+        match v {
+            PackedValue::None => Value::None,
+            PackedValue::Bool(b) => Value::Bool(b),
+            PackedValue::Int(i) => Value::Int(i),
+            PackedValue::Float(f) => Value::Float(f),
+            PackedValue::Str(s) => Value::Str(s.to_string()),
+            PackedValue::Bytes(b) => Value::Bytes(b.to_vec()),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pylog_wire::packed::PackedWriter;
+    use pylog_wire::packed::{args_kind, tag, PackedWriter};
 
     /// The packed form of `records`, as the host writes them
     /// (host/src/records/packed.rs, for the WIT type).

@@ -219,9 +219,123 @@ impl<'a> PackedReader<'a> {
         }
         Ok(n)
     }
+}
 
-    pub fn fail_tag<T>(&self) -> Result<T, PackedError> {
-        self.fail("an unknown value or args tag")
+/// A Python value of a packed record, borrowed from the buffers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PackedValue<'a> {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'a str),
+    Bytes(&'a [u8]),
+}
+
+/// `LogRecord.args` of a packed record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PackedArgs<'a> {
+    Positional(Vec<PackedValue<'a>>),
+    Mapping(Vec<(&'a str, PackedValue<'a>)>),
+}
+
+/// One record read from a packed batch, its fields in `log-record` order,
+/// borrowed from the buffers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedRecord<'a> {
+    pub name: &'a str,
+    pub msg: &'a str,
+    pub args: Option<PackedArgs<'a>>,
+    pub levelname: &'a str,
+    pub levelno: i64,
+    pub pathname: &'a str,
+    pub filename: &'a str,
+    pub module: &'a str,
+    pub exc_text: Option<&'a str>,
+    pub stack_info: Option<&'a str>,
+    pub lineno: i64,
+    pub func_name: Option<&'a str>,
+    pub created: f64,
+    pub msecs: f64,
+    pub relative_created: f64,
+    pub thread: Option<i64>,
+    pub thread_name: Option<&'a str>,
+    pub process_name: Option<&'a str>,
+    pub process: Option<i64>,
+    pub task_name: Option<&'a str>,
+    pub extra: Vec<(&'a str, PackedValue<'a>)>,
+}
+
+impl<'a> PackedReader<'a> {
+    /// The next record.
+    pub fn record(&mut self) -> Result<PackedRecord<'a>, PackedError> {
+        Ok(PackedRecord {
+            name: self.str()?,
+            msg: self.str()?,
+            args: if self.some()? { Some(self.args()?) } else { None },
+            levelname: self.str()?,
+            levelno: self.i64()?,
+            pathname: self.str()?,
+            filename: self.str()?,
+            module: self.str()?,
+            exc_text: self.opt_str()?,
+            stack_info: self.opt_str()?,
+            lineno: self.i64()?,
+            func_name: self.opt_str()?,
+            created: self.f64()?,
+            msecs: self.f64()?,
+            relative_created: self.f64()?,
+            thread: self.opt_i64()?,
+            thread_name: self.opt_str()?,
+            process_name: self.opt_str()?,
+            process: self.opt_i64()?,
+            task_name: self.opt_str()?,
+            extra: self.pairs()?,
+        })
+    }
+
+    /// Every record of a batch of `count`, checking that nothing is left.
+    pub fn records(text: &'a str, layout: &'a [u8], count: u32) -> Result<Vec<PackedRecord<'a>>, PackedError> {
+        let mut r = PackedReader::new(text, layout);
+        // A record takes at least 77 bytes of layout: a count cannot
+        // reserve more than the layout could describe.
+        let mut records = Vec::with_capacity((count as usize).min(layout.len() / 77 + 1));
+        for _ in 0..count {
+            records.push(r.record()?);
+        }
+        if !r.finished() {
+            return Err(PackedError { at: r.at, what: "bytes left after the last record" });
+        }
+        Ok(records)
+    }
+
+    fn args(&mut self) -> Result<PackedArgs<'a>, PackedError> {
+        match self.u8()? {
+            args_kind::POSITIONAL => {
+                let n = self.count(1)?;
+                (0..n).map(|_| self.value()).collect::<Result<_, _>>().map(PackedArgs::Positional)
+            }
+            args_kind::MAPPING => self.pairs().map(PackedArgs::Mapping),
+            _ => self.fail("an unknown args kind"),
+        }
+    }
+
+    fn pairs(&mut self) -> Result<Vec<(&'a str, PackedValue<'a>)>, PackedError> {
+        let n = self.count(5)?;
+        (0..n).map(|_| Ok((self.str()?, self.value()?))).collect()
+    }
+
+    fn value(&mut self) -> Result<PackedValue<'a>, PackedError> {
+        Ok(match self.u8()? {
+            tag::NONE => PackedValue::None,
+            tag::FALSE => PackedValue::Bool(false),
+            tag::TRUE => PackedValue::Bool(true),
+            tag::INT => PackedValue::Int(self.i64()?),
+            tag::FLOAT => PackedValue::Float(self.f64()?),
+            tag::STR => PackedValue::Str(self.str()?),
+            tag::BYTES => PackedValue::Bytes(self.bytes()?),
+            _ => return self.fail("an unknown value tag"),
+        })
     }
 }
 

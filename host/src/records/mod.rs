@@ -93,11 +93,7 @@ pub fn value_from_json(key: &str, v: &Json) -> Result<Value> {
 fn refuse_wide_integers(line: &str) -> Result<()> {
     // Most lines have no run of 19 digits; only those are tokenized.
     let bytes = line.as_bytes();
-    let mut run = 0;
-    if !bytes.iter().any(|b| {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        run >= 19
-    }) {
+    if !has_digit_run(bytes, 19) {
         return Ok(());
     }
     let (mut i, mut in_string) = (0, false);
@@ -132,6 +128,27 @@ fn refuse_wide_integers(line: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `bytes` holds `len` ASCII digits in a row. Any `len` bytes in a
+/// row include one index in every `len`, so only those are looked at
+/// until a digit is found (a line is scanned a nineteenth as often).
+fn has_digit_run(bytes: &[u8], len: usize) -> bool {
+    let mut i = len - 1;
+    while let Some(b) = bytes.get(i) {
+        if !b.is_ascii_digit() {
+            i += len;
+            continue;
+        }
+        let start = bytes[..i].iter().rposition(|b| !b.is_ascii_digit()).map_or(0, |p| p + 1);
+        let end = bytes[i..].iter().position(|b| !b.is_ascii_digit()).map_or(bytes.len(), |p| i + p);
+        if end - start >= len {
+            return true;
+        }
+        // bytes[end] is not a digit: a long enough run starts after it.
+        i = end + len;
+    }
+    false
 }
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {
@@ -470,6 +487,20 @@ pub fn payload_bytes(r: &LogRecord) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digit_runs_are_found_wherever_they_sit() {
+        for total in 0..45 {
+            for start in 0..total {
+                for run in 17..21.min(total - start + 1) {
+                    let mut line = vec![b'x'; total];
+                    line[start..start + run].fill(b'7');
+                    assert_eq!(has_digit_run(&line, 19), run >= 19, "total {total} start {start} run {run}");
+                }
+            }
+        }
+        assert!(!has_digit_run(b"", 19));
+    }
 
     #[test]
     fn fills_like_make_record() {

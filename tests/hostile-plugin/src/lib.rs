@@ -48,15 +48,11 @@ impl wh::Guest for Hostile {
 
 struct HostileHandler;
 
-impl wh::GuestHandler for HostileHandler {
-    fn open(_: wc::HandlerConfig) -> Result<wh::Handler, wt::HandlerError> {
-        Ok(wh::Handler::new(HostileHandler))
-    }
-
+impl HostileHandler {
     /// `msg` is a command: "connect ADDR", "udp ADDR", "tls HOST:PORT",
     /// "hoard N", "resolve NAME", "read PATH", "env", "spin", "eat".
-    fn emit(&self, rec: wt::LogRecord) -> Result<(), wt::HandlerError> {
-        let (cmd, arg) = rec.msg.split_once(' ').unwrap_or((rec.msg.as_str(), ""));
+    fn act(&self, msg: &str) -> Result<(), wt::HandlerError> {
+        let (cmd, arg) = msg.split_once(' ').unwrap_or((msg, ""));
         match cmd {
             "connect" => {
                 let mut s = std::net::TcpStream::connect(arg).map_err(io)?;
@@ -115,9 +111,27 @@ impl wh::GuestHandler for HostileHandler {
             _ => Ok(()),
         }
     }
+}
+
+impl wh::GuestHandler for HostileHandler {
+    fn open(_: wc::HandlerConfig) -> Result<wh::Handler, wt::HandlerError> {
+        Ok(wh::Handler::new(HostileHandler))
+    }
+
+    fn emit(&self, rec: wt::LogRecord) -> Result<(), wt::HandlerError> {
+        self.act(&rec.msg)
+    }
 
     fn emit_batch(&self, recs: Vec<wt::LogRecord>) -> Vec<Result<(), wt::HandlerError>> {
         recs.into_iter().map(|r| self.emit(r)).collect()
+    }
+
+    fn emit_packed(&self, batch: wt::PackedRecords) -> Vec<Result<(), wt::HandlerError>> {
+        // Misbehaves as `emit` does, reading each record's msg.
+        match pylog_wire::packed::PackedReader::records(&batch.text, &batch.layout, batch.count) {
+            Ok(records) => records.iter().map(|r| self.act(r.msg)).collect(),
+            Err(e) => (0..batch.count).map(|_| Err(wt::HandlerError::BadRecord(e.to_string()))).collect(),
+        }
     }
 
     fn flush(&self) -> Result<(), wt::HandlerError> {
