@@ -30,6 +30,7 @@ mod listen_json;
 mod log_bridge;
 mod memory_handler;
 mod network_faults;
+mod packed_records;
 mod python_host;
 mod queue_handler;
 mod readme;

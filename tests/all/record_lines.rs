@@ -7,7 +7,7 @@
 use pylog_host::records::{self, from_json_line, from_json_line_general, Defaults};
 
 /// A small deterministic generator (xorshift), so a failure names its seed.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -24,7 +24,7 @@ impl Rng {
 
 /// Every LogRecord attribute, `message`, extras, an escaped name and an
 /// empty one.
-fn keys() -> Vec<&'static str> {
+pub(crate) fn keys() -> Vec<&'static str> {
     records::ATTRIBUTES.iter().copied().chain(["message", "user", "request_id", "n\\u00e9", ""]).collect()
 }
 
@@ -62,7 +62,7 @@ const VALUES: &[&str] = &[
     "\"/srv/app/x.py\"",
 ];
 
-fn line(rng: &mut Rng, keys: &[&str]) -> String {
+pub(crate) fn line(rng: &mut Rng, keys: &[&str]) -> String {
     match rng.next() % 20 {
         0 => return rng.pick(&["[1]", "nope", "{", "{\"msg\": 1} x", "\"msg\"", "", "{\"a\":1,}"]).to_string(),
         1 => return "{\"msg\": \"dup\", \"msg\": \"last\", \"levelno\": 20, \"levelno\": 40}".to_string(),
