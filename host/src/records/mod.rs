@@ -11,6 +11,7 @@ pub mod input_lines;
 pub mod packed;
 
 pub use pylog_wire::record::{attribute_rank, level_name, level_number, ATTRIBUTES};
+use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Result};
@@ -57,16 +58,16 @@ pub fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-pub fn value_from_json(key: &str, v: &Json) -> Result<Value> {
+pub fn value_from_json(key: impl std::fmt::Display, v: Json) -> Result<Value> {
     Ok(match v {
         Json::Null => Value::None,
-        Json::Bool(b) => Value::Boolean(*b),
+        Json::Bool(b) => Value::Boolean(b),
         Json::Number(n) => match n.as_i64() {
             Some(i) => Value::Int(i),
             None if n.is_u64() => bail!("{key}: {n} does not fit a 64-bit int"),
             None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
-        Json::String(s) => Value::Str(s.clone()),
+        Json::String(s) => Value::Str(s),
         Json::Object(o) if o.len() == 1 && o.contains_key("$bytes") => {
             let hex = o["$bytes"].as_str().ok_or_else(|| anyhow!("{key}: $bytes must be a hex string"))?;
             Value::Bytes(from_hex(hex).ok_or_else(|| anyhow!("{key}: $bytes {hex:?} is not hex"))?)
@@ -162,29 +163,38 @@ fn to_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn opt_string(o: &impl Fields, key: &str) -> Result<Option<String>> {
-    match o.field(key) {
+fn opt_string(o: &mut impl Fields, key: &str) -> Result<Option<String>> {
+    match o.take(key) {
         None | Some(Json::Null) => Ok(None),
-        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(Json::String(s)) => Ok(Some(s)),
         Some(other) => bail!("{key} must be a string or null, not {other}"),
     }
 }
 
-fn opt_int(o: &impl Fields, key: &str) -> Result<Option<i64>> {
-    match o.field(key) {
+fn opt_int(o: &mut impl Fields, key: &str) -> Result<Option<i64>> {
+    match o.take(key) {
         None | Some(Json::Null) => Ok(None),
         Some(v) => v.as_i64().map(Some).ok_or_else(|| anyhow!("{key} must be an integer, not {v}")),
     }
 }
 
-fn opt_float(o: &impl Fields, key: &str) -> Result<Option<f64>> {
-    match o.field(key) {
+fn opt_float(o: &mut impl Fields, key: &str) -> Result<Option<f64>> {
+    match o.take(key) {
         None | Some(Json::Null) => Ok(None),
-        Some(v) => match value_from_json(key, v)? {
+        Some(Json::Number(n)) => match value_from_json(key, Json::Number(n))? {
             Value::Float(f) => Ok(Some(f)),
             Value::Int(i) => Ok(Some(i as f64)),
-            _ => bail!("{key} must be a number, not {v}"),
+            // A JSON number is always one of the two.
+            _ => bail!("{key} must be a number"),
         },
+        Some(v) => {
+            let shown = v.to_string();
+            match value_from_json(key, v)? {
+                Value::Float(f) => Ok(Some(f)),
+                Value::Int(i) => Ok(Some(i as f64)),
+                _ => bail!("{key} must be a number, not {shown}"),
+            }
+        }
     }
 }
 
@@ -194,56 +204,103 @@ fn is_known(key: &str) -> bool {
     key == "message" || ATTRIBUTES.contains(&key)
 }
 
-/// A record's attributes, looked up by name: a JSON map, or the ordered
-/// list `from_json_line` reads without hashing every key.
+/// A record's attributes, taken out by name (each is read once, and its
+/// strings move into the record instead of being copied): a JSON map, or
+/// the ordered list `from_json_line` reads without hashing every key.
 pub trait Fields {
-    fn field(&self, key: &str) -> Option<&Json>;
-    fn entries(&self) -> impl Iterator<Item = (&str, &Json)>;
+    fn take(&mut self, key: &str) -> Option<Json>;
+    fn has(&self, key: &str) -> bool;
+    /// The members whose keys are not LogRecord attributes, in order.
+    fn take_extras(&mut self) -> Vec<(String, Json)>;
 }
 
 impl Fields for Map<String, Json> {
-    fn field(&self, key: &str) -> Option<&Json> {
-        self.get(key)
+    fn take(&mut self, key: &str) -> Option<Json> {
+        // `remove` would move the last member into the hole, and extras keep their order.
+        self.shift_remove(key)
     }
 
-    fn entries(&self) -> impl Iterator<Item = (&str, &Json)> {
-        self.iter().map(|(k, v)| (k.as_str(), v))
+    fn has(&self, key: &str) -> bool {
+        self.contains_key(key)
+    }
+
+    fn take_extras(&mut self) -> Vec<(String, Json)> {
+        let keys: Vec<String> = self.keys().filter(|k| !is_known(k)).cloned().collect();
+        keys.into_iter().filter_map(|k| self.shift_remove(&k).map(|v| (k, v))).collect()
     }
 }
 
 /// A JSON object's members in order, a key given twice keeping its first
 /// place and its last value, as serde_json's ordered `Map` keeps them. A
-/// record has a dozen keys: a scan beats hashing each with SipHash.
+/// record has a dozen keys: a scan beats hashing each with SipHash, and a
+/// key without escapes is borrowed from the line.
 #[derive(Default)]
-pub struct OrderedFields(Vec<(String, Json)>);
+pub struct OrderedFields<'de>(Vec<(Cow<'de, str>, Option<Json>)>);
 
-impl Fields for OrderedFields {
-    fn field(&self, key: &str) -> Option<&Json> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+impl Fields for OrderedFields<'_> {
+    fn take(&mut self, key: &str) -> Option<Json> {
+        self.0.iter_mut().find(|(k, _)| k == key).and_then(|(_, v)| v.take())
     }
 
-    fn entries(&self) -> impl Iterator<Item = (&str, &Json)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, v)| k == key && v.is_some())
+    }
+
+    fn take_extras(&mut self) -> Vec<(String, Json)> {
+        let mut extras = Vec::new();
+        for (k, v) in &mut self.0 {
+            if !is_known(k) {
+                if let Some(v) = v.take() {
+                    extras.push((k.to_string(), v));
+                }
+            }
+        }
+        extras
     }
 }
 
-impl<'de> serde::Deserialize<'de> for OrderedFields {
+/// A key, borrowed from the line unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrderedFields<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         struct Members;
         impl<'de> serde::de::Visitor<'de> for Members {
-            type Value = OrderedFields;
+            type Value = OrderedFields<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> std::result::Result<OrderedFields, A::Error> {
-                let mut out: Vec<(String, Json)> = Vec::with_capacity(16);
-                while let Some((key, value)) = map.next_entry::<String, Json>()? {
+            ) -> std::result::Result<OrderedFields<'de>, A::Error> {
+                let mut out: Vec<(Cow<'de, str>, Option<Json>)> = Vec::with_capacity(16);
+                while let Some((Key(key), value)) = map.next_entry::<Key<'de>, Json>()? {
                     match out.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => slot.1 = value,
-                        None => out.push((key, value)),
+                        Some(slot) => slot.1 = Some(value),
+                        None => out.push((key, Some(value))),
                     }
                 }
                 Ok(OrderedFields(out))
@@ -261,7 +318,7 @@ pub fn from_json_line(line: &str, defaults: &Defaults) -> Result<LogRecord> {
     match serde_json::from_str::<OrderedFields>(line) {
         Ok(fields) => {
             refuse_wide_integers(line)?;
-            from_json_object(&fields, defaults)
+            from_json_object(fields, defaults)
         }
         Err(_) => from_json_line_general(line, defaults),
     }
@@ -274,10 +331,11 @@ pub fn from_json_line_general(line: &str, defaults: &Defaults) -> Result<LogReco
     let json: Json = serde_json::from_str(line).map_err(|e| anyhow!("not JSON: {e}"))?;
     refuse_wide_integers(line)?;
     let Json::Object(o) = json else { bail!("a record must be a JSON object of LogRecord attributes") };
-    from_json_object(&o, defaults)
+    from_json_object(o, defaults)
 }
 
-pub fn from_json_object(o: &impl Fields, defaults: &Defaults) -> Result<LogRecord> {
+pub fn from_json_object(mut o: impl Fields, defaults: &Defaults) -> Result<LogRecord> {
+    let o = &mut o;
     let (levelno, levelname) = match (opt_int(o, "levelno")?, opt_string(o, "levelname")?) {
         (Some(n), Some(name)) => (n, name),
         (Some(n), None) => (n, level_name(n)),
@@ -307,29 +365,35 @@ pub fn from_json_object(o: &impl Fields, defaults: &Defaults) -> Result<LogRecor
         Some(m) => m,
         None => ((created - created.trunc()) * 1000.0).trunc(),
     };
-    let args = match o.field("args") {
+    let args = match o.take("args") {
         None | Some(Json::Null) => None,
         Some(Json::Array(items)) => Some(Args::Positional(
-            items.iter().enumerate().map(|(i, v)| value_from_json(&format!("args[{i}]"), v)).collect::<Result<_>>()?,
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| value_from_json(format_args!("args[{i}]"), v))
+                .collect::<Result<_>>()?,
         )),
         Some(Json::Object(map)) => Some(Args::Mapping(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), value_from_json(&format!("args.{k}"), v)?)))
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = value_from_json(format_args!("args.{k}"), v)?;
+                    Ok((k, v))
+                })
                 .collect::<Result<_>>()?,
         )),
         Some(other) => Some(Args::Positional(vec![value_from_json("args", other)?])),
     };
-    let msg = match o.field("msg") {
+    let msg = match o.take("msg") {
         None | Some(Json::Null) => String::new(),
-        Some(Json::String(s)) => s.clone(),
+        Some(Json::String(s)) => s,
         // `str(msg)`: a number or bool logged directly.
         Some(other) => other.to_string(),
     };
     let mut extra = Vec::new();
-    for (k, v) in o.entries() {
-        if !is_known(k) {
-            extra.push((k.to_string(), value_from_json(k, v)?));
-        }
+    for (k, v) in o.take_extras() {
+        let v = value_from_json(&k, v)?;
+        extra.push((k, v));
     }
     Ok(LogRecord {
         name: opt_string(o, "name")?.unwrap_or_else(|| "root".into()),
@@ -343,28 +407,28 @@ pub fn from_json_object(o: &impl Fields, defaults: &Defaults) -> Result<LogRecor
         exc_text: opt_string(o, "exc_text")?,
         stack_info: opt_string(o, "stack_info")?,
         lineno: opt_int(o, "lineno")?.unwrap_or(0),
-        func_name: match o.field("funcName") {
-            Some(_) => opt_string(o, "funcName")?,
-            None => Some("(unknown function)".into()),
+        func_name: match o.has("funcName") {
+            true => opt_string(o, "funcName")?,
+            false => Some("(unknown function)".into()),
         },
         created,
         msecs,
         relative_created: opt_float(o, "relativeCreated")?.unwrap_or((created - defaults.start_time) * 1000.0),
-        thread: match o.field("thread") {
-            Some(_) => opt_int(o, "thread")?,
-            None => Some(defaults.thread),
+        thread: match o.has("thread") {
+            true => opt_int(o, "thread")?,
+            false => Some(defaults.thread),
         },
-        thread_name: match o.field("threadName") {
-            Some(_) => opt_string(o, "threadName")?,
-            None => Some(defaults.thread_name.clone()),
+        thread_name: match o.has("threadName") {
+            true => opt_string(o, "threadName")?,
+            false => Some(defaults.thread_name.clone()),
         },
-        process_name: match o.field("processName") {
-            Some(_) => opt_string(o, "processName")?,
-            None => Some(defaults.process_name.clone()),
+        process_name: match o.has("processName") {
+            true => opt_string(o, "processName")?,
+            false => Some(defaults.process_name.clone()),
         },
-        process: match o.field("process") {
-            Some(_) => opt_int(o, "process")?,
-            None => Some(defaults.process),
+        process: match o.has("process") {
+            true => opt_int(o, "process")?,
+            false => Some(defaults.process),
         },
         task_name: opt_string(o, "taskName")?,
         extra,
