@@ -15,11 +15,11 @@ use crate::encode::pickle;
 use crate::encode::priority;
 use crate::error::Error;
 use crate::handlers::family::Capabilities;
-use crate::handlers::{Handler, HandlerConfig};
+use crate::handlers::{Handler, HandlerConfig, Record};
 use crate::python::formatter::Formatter;
 use crate::python::prepare;
 use crate::python::record::LogRecord;
-use crate::python::unpack::unpack;
+use crate::python::unpack::Slots;
 use crate::routing::{Level, Router};
 #[cfg(feature = "http")]
 use http::WasiHttp;
@@ -86,10 +86,10 @@ impl wh::Guest for Plugin {
 
 /// Resource methods take `&self`; a component instance is single-threaded,
 /// so a `RefCell` is all the interior mutability needed.
-struct HandlerResource(RefCell<Handler>);
+struct HandlerResource(RefCell<Handler>, RefCell<Slots>);
 
 impl HandlerResource {
-    fn emit_batch_core(&self, records: impl IntoIterator<Item = LogRecord>) -> Vec<Result<(), wt::HandlerError>> {
+    fn emit_batch_core<R: Record>(&self, records: impl IntoIterator<Item = R>) -> Vec<Result<(), wt::HandlerError>> {
         let results = self.0.borrow_mut().emit_batch(records);
         results.into_iter().map(|r| r.map_err(wt::HandlerError::from)).collect()
     }
@@ -98,7 +98,7 @@ impl HandlerResource {
 impl wh::GuestHandler for HandlerResource {
     fn open(c: wc::HandlerConfig) -> Result<wh::Handler, wt::HandlerError> {
         let handler = open_handler(c).map_err(wt::HandlerError::from)?;
-        Ok(wh::Handler::new(HandlerResource(RefCell::new(handler))))
+        Ok(wh::Handler::new(HandlerResource(RefCell::new(handler), RefCell::default())))
     }
 
     fn emit(&self, rec: wt::LogRecord) -> Result<(), wt::HandlerError> {
@@ -110,7 +110,8 @@ impl wh::GuestHandler for HandlerResource {
     }
 
     fn emit_packed(&self, batch: wt::PackedRecords) -> Vec<Result<(), wt::HandlerError>> {
-        match unpack(&batch.text, &batch.layout, batch.count) {
+        let mut slots = self.1.borrow_mut();
+        match slots.unpack(&batch.text, &batch.layout, batch.count) {
             Ok(records) => self.emit_batch_core(records),
             Err(e) => (0..batch.count).map(|_| Err(wt::HandlerError::BadRecord(e.to_string()))).collect(),
         }

@@ -115,6 +115,7 @@ impl core::fmt::Display for PackedError {
 }
 
 /// Reads a packed batch field by field, in the order it was written.
+#[derive(Debug, Clone)]
 pub struct PackedReader<'a> {
     text: &'a str,
     layout: &'a [u8],
@@ -233,15 +234,48 @@ pub enum PackedValue<'a> {
 }
 
 /// `LogRecord.args` of a packed record.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum PackedArgs<'a> {
-    Positional(Vec<PackedValue<'a>>),
-    Mapping(Vec<(&'a str, PackedValue<'a>)>),
+    Positional(PackedItems<'a>),
+    Mapping(PackedItems<'a>),
+}
+
+/// Items of a packed list, read as they are iterated (no allocation); the
+/// record they belong to has already been read through them, so a
+/// malformed item was refused then. Positional args yield `("", value)`.
+#[derive(Debug, Clone)]
+pub struct PackedItems<'a> {
+    reader: PackedReader<'a>,
+    left: usize,
+    keyed: bool,
+}
+
+impl<'a> PackedItems<'a> {
+    pub fn len(&self) -> usize {
+        self.left
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.left == 0
+    }
+}
+
+impl<'a> Iterator for PackedItems<'a> {
+    type Item = Result<(&'a str, PackedValue<'a>), PackedError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let key = if self.keyed { self.reader.str() } else { Ok("") };
+        Some(key.and_then(|k| Ok((k, self.reader.value()?))))
+    }
 }
 
 /// One record read from a packed batch, its fields in `log-record` order,
 /// borrowed from the buffers.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PackedRecord<'a> {
     pub name: &'a str,
     pub msg: &'a str,
@@ -263,11 +297,12 @@ pub struct PackedRecord<'a> {
     pub process_name: Option<&'a str>,
     pub process: Option<i64>,
     pub task_name: Option<&'a str>,
-    pub extra: Vec<(&'a str, PackedValue<'a>)>,
+    pub extra: PackedItems<'a>,
 }
 
 impl<'a> PackedReader<'a> {
-    /// The next record.
+    /// The next record. Its lists are checked here and read again, without
+    /// allocating, when iterated.
     pub fn record(&mut self) -> Result<PackedRecord<'a>, PackedError> {
         Ok(PackedRecord {
             name: self.str()?,
@@ -290,8 +325,14 @@ impl<'a> PackedReader<'a> {
             process_name: self.opt_str()?,
             process: self.opt_i64()?,
             task_name: self.opt_str()?,
-            extra: self.pairs()?,
+            extra: self.items(true)?,
         })
+    }
+
+    /// Bytes of text read so far: a record's share of the text is the
+    /// difference before and after it.
+    pub fn text_read(&self) -> usize {
+        self.text_at
     }
 
     /// Every record of a batch of `count`, checking that nothing is left.
@@ -303,26 +344,38 @@ impl<'a> PackedReader<'a> {
         for _ in 0..count {
             records.push(r.record()?);
         }
-        if !r.finished() {
-            return Err(PackedError { at: r.at, what: "bytes left after the last record" });
-        }
+        r.check_finished()?;
         Ok(records)
+    }
+
+    /// An error unless every byte of both buffers was read.
+    pub fn check_finished(&self) -> Result<(), PackedError> {
+        match self.finished() {
+            true => Ok(()),
+            false => self.fail("bytes left after the last record"),
+        }
     }
 
     fn args(&mut self) -> Result<PackedArgs<'a>, PackedError> {
         match self.u8()? {
-            args_kind::POSITIONAL => {
-                let n = self.count(1)?;
-                (0..n).map(|_| self.value()).collect::<Result<_, _>>().map(PackedArgs::Positional)
-            }
-            args_kind::MAPPING => self.pairs().map(PackedArgs::Mapping),
+            args_kind::POSITIONAL => self.items(false).map(PackedArgs::Positional),
+            args_kind::MAPPING => self.items(true).map(PackedArgs::Mapping),
             _ => self.fail("an unknown args kind"),
         }
     }
 
-    fn pairs(&mut self) -> Result<Vec<(&'a str, PackedValue<'a>)>, PackedError> {
-        let n = self.count(5)?;
-        (0..n).map(|_| Ok((self.str()?, self.value()?))).collect()
+    /// A list of values (with keys when `keyed`), read through once to
+    /// check it and to move past it.
+    fn items(&mut self, keyed: bool) -> Result<PackedItems<'a>, PackedError> {
+        let left = self.count(if keyed { 5 } else { 1 })?;
+        let items = PackedItems { reader: self.clone(), left, keyed };
+        for _ in 0..left {
+            if keyed {
+                self.str()?;
+            }
+            self.value()?;
+        }
+        Ok(items)
     }
 
     fn value(&mut self) -> Result<PackedValue<'a>, PackedError> {
