@@ -1,11 +1,13 @@
 //! `pylog emit`: JSON-lines records through the handlers of a dictConfig
 //! document, each handler in its own sandboxed plugin instance.
 //!
-//! The path of a batch: `read_batch` takes the lines already read (never
-//! waiting for more), `parse` turns them into records, `route` decides which
-//! handlers each reaches as CPython's `callHandlers` would, and `deliver`
-//! hands each handler its records in one call. `finish` closes everything
-//! and prints the summary.
+//! The path of a batch: the reading thread parses each line as it reads it
+//! (beside the plugin calls of the main thread), `read_batch` takes the
+//! lines already read (never waiting for more), `take_records` counts and
+//! reports the bad ones, `route` decides which handlers each reaches as
+//! CPython's `callHandlers` would, and `deliver` hands each handler its
+//! records, packed, in one call. `finish` closes everything and prints the
+//! summary.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -19,15 +21,14 @@ use pylog_host::bindings::describe;
 use pylog_host::config::routing::LAST_RESORT_LEVEL;
 use pylog_host::config::{self, Document};
 use pylog_host::embed::queue::QueueHandler;
-use pylog_host::records::input_lines::InputLines;
 use pylog_host::records::packed;
-use pylog_host::records::{self, Defaults};
+use pylog_host::records::Defaults;
 use pylog_host::runtime::Limits;
 use pylog_host::sandbox::Grants;
 use pylog_host::{Handler, HandlerConfig, LogRecord, Plugin};
 
 use crate::cli::dry_run::DryRun;
-use crate::cli::emit_input::{open_input, read_batch, stop_on_signals, Read};
+use crate::cli::emit_input::{open_input, parsed_input, read_batch, stop_on_signals, InputRecord, Parsed, Read};
 use crate::cli::summary::{HandlerAccount, Summary};
 
 pub struct EmitOptions {
@@ -81,11 +82,11 @@ pub fn run(mut o: EmitOptions) -> Result<ExitCode> {
     summary.unverified_tls = doc.tls.iter().filter(|(_, c)| !c.verifies).map(|(n, _)| format!("{n:?}")).collect();
     summary.unverified_tls.sort();
     let stop = stop_on_signals()?;
-    let mut input = InputLines::spawn(open_input(o.records.as_deref())?, stop.clone());
-    let mut stdout = std::io::stdout().lock();
-    // `logging._startTime`: relativeCreated counts from the start of the run.
+    // `logging._startTime`: relativeCreated counts from the start of the
+    // run. Made here: the thread and thread name are the main thread's.
     let defaults = Defaults::default();
-    let mut next_index = 0usize;
+    let mut input = parsed_input(open_input(o.records.as_deref())?, stop.clone(), defaults);
+    let mut stdout = std::io::stdout().lock();
     loop {
         let lines = match read_batch(&mut input) {
             Read::Lines(lines) => lines,
@@ -95,7 +96,7 @@ pub fn run(mut o: EmitOptions) -> Result<ExitCode> {
             }
             Read::End => break,
         };
-        let batch = parse(lines, &defaults, &mut next_index, &mut summary)?;
+        let batch = take_records(lines, &mut summary)?;
         let routes = route(&doc, &batch, &mut summary);
         if !routes.to_last_resort.is_empty() && handlers.last_resort.is_none() {
             handlers.direct.push(open_last_resort(&plugin)?);
@@ -195,41 +196,24 @@ fn deliver_spooled(handlers: &mut Handlers) {
     }
 }
 
-/// Records from JSON lines; a bad line is reported with its number and
-/// counted, and the rest go on.
-fn parse(
-    lines: Vec<std::io::Result<Vec<u8>>>,
-    defaults: &Defaults,
-    next_index: &mut usize,
-    summary: &mut Summary,
-) -> Result<Batch> {
+/// The records of a batch (parsed on the reading thread); a bad line is
+/// reported with its number and counted, and the rest go on.
+fn take_records(lines: Vec<InputRecord>, summary: &mut Summary) -> Result<Batch> {
     let mut batch = Batch::default();
     for line in lines {
-        let index = *next_index;
-        *next_index += 1;
-        let line = line.context("read records")?;
-        // A line that is not UTF-8 is one bad record, not the end of the stream.
-        let Ok(line) = String::from_utf8(line) else {
-            summary.read += 1;
-            eprintln!("pylog: line {}: not UTF-8; records are JSON text", index + 1);
-            summary.bad_lines += 1;
-            continue;
-        };
-        // A UTF-8 byte order mark (Windows editors write one) is not part of the first record.
-        let line = if index == 0 { line.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(line) } else { line };
-        if line.trim().is_empty() {
-            continue;
-        }
-        summary.read += 1;
-        match records::from_json_line(&line, defaults) {
-            Ok(record) => {
+        match line.parsed {
+            Parsed::Record(record) => {
+                summary.read += 1;
                 batch.records.push(record);
-                batch.line_numbers.push(index + 1);
+                batch.line_numbers.push(line.line_number);
             }
-            Err(e) => {
-                eprintln!("pylog: line {}: {e:#}", index + 1);
+            Parsed::Bad(why) => {
+                summary.read += 1;
+                eprintln!("pylog: line {}: {why}", line.line_number);
                 summary.bad_lines += 1;
             }
+            Parsed::Blank => {}
+            Parsed::ReadFailed(e) => return Err(anyhow::Error::new(e).context("read records")),
         }
     }
     Ok(batch)

@@ -1,29 +1,71 @@
 //! The records `pylog emit` reads, one line at a time, from a thread of
 //! their own, so that a signal can stop the reading even while the input
-//! (a pipe from `tail -f`, a terminal) has nothing to say.
+//! (a pipe from `tail -f`, a terminal) has nothing to say. The thread can
+//! also turn each line into what the reader wants (`spawn_with`): parsing
+//! there runs beside the plugin calls of the main thread, on another core.
 
-use std::io::BufRead;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Lines read ahead at most; the reader waits beyond it.
-const READ_AHEAD: usize = 4096;
+/// Batches read ahead at most; the reader waits beyond them.
+const READ_AHEAD_BATCHES: usize = 8;
 
-pub struct InputLines {
-    lines: Receiver<std::io::Result<Vec<u8>>>,
+pub struct InputLines<T> {
+    lines: Receiver<T>,
     stop: Arc<AtomicBool>,
 }
 
-impl InputLines {
-    /// Reads `input` on its own thread; `stop` ends the iteration as soon
-    /// as it is set (the lines not yet taken are left unread).
-    pub fn spawn(input: Box<dyn BufRead + Send>, stop: Arc<AtomicBool>) -> InputLines {
-        let (tx, lines) = sync_channel(READ_AHEAD);
+/// How large a batch may grow.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub lines: usize,
+    pub bytes: usize,
+}
+
+impl<T: Send + 'static> InputLines<Vec<T>> {
+    /// Reads `input` on its own thread, each line (without its newline)
+    /// turned into a `T` by `each` there, in batches. A batch is sent when
+    /// it reaches `limits`, or as soon as no further complete line is
+    /// buffered: the next may not be written yet (a pipe from `tail -f`),
+    /// and what was read must not wait for it. `stop` ends the iteration as
+    /// soon as it is set (what was not taken is left unread). A read error
+    /// ends the input, after the batch it ends.
+    pub fn spawn_batched(
+        mut input: BufReader<Box<dyn Read + Send>>,
+        stop: Arc<AtomicBool>,
+        limits: BatchLimits,
+        mut each: impl FnMut(std::io::Result<Vec<u8>>) -> T + Send + 'static,
+    ) -> InputLines<Vec<T>> {
+        let (tx, lines) = sync_channel(READ_AHEAD_BATCHES);
         std::thread::spawn(move || {
-            for line in input.split(b'\n') {
-                if tx.send(line).is_err() {
+            let mut batch = Vec::new();
+            let mut bytes = 0;
+            loop {
+                let mut line = Vec::new();
+                let (ended, item) = match input.read_until(b'\n', &mut line) {
+                    Ok(0) => (true, None),
+                    Ok(n) => {
+                        bytes += n;
+                        if line.last() == Some(&b'\n') {
+                            line.pop();
+                        }
+                        (false, Some(each(Ok(line))))
+                    }
+                    Err(e) => (true, Some(each(Err(e)))),
+                };
+                batch.extend(item);
+                let full = batch.len() >= limits.lines || bytes >= limits.bytes;
+                let more_ready = input.buffer().contains(&b'\n');
+                if !batch.is_empty() && (ended || full || !more_ready) {
+                    if tx.send(std::mem::take(&mut batch)).is_err() {
+                        return;
+                    }
+                    bytes = 0;
+                }
+                if ended {
                     return;
                 }
             }
@@ -33,17 +75,17 @@ impl InputLines {
 }
 
 /// What waiting a while for the next line found.
-pub enum Waited {
-    Line(std::io::Result<Vec<u8>>),
+pub enum Waited<T> {
+    Line(T),
     /// Nothing arrived in time; the input is still open.
     Idle,
     /// The input ended (or a signal stopped the reading).
     End,
 }
 
-impl InputLines {
+impl<T> InputLines<T> {
     /// The next line, waiting at most `limit` for it.
-    pub fn next_within(&mut self, limit: Duration) -> Waited {
+    pub fn next_within(&mut self, limit: Duration) -> Waited<T> {
         let deadline = std::time::Instant::now() + limit;
         loop {
             if self.stop.load(Ordering::Relaxed) {
@@ -62,7 +104,7 @@ impl InputLines {
     }
 
     /// The next line if one was read already; never waits.
-    pub fn next_ready(&mut self) -> Option<std::io::Result<Vec<u8>>> {
+    pub fn next_ready(&mut self) -> Option<T> {
         if self.stop.load(Ordering::Relaxed) {
             return None;
         }
@@ -70,8 +112,8 @@ impl InputLines {
     }
 }
 
-impl Iterator for InputLines {
-    type Item = std::io::Result<Vec<u8>>;
+impl<T> Iterator for InputLines<T> {
+    type Item = T;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
