@@ -630,12 +630,16 @@ fn a_line_piped_in_is_delivered_before_the_next_one_is_written() {
     });
     // As from `tail -f`: each line must arrive while the input stays open
     // and says nothing more; batching never waits for a batch to fill.
+    // The next line is already half written (a writer caught mid-line):
+    // it must not hold back the complete one before it.
+    write!(stdin, "{{\"msg\": ").expect("write");
     for i in 0..3 {
-        writeln!(stdin, "{{\"msg\": \"line {i}\"}}").expect("write");
+        write!(stdin, "\"line {i}\"}}\n{{\"msg\": ").expect("write");
         stdin.flush().expect("flush");
         let got = rx.recv_timeout(Duration::from_secs(20)).expect("the line arrived with the input still open");
         assert!(got.contains(&format!("\"line {i}\"")), "{got}");
     }
+    writeln!(stdin, "\"end\"}}").expect("write");
     drop(stdin);
     common::wait_deadline(&mut emit, Duration::from_secs(30)).expect("pylog emit exits at end of input");
 }
