@@ -6,6 +6,7 @@ mod convert;
 #[cfg(feature = "http")]
 mod http;
 mod tls;
+mod udp;
 mod unix;
 
 use std::cell::RefCell;
@@ -24,6 +25,7 @@ use crate::routing::{Level, Router};
 #[cfg(feature = "http")]
 use http::WasiHttp;
 use tls::ImportedTlsStreams;
+use udp::ImportedDatagrams;
 use unix::ImportedUnixSockets;
 
 mod wit {
@@ -44,6 +46,7 @@ struct Plugin;
 fn open_handler(c: wc::HandlerConfig) -> Result<Handler, Error> {
     let capabilities = Capabilities {
         unix: Some(Box::new(ImportedUnixSockets)),
+        datagrams: Some(Box::new(ImportedDatagrams)),
         tls: Some(Box::new(ImportedTlsStreams)),
         #[cfg(feature = "http")]
         http: Some(Box::new(WasiHttp)),

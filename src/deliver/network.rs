@@ -7,7 +7,7 @@ use crate::deliver::backoff::RetryPolicy;
 use crate::deliver::tcp::TcpTransport;
 use crate::deliver::tls::TlsStreams;
 use crate::deliver::transport::{Destination, Memory, Transport};
-use crate::deliver::udp::UdpTransport;
+use crate::deliver::udp::{HostDatagrams, UdpTransport};
 use crate::deliver::unix::{UnixDatagram, UnixSockets, UnixStream};
 use crate::error::{Error, Result};
 
@@ -36,12 +36,13 @@ pub fn open_network(
     timeout: Duration,
     unix: Box<dyn UnixSockets>,
     tls: Box<dyn TlsStreams>,
+    datagrams: Box<dyn HostDatagrams>,
 ) -> Result<Box<dyn Transport>> {
     Ok(match destination {
         Destination::Memory => Box::new(Memory::default()),
         Destination::Tcp { host, port } => Box::new(TcpTransport::new(host, *port, retry, timeout)),
         Destination::Tls { host, port } => Box::new(TcpTransport::new(host, *port, retry, timeout).with_tls(tls)),
-        Destination::Udp { host, port } => Box::new(UdpTransport::new(host, *port)),
+        Destination::Udp { host, port } => Box::new(UdpTransport::new(host, *port, datagrams)),
         Destination::UnixStream(path) => Box::new(UnixStream::new(path, unix)),
         Destination::UnixDatagram(path) => Box::new(UnixDatagram::new(path, unix)),
         Destination::Configured => {

@@ -1,6 +1,9 @@
 //! UDP datagrams, as `DatagramHandler` and a UDP `SysLogHandler` send them:
-//! one record per datagram, from a socket opened on first use; a batch of
-//! records goes out in one call (`send_each`).
+//! one record per datagram; a batch of records goes out in one call
+//! (`send_each`). The host sends them when it offers to (`HostDatagrams`,
+//! the component's `udp-datagrams` import: a plain socket, no reactor
+//! wake-up per datagram); otherwise a socket of our own, opened on first
+//! use.
 
 use std::net::SocketAddr;
 
@@ -9,25 +12,71 @@ use crate::deliver::tcp::resolve;
 use crate::deliver::transport::{Transport, MAX_DATAGRAM};
 use crate::error::{Error, Result};
 
+/// Datagrams the host sends for the plugin, to addresses it checks.
+pub trait HostDatagrams {
+    /// Each message to `to`, in order; one result per message. Every
+    /// result is `Error::Unsupported` when the host does not offer this.
+    fn send_all(&mut self, to: SocketAddr, messages: &[&[u8]]) -> Vec<Result<()>>;
+}
+
+/// A host that sends no datagrams: our own socket is used.
+pub struct NoHostDatagrams;
+
+impl HostDatagrams for NoHostDatagrams {
+    fn send_all(&mut self, _to: SocketAddr, messages: &[&[u8]]) -> Vec<Result<()>> {
+        messages.iter().map(|_| Err(Error::Unsupported("no host datagrams".into()))).collect()
+    }
+}
+
 pub struct UdpTransport {
     host: String,
     port: u16,
-    socket: Option<(DatagramSocket, SocketAddr)>,
+    /// None once the host said it does not send datagrams.
+    host_datagrams: Option<Box<dyn HostDatagrams>>,
+    /// Resolved on first use.
+    addr: Option<SocketAddr>,
+    socket: Option<DatagramSocket>,
 }
 
 impl UdpTransport {
-    pub fn new(host: &str, port: u16) -> UdpTransport {
-        UdpTransport { host: host.to_string(), port, socket: None }
+    pub fn new(host: &str, port: u16, host_datagrams: Box<dyn HostDatagrams>) -> UdpTransport {
+        UdpTransport { host: host.to_string(), port, host_datagrams: Some(host_datagrams), addr: None, socket: None }
     }
 
-    fn socket(&mut self) -> Result<&mut (DatagramSocket, SocketAddr)> {
-        if self.socket.is_none() {
-            let addr = resolve(&self.host, self.port)?[0];
-            let socket =
-                DatagramSocket::open(addr).map_err(|e| Error::from_io(&format!("udp socket to {addr}"), &e))?;
-            self.socket = Some((socket, addr));
+    fn addr(&mut self) -> Result<SocketAddr> {
+        if let Some(addr) = self.addr {
+            return Ok(addr);
         }
-        self.socket.as_mut().ok_or_else(|| Error::Io("no socket".into()))
+        let addr = resolve(&self.host, self.port)?[0];
+        self.addr = Some(addr);
+        Ok(addr)
+    }
+
+    /// Through the host if it sends datagrams (it says so on the first
+    /// call), else through our own socket.
+    fn send_fitting(&mut self, addr: SocketAddr, messages: &[&[u8]]) -> Vec<Result<()>> {
+        if let Some(host) = self.host_datagrams.as_mut() {
+            let sent = host.send_all(addr, messages);
+            if !matches!(sent.first(), Some(Err(Error::Unsupported(_)))) {
+                return sent;
+            }
+            self.host_datagrams = None;
+        }
+        if self.socket.is_none() {
+            match DatagramSocket::open(addr) {
+                Ok(socket) => self.socket = Some(socket),
+                Err(e) => {
+                    let e = Error::from_io(&format!("udp socket to {addr}"), &e);
+                    return messages.iter().map(|_| Err(e.clone())).collect();
+                }
+            }
+        }
+        let Some(socket) = self.socket.as_mut() else { return Vec::new() };
+        socket
+            .send_all(messages)
+            .into_iter()
+            .map(|r| r.map_err(|e| Error::from_io(&format!("send to {addr}"), &e)))
+            .collect()
     }
 }
 
@@ -50,15 +99,8 @@ impl Transport for UdpTransport {
         if fitting.is_empty() {
             return results;
         }
-        let sent = match self.socket() {
-            Ok((socket, addr)) => {
-                let addr = *addr;
-                socket
-                    .send_all(&fitting)
-                    .into_iter()
-                    .map(|r| r.map_err(|e| Error::from_io(&format!("send to {addr}"), &e)))
-                    .collect::<Vec<_>>()
-            }
+        let sent = match self.addr() {
+            Ok(addr) => self.send_fitting(addr, &fitting),
             Err(e) => fitting.iter().map(|_| Err(e.clone())).collect(),
         };
         let mut sent = sent.into_iter();
@@ -75,6 +117,7 @@ impl Transport for UdpTransport {
 
     fn close(&mut self) {
         self.socket = None;
+        self.addr = None;
     }
 }
 
@@ -87,7 +130,7 @@ mod tests {
         let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         receiver.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
         let port = receiver.local_addr().unwrap().port();
-        let mut udp = UdpTransport::new("127.0.0.1", port);
+        let mut udp = UdpTransport::new("127.0.0.1", port, Box::new(NoHostDatagrams));
         let huge = vec![b'x'; MAX_DATAGRAM + 1];
         let results = udp.send_each(&[b"one", &huge, b"two"]);
         assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");

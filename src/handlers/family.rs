@@ -13,6 +13,7 @@ use crate::deliver::spool::SpoolLimits;
 use crate::deliver::tcp::TcpTransport;
 use crate::deliver::tls::{NoTlsStreams, TlsStreams};
 use crate::deliver::transport::{Destination, Memory, Transport};
+use crate::deliver::udp::{HostDatagrams, NoHostDatagrams};
 use crate::deliver::unix::{NoUnixSockets, UnixSockets};
 use crate::error::{Error, Result};
 use crate::python::formatter::Formatter;
@@ -56,11 +57,13 @@ pub struct Setup<'a> {
 }
 
 /// What a host lends the plugin beyond WASI's own sockets: unix domain
-/// sockets, TLS connections and an HTTP client. The component's come from
+/// sockets, datagrams sent from its own socket, TLS connections and an
+/// HTTP client. The component's come from
 /// its imports (`component::unix`, `component::tls`, `component::http`);
 /// native builds have none.
 pub struct Capabilities {
     pub unix: Option<Box<dyn UnixSockets>>,
+    pub datagrams: Option<Box<dyn HostDatagrams>>,
     pub tls: Option<Box<dyn TlsStreams>>,
     pub http: Option<Box<dyn HttpClient>>,
 }
@@ -69,6 +72,7 @@ impl Capabilities {
     pub fn none() -> Capabilities {
         Capabilities {
             unix: Some(Box::new(NoUnixSockets)),
+            datagrams: Some(Box::new(NoHostDatagrams)),
             tls: Some(Box::new(NoTlsStreams)),
             http: Some(Box::new(NoHttpClient)),
         }
@@ -87,7 +91,8 @@ impl Setup<'_> {
         let one = || Error::BadConfig("a handler has one destination".into());
         let unix = self.capabilities.unix.take().ok_or_else(one)?;
         let tls = self.capabilities.tls.take().ok_or_else(one)?;
-        open_network(self.destination, retry, self.write_timeout(), unix, tls)
+        let datagrams = self.capabilities.datagrams.take().ok_or_else(one)?;
+        open_network(self.destination, retry, self.write_timeout(), unix, tls, datagrams)
     }
 
     /// The TCP (or TLS) transport of a stream destination, for a session

@@ -22,6 +22,7 @@ fn node_runs_the_component_through_jco() {
         .arg(common::component_path())
         .args(["-o", "out", "--map", "pylog:handlers/unix-sockets=../unix-sockets.js"])
         .args(["--map", "pylog:handlers/tls-streams=../tls-streams.js"])
+        .args(["--map", "pylog:handlers/udp-datagrams=../udp-datagrams.js"])
         .args(["--map", "pylog:handlers/route-config=../route-config.js"])
         .current_dir(&dir);
     let t = run(transpile, b"", Duration::from_secs(120));

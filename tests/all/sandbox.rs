@@ -72,6 +72,14 @@ fn every_escape_is_refused_or_cut_off_and_the_legitimate_plugin_keeps_shipping()
     assert!(matches!(e, HandlerError::Io(ref m) if m.contains("ermission denied")), "{e:?}");
     let e = handler_error(bad.emit(&record(&format!("udp 127.0.0.1:{forbidden_port}"))));
     assert!(matches!(e, HandlerError::Io(ref m) if m.contains("ermission denied") || m.contains("denied")), "{e:?}");
+    // The host's datagram capability checks the same grants.
+    let e = handler_error(bad.emit(&record(&format!("udp-host 127.0.0.1:{forbidden_port}"))));
+    assert!(matches!(e, HandlerError::Io(ref m) if m.contains("Denied") && m.contains("not granted")), "{e:?}");
+    assert!(
+        bad.denials().recent().iter().any(|d| d == &format!("UdpSend 127.0.0.1:{forbidden_port}")),
+        "{:?}",
+        bad.denials().recent()
+    );
     // The host's TLS capability: this handler names no TLS destination.
     let e = handler_error(bad.emit(&record(&format!("tls 127.0.0.1:{forbidden_port}"))));
     assert!(matches!(e, HandlerError::Io(ref m) if m.contains("Denied") && m.contains("not granted")), "{e:?}");
@@ -80,7 +88,7 @@ fn every_escape_is_refused_or_cut_off_and_the_legitimate_plugin_keeps_shipping()
         "{:?}",
         bad.denials().recent()
     );
-    assert!(bad.denials().count() >= before + 3, "every refusal is counted: {:?}", bad.denials().recent());
+    assert!(bad.denials().count() >= before + 4, "every refusal is counted: {:?}", bad.denials().recent());
     assert!(
         bad.denials().recent().iter().any(|d| d.contains(&forbidden_port.to_string())),
         "{:?}",

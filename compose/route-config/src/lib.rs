@@ -19,6 +19,7 @@ mod wit {
 
 use wit::exports::pylog::handlers::route_config::{Guest as RouteConfig, HandlerConfig};
 use wit::exports::pylog::handlers::tls_streams::{self as tls, TlsError};
+use wit::exports::pylog::handlers::udp_datagrams::{self as udp, UdpError};
 use wit::exports::pylog::handlers::unix_sockets::{self as unix, UnixError};
 
 const NO_UNIX: &str = "this host has no unix sockets (WASI 0.2 has none); use a TCP or UDP address";
@@ -47,6 +48,15 @@ impl unix::Guest for Config {
 
     fn send_datagram(_path: String, _bytes: Vec<u8>) -> Result<(), UnixError> {
         Err(UnixError::Unsupported(NO_UNIX.into()))
+    }
+}
+
+/// The plugin then sends its datagrams through wasi:sockets, which stock
+/// hosts have.
+impl udp::Guest for Config {
+    fn send_datagrams(_address: String, _port: u16, datagrams: Vec<Vec<u8>>) -> Vec<Result<(), UdpError>> {
+        let no = "this host sends no datagrams for the plugin; it uses wasi:sockets";
+        datagrams.iter().map(|_| Err(UdpError::Unsupported(no.into()))).collect()
     }
 }
 

@@ -9,11 +9,12 @@ use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
 
 /// The imports the configuration component answers for the plugin.
-const FROM_CONFIG: [&str; 5] = [
+const FROM_CONFIG: [&str; 6] = [
     "pylog:handlers/types@0.2.0",
     "pylog:handlers/config@0.2.0",
     "pylog:handlers/route-config@0.2.0",
     "pylog:handlers/unix-sockets@0.2.0",
+    "pylog:handlers/udp-datagrams@0.2.0",
     "pylog:handlers/tls-streams@0.2.0",
 ];
 const DOCUMENT: &str = "pylog:route-config/document@0.2.0";

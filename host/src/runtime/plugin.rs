@@ -23,6 +23,7 @@ use crate::runtime::limits::{pool, Limits};
 use crate::runtime::state::{PeakTracking, State};
 use crate::sandbox::http_gate::HttpGate;
 use crate::sandbox::tls_streams::TlsCapability;
+use crate::sandbox::udp_datagrams::UdpCapability;
 use crate::sandbox::unix_sockets::UnixCapability;
 use crate::sandbox::{wasi_ctx, Denials, Grants, SandboxState};
 
@@ -77,6 +78,10 @@ impl Plugin {
             &mut linker,
             |s| &mut s.unix,
         )?;
+        crate::bindings::pylog::handlers::udp_datagrams::add_to_linker::<State, HasSelf<UdpCapability>>(
+            &mut linker,
+            |s| &mut s.udp,
+        )?;
         crate::bindings::pylog::handlers::tls_streams::add_to_linker::<State, HasSelf<TlsCapability>>(
             &mut linker,
             |s| &mut s.tls,
@@ -118,6 +123,7 @@ impl Plugin {
             route: Vec::new(),
             clock: CallClock::new(self.limits.call_deadline),
             unix: UnixCapability::new(grants.unix.clone(), denials.clone()),
+            udp: UdpCapability::new(grants.udp.clone(), denials.clone()),
             tls: TlsCapability::new(grants.tls.clone(), denials.clone()),
             ctx: wasi_ctx(grants, denials, stderr.clone()),
             stderr,

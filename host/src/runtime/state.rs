@@ -11,6 +11,7 @@ use crate::bindings::HandlerConfig;
 use crate::runtime::deadline::CallClock;
 use crate::sandbox::http_gate::HttpGate;
 use crate::sandbox::tls_streams::TlsCapability;
+use crate::sandbox::udp_datagrams::UdpCapability;
 use crate::sandbox::unix_sockets::UnixCapability;
 use crate::sandbox::{SandboxState, SandboxView};
 
@@ -20,6 +21,7 @@ pub struct State {
     pub(crate) table: ResourceTable,
     pub(crate) limits: PeakTracking,
     pub(crate) unix: UnixCapability,
+    pub(crate) udp: UdpCapability,
     pub(crate) tls: TlsCapability,
     pub(crate) stderr: wasmtime_wasi::p2::pipe::MemoryOutputPipe,
     /// Name lookups allowed, denials, the socket count.

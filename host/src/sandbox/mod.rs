@@ -11,6 +11,7 @@ pub mod name_lookup;
 pub mod socket_gate;
 pub mod tls_errors;
 pub mod tls_streams;
+pub mod udp_datagrams;
 pub mod unix_sockets;
 
 use std::collections::HashSet;

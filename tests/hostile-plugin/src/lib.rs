@@ -49,7 +49,7 @@ impl wh::Guest for Hostile {
 struct HostileHandler;
 
 impl HostileHandler {
-    /// `msg` is a command: "connect ADDR", "udp ADDR", "tls HOST:PORT",
+    /// `msg` is a command: "connect ADDR", "udp ADDR", "udp-host ADDR", "tls HOST:PORT",
     /// "hoard N", "resolve NAME", "read PATH", "env", "spin", "eat".
     fn act(&self, msg: &str) -> Result<(), wt::HandlerError> {
         let (cmd, arg) = msg.split_once(' ').unwrap_or((msg, ""));
@@ -66,6 +66,18 @@ impl HostileHandler {
                 let port: u16 = port.parse().map_err(io)?;
                 let stream = TlsStream::connect(host, port, 1000).map_err(|e| io(format!("{e:?}")))?;
                 stream.write(b"exfiltrated", 1000).map_err(|e| io(format!("{e:?}")))
+            }
+            "udp-host" => {
+                // The host's udp-datagrams capability, asked for a
+                // destination the configuration does not name.
+                use wit::pylog::handlers::udp_datagrams::send_datagrams;
+                let (host, port) = arg.rsplit_once(':').ok_or_else(|| io("udp-host IP:PORT"))?;
+                let port: u16 = port.parse().map_err(io)?;
+                match send_datagrams(host, port, &[b"exfiltrated".to_vec()]).pop() {
+                    Some(Ok(())) => Ok(()),
+                    Some(Err(e)) => Err(io(format!("{e:?}"))),
+                    None => Err(io("no result")),
+                }
             }
             "udp" => {
                 let s = std::net::UdpSocket::bind("0.0.0.0:0").map_err(io)?;
