@@ -103,29 +103,30 @@ struct Spec {
     precision: Option<usize>,
 }
 
-/// Formats `fmt` taking values from `source`.
+/// Formats `fmt` taking values from `source`. The format is scanned as
+/// bytes (every character it acts on is ASCII), and literal runs are copied
+/// whole.
 pub fn format_with(fmt: &str, source: &mut dyn ArgSource) -> Result<String> {
     let mut out = String::with_capacity(fmt.len() + 16);
-    let chars: Vec<char> = fmt.chars().collect();
+    let bytes = fmt.as_bytes();
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c != '%' {
-            out.push(c);
-            i += 1;
-            continue;
-        }
-        i += 1;
-        let mut key: Option<String> = None;
-        if chars.get(i) == Some(&'(') {
+    while i < bytes.len() {
+        let Some(percent) = fmt[i..].find('%') else {
+            out.push_str(&fmt[i..]);
+            break;
+        };
+        out.push_str(&fmt[i..i + percent]);
+        i += percent + 1;
+        let mut key: Option<&str> = None;
+        if bytes.get(i) == Some(&b'(') {
             // Python allows nested parentheses inside the key.
             let mut depth = 1;
             let start = i + 1;
             i += 1;
-            while i < chars.len() && depth > 0 {
-                match chars[i] {
-                    '(' => depth += 1,
-                    ')' => depth -= 1,
+            while i < bytes.len() && depth > 0 {
+                match bytes[i] {
+                    b'(' => depth += 1,
+                    b')' => depth -= 1,
                     _ => {}
                 }
                 i += 1;
@@ -133,21 +134,21 @@ pub fn format_with(fmt: &str, source: &mut dyn ArgSource) -> Result<String> {
             if depth > 0 {
                 return Err(value_error("incomplete format key"));
             }
-            key = Some(chars[start..i - 1].iter().collect());
+            key = Some(&fmt[start..i - 1]);
         }
         let mut spec = Spec::default();
-        while let Some(&f) = chars.get(i) {
+        while let Some(&f) = bytes.get(i) {
             match f {
-                '#' => spec.alternate = true,
-                '0' => spec.zero = true,
-                '-' => spec.left = true,
-                '+' => spec.plus = true,
-                ' ' => spec.space = true,
+                b'#' => spec.alternate = true,
+                b'0' => spec.zero = true,
+                b'-' => spec.left = true,
+                b'+' => spec.plus = true,
+                b' ' => spec.space = true,
                 _ => break,
             }
             i += 1;
         }
-        if chars.get(i) == Some(&'*') {
+        if bytes.get(i) == Some(&b'*') {
             i += 1;
             let w = star_arg(source)?;
             if w < 0 {
@@ -155,38 +156,40 @@ pub fn format_with(fmt: &str, source: &mut dyn ArgSource) -> Result<String> {
             }
             spec.width = w.unsigned_abs() as usize;
         } else {
-            spec.width = read_number(&chars, &mut i)?;
+            spec.width = read_number(bytes, &mut i)?;
         }
-        if chars.get(i) == Some(&'.') {
+        if bytes.get(i) == Some(&b'.') {
             i += 1;
-            if chars.get(i) == Some(&'*') {
+            if bytes.get(i) == Some(&b'*') {
                 i += 1;
                 spec.precision = Some(star_arg(source)?.max(0) as usize);
             } else {
-                spec.precision = Some(read_number(&chars, &mut i)?);
+                spec.precision = Some(read_number(bytes, &mut i)?);
             }
         }
-        while matches!(chars.get(i), Some('h' | 'l' | 'L')) {
+        while matches!(bytes.get(i), Some(b'h' | b'l' | b'L')) {
             i += 1;
         }
-        let Some(&conv) = chars.get(i) else {
+        let Some(conv) = fmt[i..].chars().next() else {
             return Err(value_error("incomplete format"));
         };
-        i += 1;
+        let at = i;
+        i += conv.len_utf8();
         if conv == '%' {
             // '%%' never consumes an argument, even with a width.
             out.push('%');
             continue;
         }
         if !"srabdiuoxXeEfFgGc".contains(conv) {
+            // Python counts the index in characters.
             return Err(value_error(&format!(
                 "unsupported format character '{}' (0x{:x}) at index {}",
                 conv,
                 conv as u32,
-                i - 1
+                fmt[..at].chars().count()
             )));
         }
-        let value = match &key {
+        let value = match key {
             Some(k) => source.by_key(k)?,
             None => source.next_positional()?.ok_or_else(|| type_error("not enough arguments for format string"))?,
         };
@@ -196,16 +199,17 @@ pub fn format_with(fmt: &str, source: &mut dyn ArgSource) -> Result<String> {
     Ok(out)
 }
 
-fn read_number(chars: &[char], i: &mut usize) -> Result<usize> {
-    decimal(chars, i).ok_or_else(|| value_error("width or precision too big"))
+fn read_number(bytes: &[u8], i: &mut usize) -> Result<usize> {
+    decimal(bytes, i).ok_or_else(|| value_error("width or precision too big"))
 }
 
-/// The decimal digits at `chars[*i..]` as a number (0 for none), moving
-/// `*i` past them; `None` beyond 2^20, more than any width or precision a
-/// format needs (`%` and `{` styles each word that error their own way).
-pub(crate) fn decimal(chars: &[char], i: &mut usize) -> Option<usize> {
+/// The decimal digits at `items[*i..]` (characters or ASCII bytes) as a
+/// number (0 for none), moving `*i` past them; `None` beyond 2^20, more
+/// than any width or precision a format needs (`%` and `{` styles each
+/// word that error their own way).
+pub(crate) fn decimal<T: Copy + Into<char>>(items: &[T], i: &mut usize) -> Option<usize> {
     let mut n: usize = 0;
-    while let Some(d) = chars.get(*i).and_then(|c| c.to_digit(10)) {
+    while let Some(d) = items.get(*i).and_then(|&c| c.into().to_digit(10)) {
         n = n.checked_mul(10).and_then(|n| n.checked_add(d as usize)).filter(|n| *n <= 1 << 20)?;
         *i += 1;
     }
