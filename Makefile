@@ -132,6 +132,7 @@ demo: build
 ## Side-by-side throughput (CPython, component, native core, wire) and
 ## rewrites BENCHMARKS.md. Separate from `test`: numbers are measured, never asserted.
 bench: build
+	$(CARGO) build --release --example native_emit
 	$(CARGO) bench --bench throughput
 	$(PYTHON) benches/python/emit_bench.py $(TARGET_DIR)/release/pylog 100000 5 BENCHMARKS.md
 	$(PYTHON) benches/python/listen_bench.py $(TARGET_DIR)/release/pylog 100000 5 BENCHMARKS.md

@@ -6,6 +6,12 @@ alternate, round after round, and the ratio of their medians is reported.
 The sink is a TCP or UDP listener in this script that reads and discards.
 Each run starts the process and stops the clock when it has exited.
 
+The native ceiling runs in the same rounds: examples/native_emit.rs (built
+beside PYLOG, in examples/) does what `pylog emit` does with the plugin's
+core compiled natively instead of into the component. The streaming
+latency is how long a line written to `pylog emit -` takes to reach the
+receiver while the input stays open (as from `tail -f`).
+
 usage: emit_bench.py PYLOG [N] [ROUNDS] [MARKDOWN]
 With MARKDOWN, the table is also appended to that file (BENCHMARKS.md).
 """
@@ -80,6 +86,50 @@ def records(n):
         })
 
 
+# The native ceiling's handler for each single-handler scenario: its kind
+# in native_emit and whether it sends over TCP.
+NATIVE = {
+    "SocketHandler": ("socket", True),
+    "DatagramHandler": ("datagram", False),
+    "SysLogHandler UDP": ("syslog-udp", False),
+    "SysLogHandler TCP": ("syslog-tcp", True),
+}
+
+
+def streaming_latency(pylog, tmp, lines=20):
+    """Median and worst milliseconds from writing one line to `pylog emit -`
+    to its bytes arriving at a SocketHandler's receiver, the input staying
+    open between lines (the first line, which pays for start-up and the
+    connection, is not counted)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    config = write_config(tmp, {"version": 1, "handlers": {"h": {
+        "class": "logging.handlers.SocketHandler", "host": "127.0.0.1", "port": server.getsockname()[1]}},
+        "root": {"level": "DEBUG", "handlers": ["h"]}})
+    proc = subprocess.Popen([pylog, "emit", "--config", config, "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    took = []
+    try:
+        server.settimeout(30)
+        conn = None
+        for i in range(lines + 1):
+            start = time.perf_counter()
+            proc.stdin.write(json.dumps({"msg": f"line {i}"}).encode() + b"\n")
+            proc.stdin.flush()
+            if conn is None:
+                conn, _ = server.accept()
+                conn.settimeout(30)
+            if not conn.recv(1 << 16):
+                raise SystemExit("the receiver's connection closed")
+            if i > 0:
+                took.append((time.perf_counter() - start) * 1000)
+            time.sleep(0.05)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+        server.close()
+    return statistics.median(took), max(took)
+
+
 def scenarios(tcp, udp):
     def one(handler):
         return {"version": 1, "handlers": {"h": handler}, "root": {"level": "DEBUG", "handlers": ["h"]}}
@@ -152,6 +202,9 @@ def main():
     pylog = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+    native = os.path.join(os.path.dirname(pylog), "examples", "native_emit")
+    if not os.path.exists(native):
+        raise SystemExit(f"{native}: build it with `cargo build --release --examples`")
     tcp, udp = tcp_sink(), udp_sink()
     with tempfile.TemporaryDirectory() as tmp:
         lines = write_records(tmp, n)
@@ -159,15 +212,28 @@ def main():
         rows = []
         for label, config in scenarios(tcp, udp):
             path = write_config(tmp, config)
-            ours = [pylog, "emit", "--config", path, lines]
-            theirs = [sys.executable, "-c", CPYTHON_SHIPPER, path, lines]
-            times = {"pylog": [], "cpython": []}
+            runs = {"pylog": [pylog, "emit", "--config", path, lines],
+                    "cpython": [sys.executable, "-c", CPYTHON_SHIPPER, path, lines]}
+            if label in NATIVE:
+                kind, over_tcp = NATIVE[label]
+                runs["native"] = [native, kind, str(tcp if over_tcp else udp), lines]
+            times = {name: [] for name in runs}
             for _ in range(rounds):
-                times["pylog"].append(timed(ours))
-                times["cpython"].append(timed(theirs))
+                for name, cmd in runs.items():
+                    times[name].append(timed(cmd))
             p, c = statistics.median(times["pylog"]), statistics.median(times["cpython"])
-            print(f"  {label:36} pylog {p:6.3f} s  CPython {c:6.3f} s  ratio {c / p:5.2f}x")
-            rows.append(f"| {label} | {p:.3f} s | {c:.3f} s | {c / p:.2f}x |")
+            if "native" in times:
+                v = statistics.median(times["native"])
+                native_cells = f"{v:.3f} s | {v / p:.2f} |"
+                said = f"  native {v:6.3f} s  native/pylog {v / p:4.2f}"
+            else:
+                native_cells, said = "- | - |", ""
+            print(f"  {label:36} pylog {p:6.3f} s  CPython {c:6.3f} s  ratio {c / p:5.2f}x{said}")
+            rows.append(f"| {label} | {p:.3f} s | {c:.3f} s | **{c / p:.2f}x** | {native_cells}")
+        median_ms, worst_ms = streaming_latency(pylog, tmp)
+        print(f"  streaming: a line reaches the receiver in {median_ms:.2f} ms (median of 20; worst {worst_ms:.2f} ms)")
+    size = os.path.getsize(os.path.join(os.path.dirname(pylog), "..", "wasm32-wasip2", "component", "pylog_handlers.wasm"))
+    print(f"  component: {size} bytes ({size / 1024:.0f} KiB)")
     if len(sys.argv) > 4:
         # Users feel the whole process, so its table leads the file: it goes
         # right after the title, before the per-handler figures.
@@ -179,11 +245,28 @@ def main():
             f"`pylog emit --config logging.json records.jsonl` against a CPython script doing the same job "
             f"(`json.loads`, `logging.makeLogRecord`, the dictConfig handler's `handle`), {n} records of one "
             f"realistic shape from a file into a discarding loopback sink; each process from start to exit, "
-            f"median of {rounds} alternating rounds.\n\n"
-            "| handler | pylog emit | CPython | CPython / pylog |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
+            f"median of {rounds} alternating rounds, on {cpu_name()} ({os.cpu_count()} cores, shared and noisy). "
+            f"The native core is the same pipeline with the plugin's core compiled natively "
+            f"(examples/native_emit.rs); native / pylog is its time over pylog's (1.0: the component costs nothing).\n\n"
+            "| handler | pylog emit | CPython | CPython / pylog | native core | native / pylog |\n"
+            "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+            f"A line piped into `pylog emit -` reaches a SocketHandler's receiver in {median_ms:.2f} ms "
+            f"(median of 20 lines, worst {worst_ms:.2f} ms), the input staying open between lines. "
+            f"The component is {size} bytes ({size / 1024:.0f} KiB).\n"
         )
         with open(sys.argv[4], "w") as md:
             md.write(f"{title}\n\n{section}\n{rest}")
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "an unknown CPU"
 
 
 if __name__ == "__main__":
