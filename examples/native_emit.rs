@@ -47,10 +47,8 @@ fn main() {
         std::process::exit(2);
     };
     let port: u16 = port.parse().expect("port");
-    let (tcp, udp) = (
-        Destination::Tcp { host: "127.0.0.1".into(), port },
-        Destination::Udp { host: "127.0.0.1".into(), port },
-    );
+    let (tcp, udp) =
+        (Destination::Tcp { host: "127.0.0.1".into(), port }, Destination::Udp { host: "127.0.0.1".into(), port });
     let (kind, destination) = match kind.as_str() {
         "socket" => (Kind::Socket(SocketOptions::default()), tcp),
         "datagram" => (Kind::Datagram(SocketOptions::default()), udp),

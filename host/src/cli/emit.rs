@@ -21,15 +21,14 @@ use pylog_host::bindings::describe;
 use pylog_host::config::routing::LAST_RESORT_LEVEL;
 use pylog_host::config::{self, Document};
 use pylog_host::embed::queue::QueueHandler;
-use pylog_host::records::packed;
 use pylog_host::records::Defaults;
 use pylog_host::runtime::Limits;
-use pylog_host::runtime::PluginError;
 use pylog_host::sandbox::Grants;
 use pylog_host::{Handler, HandlerConfig, LogRecord, Plugin};
 
 use crate::cli::dry_run::DryRun;
 use crate::cli::emit_input::{open_input, parsed_input, read_batch, stop_on_signals, InputRecord, Parsed, Read};
+use crate::cli::emit_ship::{ship_side_by_side, Job, Records};
 use crate::cli::summary::{HandlerAccount, Summary};
 
 pub struct EmitOptions {
@@ -268,7 +267,6 @@ fn deliver(
     }
     // The direct handlers this batch reaches, each with its records.
     let last_resort = handlers.last_resort;
-    let whole_packed = std::sync::OnceLock::new();
     let mut jobs: Vec<Job> = Vec::new();
     for (index, h) in handlers.direct.iter_mut().enumerate() {
         let mine = if Some(index) == last_resort { routes.to_last_resort.clone() } else { records_for(h.name()) };
@@ -282,31 +280,7 @@ fn deliver(
         };
         jobs.push(Job { handler: h, mine, records });
     }
-    let dry_on = dry.on();
-    // Each handler is its own instance: they run side by side, one thread
-    // each (the first on this one), and report in order afterwards.
-    let run = |job: &mut Job| -> Shipped {
-        let sent = match &job.records {
-            // Packed once for every handler the whole batch reaches.
-            Records::Whole => {
-                job.handler.emit_packed(&batch.records, whole_packed.get_or_init(|| packed::pack(&batch.records)))
-            }
-            Records::Subset(subset) => job.handler.emit_packed(subset, &packed::pack(subset)),
-        };
-        let output = dry_on.then(|| job.handler.take_output());
-        Shipped { sent, output }
-    };
-    let shipped: Vec<Shipped> = match jobs.split_first_mut() {
-        None => Vec::new(),
-        Some((first, rest)) => std::thread::scope(|scope| {
-            let others: Vec<_> = rest.iter_mut().map(|job| scope.spawn(|| run(job))).collect();
-            let mut all = vec![run(first)];
-            for other in others {
-                all.push(other.join().unwrap_or_else(|_| Shipped::panicked()));
-            }
-            all
-        }),
-    };
+    let shipped = ship_side_by_side(&mut jobs, &batch.records, dry.on());
     for (job, shipped) in jobs.iter().zip(shipped) {
         let (h, mine) = (&job.handler, &job.mine);
         match shipped.sent {
@@ -329,34 +303,6 @@ fn deliver(
         }
     }
     Ok(())
-}
-
-/// One handler's part of a batch.
-struct Job<'h> {
-    handler: &'h mut Handler,
-    /// Indexes into the batch, in order.
-    mine: Vec<usize>,
-    records: Records,
-}
-
-enum Records {
-    Whole,
-    Subset(Vec<LogRecord>),
-}
-
-/// What a handler's call gave: a result per record (or the call's error),
-/// and in a dry run the bytes it wrote.
-struct Shipped {
-    sent: Result<Vec<Result<(), PluginError>>, PluginError>,
-    output: Option<Result<Vec<u8>, PluginError>>,
-}
-
-impl Shipped {
-    /// A delivery thread panicked (a host bug): its records count as failed.
-    fn panicked() -> Shipped {
-        let bug = anyhow::anyhow!("the delivery thread panicked (a bug in pylog; please report it)");
-        Shipped { sent: Err(PluginError::Trap(bug)), output: None }
-    }
 }
 
 /// Delivers what is spooled (within each flush_timeout), closes every

@@ -6,5 +6,6 @@ pub mod config_check;
 pub mod dry_run;
 pub mod emit;
 pub mod emit_input;
+pub mod emit_ship;
 pub mod listen;
 pub mod summary;
