@@ -63,6 +63,16 @@ impl wh::Guest for Plugin {
         pickle::make_pickle(&LogRecord::from(rec), protocol).map_err(wt::HandlerError::from)
     }
 
+    fn make_pickles(batch: wt::PackedRecords, protocol: u8) -> Vec<Result<Vec<u8>, wt::HandlerError>> {
+        PURE_SLOTS.with_borrow_mut(|slots| match slots.unpack(&batch.text, &batch.layout, batch.count) {
+            Ok(records) => records
+                .iter()
+                .map(|r| pickle::make_pickle(r, protocol).map_err(wt::HandlerError::from))
+                .collect(),
+            Err(e) => (0..batch.count).map(|_| Err(wt::HandlerError::BadRecord(e.to_string()))).collect(),
+        })
+    }
+
     fn encode_priority(facility: wc::NameOrNumber, priority: wc::NameOrNumber) -> Result<u32, wt::HandlerError> {
         priority::encode_priority(&facility.into(), &priority.into()).map_err(wt::HandlerError::from)
     }
@@ -138,6 +148,8 @@ impl wh::GuestHandler for HandlerResource {
 }
 
 thread_local! {
+    /// Records the pure exports unpack into, kept from call to call.
+    static PURE_SLOTS: RefCell<Slots> = RefCell::default();
     /// The handlers behind wasi:logging; an instance is single-threaded.
     static ROUTER: RefCell<Router> = RefCell::new(Router::default());
 }

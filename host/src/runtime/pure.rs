@@ -19,9 +19,16 @@ pub struct Pure {
 }
 
 impl Pure {
+    /// `makePickle`. The record crosses packed (`make-pickles`): two copies
+    /// instead of a `cabi_realloc` per string.
     pub fn make_pickle(&mut self, record: &LogRecord, protocol: u8) -> Result<Vec<u8>, PluginError> {
+        let packed = crate::records::packed::pack(std::iter::once(record));
         begin_call(&mut self.store, self.wall);
-        flatten(self.world.pylog_handlers_handlers().call_make_pickle(&mut self.store, record, protocol))
+        let mut results = self.world.pylog_handlers_handlers().call_make_pickles(&mut self.store, &packed, protocol)?;
+        match results.pop() {
+            Some(result) => result.map_err(PluginError::Handler),
+            None => Err(PluginError::Trap(anyhow::anyhow!("make-pickles gave no result for one record"))),
+        }
     }
 
     pub fn encode_priority(&mut self, facility: &NameOrNumber, priority: &NameOrNumber) -> Result<u32, PluginError> {

@@ -38,6 +38,9 @@ impl wh::Guest for Hostile {
     fn format_record(_: wt::LogRecord, _: wc::Formatter) -> Result<String, wt::HandlerError> {
         Err(wt::HandlerError::Unsupported("hostile".into()))
     }
+    fn make_pickles(batch: wt::PackedRecords, _: u8) -> Vec<Result<Vec<u8>, wt::HandlerError>> {
+        (0..batch.count).map(|_| Err(wt::HandlerError::Unsupported("hostile".into()))).collect()
+    }
     fn prepare_record(_: wt::LogRecord, _: wc::Formatter) -> Result<wt::LogRecord, wt::HandlerError> {
         Err(wt::HandlerError::Unsupported("hostile".into()))
     }
