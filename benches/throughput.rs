@@ -40,30 +40,29 @@ const N: usize = 200_000;
 /// Reproduce: `PYLOG_PERF_MAP=1 PYLOG_BENCH_PROFILE=400000
 /// [PYLOG_BENCH_PROFILE_KIND=syslog_udp] PYLOG_PLUGIN=<unstripped build>
 /// perf record -g target/release/deps/throughput-* --bench`.
-const PROFILE: &str = "## Where the time goes (perf, 2026-11-22)\n\n\
-- **No hot spot in our code.** In a profile of one-by-one SocketHandler emits through the component, the largest \
-  user-space entries are the host's and the guest's allocators (malloc/free, dlmalloc/dlfree: about 10% together), \
-  wasmtime's lowering of the record (`options_memory_mut`, `realloc`, `lower_string`, `linear_lower_to_memory`: \
-  about 5%), then memmove. Our `%` formatter is 1-2%. The kernel's loopback TCP path is a third of all samples, for \
-  the wire loop as much as for us.\n\
-- **The boundary.** A `log-record` carries about 25 strings and lists; lowering each one is a call into the guest's \
-  `cabi_realloc`, and the guest frees them again after the call. That is most of the difference between make-pickle \
-  through the component and natively, and it is why one `emit` per record cannot reach 5x CPython: the native core \
-  itself does 3.5-5 µs per record, of which the write syscall is 2-3.\n\
-- **wasmtime-wasi's sockets.** Each send is a hand-off to wasmtime's tokio runtime and back. For UDP the profile's \
-  top entry is the kernel's `finish_task_switch` (13%): a thread switch per datagram. That is why DatagramHandler and \
-  SysLogHandler over UDP gain nothing from `emit-batch` (datagrams cannot be coalesced) and why c/d is far below \
-  0.5 for them. Connecting the UDP socket (through wasi-libc or wasi:sockets directly) was tried and made each \
-  datagram about 150 µs of CPU: reverted.\n\
-- **Batches** coalesce frames into one write, so SocketHandler and SysLogHandler over TCP reach 0.4-0.8 of the \
-  native core; 50x CPython would need about 2.7M records/s, above what pickling alone does natively (about 1M/s).\n\
-- **Size.** The handlers of issue 6 (files, HTTP, SMTP, MemoryHandler, queues) and the wasi:logging route took \
-  the component from 393 KiB to about 540 KiB: wasi-libc's filesystem layer, the wasi:http bindings, the mail and \
-  rotation code. `opt-level = \"z\"` saves only 28 KiB.\n\
-- **Instantiation.** `PYLOG_BENCH_PROFILE_OPEN=N` times each step. A bare instance takes 40-50 µs; a handler \
-  instance with its `open` call about 80 µs. When the host started keeping its `Linker` for compositions, every \
-  `open` cloned it (each handler holds a clone of its `Plugin`), and that cost 130 µs. The linker is now shared \
-  behind an `Arc`. Keeping 2 MiB of linear memory resident in the pool was also tried: no change.\n";
+const PROFILE: &str = "## Where the time goes (perf, 2026-11-22 and 2026-11-23)\n\
+\n\
+- **`pylog emit`, step by step (issue 14, 2026-11-23).** SocketHandler, 100,000 records, whole process, each step measured side by side with the one before (`ab_bench.py`, alternating rounds; the machine is shared, so medians moved by up to 30% between runs and minimums are quoted too):\n\
+\u{20}\u{20}- packed records (`emit-packed`: two buffers instead of ~25 `cabi_realloc` calls per record): 1.2 s -> 0.87 s;\n\
+\u{20}\u{20}- mimalloc as the `pylog` binary's allocator (glibc's malloc/free were a fifth of its CPU): 1.28x faster;\n\
+\u{20}\u{20}- record lines moved into the record instead of copied, keys borrowed, the wide-integer guard looking at one byte in 19: 1.12x;\n\
+\u{20}\u{20}- the plugin unpacking into records kept from batch to batch (dlmalloc/dlfree were two fifths of the guest's time): minimum 0.686 -> 0.601 s;\n\
+\u{20}\u{20}- parsing on the reading thread, beside the plugin calls: minimum wall 0.507 -> 0.394 s (1.26x on the median); CPU time rose 1.28x (the hand-off and frees across threads), which users do not wait for on two cores;\n\
+\u{20}\u{20}- DatagramHandler through the host's `udp-datagrams` (a plain socket instead of wasmtime-wasi's reactor, which woke a thread per datagram): 2.13 s -> 0.62 s, system time 0.97 -> 0.20 s;\n\
+\u{20}\u{20}- the `%` formatter scanning bytes, and a batch delivered to its handlers side by side (one thread per handler instance): the three-logger config 3.66x -> 4.62x CPython in the same-day runs.\n\
+\u{20}\u{20}- Tried and not kept: `sendmmsg` for the host's datagrams, 1.03-1.06x (7 rounds each for DatagramHandler and SysLogHandler UDP), not worth the unsafe code.\n\
+- **What is left (SocketHandler profile after these steps).** Host 54% (serde_json into the record, mimalloc, the packing copy), guest 39% (`%` formatting 4%, serde-pickle 5%, unpacking 5%, what allocation remains), kernel 6%. The issue's prototype reached its last steps with a JSON scanner specialised to the common record shape; we kept serde_json (and the record-lines differential test) and have not built it.\n\
+- **UDP receivers.** Over UDP a quarter of the samples are the kernel waking the receiver for each datagram (`_raw_spin_unlock_irqrestore` in the sender's context): CPython pays it too, but it weighs more against our shorter time. SysLogHandler UDP (small datagrams) moved between 3.5x and 4.6x CPython from run to run; its native ceiling is as far from DatagramHandler's.\n\
+- **The CPU deadline** stays as it was: wasmtime's epoch interruption (a check at every loop header and function entry, ticking every 10 ms) as the alarm, and the thread's CPU time measured only when it rings. Its cost was not measured again in this round; the guest is now under two fifths of the process's CPU, so the 14% the prototype measured in byte-scanning loops is at most about 5% of the whole. Turning it off would let a plugin spin forever; it stays on.\n\
+\n\
+- **wasmtime 48 -> 50.** The host on wasmtime 48.0.8 / Rust 1.95 against wasmtime 50.0.1 / Rust 1.97, the same component, `benches/python/ab_bench.py`, 100,000 records, alternating (2026-11-23): 50 takes 1.06x the wall time of 48 for SocketHandler (7 rounds; CPU 1.04x), 1.02x for DatagramHandler (5 rounds), 1.07x for the three-logger config (5 rounds; CPU 1.05x). A small cost, paid to track the current release.\n\
+- **No hot spot in our code.** In a profile of one-by-one SocketHandler emits through the component, the largest user-space entries are the host's and the guest's allocators (malloc/free, dlmalloc/dlfree: about 10% together), wasmtime's lowering of the record (`options_memory_mut`, `realloc`, `lower_string`, `linear_lower_to_memory`: about 5%), then memmove. Our `%` formatter is 1-2%. The kernel's loopback TCP path is a third of all samples, for the wire loop as much as for us.\n\
+- **The boundary.** A `log-record` carries about 25 strings and lists; lowering each one is a call into the guest's `cabi_realloc`, and the guest frees them again after the call. `emit` and `emit-batch` still pay that (columns b and c above); `pylog emit` and the host library's `make_pickle` send packed records instead (`emit-packed`, `make-pickles`), which took make-pickle through the boundary from 0.7x to about 1.0x CPython's `makePickle`.\n\
+- **wasmtime-wasi's sockets.** Each send is a hand-off to wasmtime's tokio runtime and back. For UDP the profile's top entry was the kernel's `finish_task_switch` (13%): a thread switch per datagram, the reactor woken by each datagram's write readiness. The host's `udp-datagrams` capability (a plain socket, checked against the same grants) replaced it where the host offers it. Connecting the UDP socket (through wasi-libc or wasi:sockets directly) was tried and made each datagram about 150 µs of CPU: reverted.\n\
+- **Batches** coalesce frames into one write, so SocketHandler and SysLogHandler over TCP reach 0.4-0.8 of the native core; 50x CPython would need about 2.7M records/s, above what pickling alone does natively (about 1M/s).\n\
+- **Size.** The handlers of issue 6 (files, HTTP, SMTP, MemoryHandler, queues) and the wasi:logging route took the component from 393 KiB to about 540 KiB: wasi-libc's filesystem layer, the wasi:http bindings, the mail and rotation code. `opt-level = \"z\"` saves only 28 KiB.\n\
+- **Instantiation.** `PYLOG_BENCH_PROFILE_OPEN=N` times each step. A bare instance takes 40-50 µs; a handler instance with its `open` call about 80 µs. When the host started keeping its `Linker` for compositions, every `open` cloned it (each handler holds a clone of its `Plugin`), and that cost 130 µs. The linker is now shared behind an `Arc`. Keeping 2 MiB of linear memory resident in the pool was also tried: no change.\n\
+";
 /// CPython is about ten times slower; a quarter as many records keeps its
 /// runs as long as ours.
 const N_CPYTHON: usize = N / 4;

@@ -65,10 +65,9 @@ impl wh::Guest for Plugin {
 
     fn make_pickles(batch: wt::PackedRecords, protocol: u8) -> Vec<Result<Vec<u8>, wt::HandlerError>> {
         PURE_SLOTS.with_borrow_mut(|slots| match slots.unpack(&batch.text, &batch.layout, batch.count) {
-            Ok(records) => records
-                .iter()
-                .map(|r| pickle::make_pickle(r, protocol).map_err(wt::HandlerError::from))
-                .collect(),
+            Ok(records) => {
+                records.iter().map(|r| pickle::make_pickle(r, protocol).map_err(wt::HandlerError::from)).collect()
+            }
             Err(e) => (0..batch.count).map(|_| Err(wt::HandlerError::BadRecord(e.to_string()))).collect(),
         })
     }
