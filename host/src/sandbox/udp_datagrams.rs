@@ -7,6 +7,7 @@
 //! opened on first use; they are not counted against `--max-sockets`.
 
 use std::collections::HashSet;
+use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,8 +66,28 @@ impl Host for UdpCapability {
             Ok(socket) => socket,
             Err(e) => return each(UdpError::Io(format!("udp socket: {e}"))),
         };
-        datagrams.iter().map(|d| socket.send_to(d, to).map(|_| ()).map_err(|e| UdpError::Io(e.to_string()))).collect()
+        send_each(&datagrams, |d| socket.send_to(d, to).map(|_| ()))
     }
+}
+
+/// One result per datagram. After a send that found no room for
+/// SEND_WAIT, the rest fail alike without waiting: each would wait as long,
+/// and the call would outlast its wall-clock bound (a trap). The plugin's
+/// own wasi:sockets path fails them the same way.
+fn send_each(datagrams: &[Vec<u8>], mut send: impl FnMut(&[u8]) -> std::io::Result<()>) -> Vec<Result<(), UdpError>> {
+    let mut results = Vec::with_capacity(datagrams.len());
+    for d in datagrams {
+        match send(d) {
+            Ok(()) => results.push(Ok(())),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                let e = UdpError::Io(format!("no room to send for {} s: {e}", SEND_WAIT.as_secs()));
+                results.extend(datagrams[results.len()..].iter().map(|_| Err(e.clone())));
+                break;
+            }
+            Err(e) => results.push(Err(UdpError::Io(e.to_string()))),
+        }
+    }
+    results
 }
 
 /// The denial as wasi:sockets' check records it, so that both paths read
@@ -74,5 +95,27 @@ impl Host for UdpCapability {
 impl Denials {
     pub(crate) fn record_udp_send(&self, addr: SocketAddr) {
         self.record(addr, SocketAddrUse::UdpSend);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_buffer_fails_the_rest_without_waiting_for_each() {
+        let datagrams = vec![vec![1u8]; 4];
+        let mut tries = 0;
+        let results = send_each(&datagrams, |_| {
+            tries += 1;
+            match tries {
+                1 => Err(std::io::Error::from(ErrorKind::ConnectionRefused)),
+                2 => Ok(()),
+                _ => Err(std::io::Error::from(ErrorKind::WouldBlock)),
+            }
+        });
+        assert_eq!(tries, 3, "nothing is tried after the full buffer");
+        assert_eq!(results.len(), 4);
+        assert!(results[0].is_err() && results[1].is_ok() && results[2].is_err() && results[3].is_err());
     }
 }
