@@ -54,11 +54,6 @@ impl Slots {
     }
 }
 
-/// Every record of a batch, as new records.
-pub fn unpack(text: &str, layout: &[u8], count: u32) -> Result<Vec<LogRecord>, PackedError> {
-    Slots::default().unpack(text, layout, count).map(<[LogRecord]>::to_vec)
-}
-
 fn fill(slot: &mut LogRecord, r: PackedRecord) -> Result<(), PackedError> {
     set(&mut slot.name, r.name);
     set(&mut slot.msg, r.msg);
@@ -159,7 +154,12 @@ impl From<PackedValue<'_>> for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pylog_wire::packed::{args_kind, tag, PackedWriter};
+    use pylog_wire::packed::PackedWriter;
+
+    /// Every record of a batch, as new records.
+    fn unpack(text: &str, layout: &[u8], count: u32) -> Result<Vec<LogRecord>, PackedError> {
+        Slots::default().unpack(text, layout, count).map(<[LogRecord]>::to_vec)
+    }
 
     /// The packed form of `records`, as the host writes them
     /// (host/src/records/packed.rs, for the WIT type).
@@ -169,18 +169,9 @@ mod tests {
             w.str(&rec.name);
             w.str(&rec.msg);
             match &rec.args {
-                None => w.u8(0),
-                Some(Args::Tuple(items)) => {
-                    w.u8(1);
-                    w.u8(args_kind::POSITIONAL);
-                    w.u32(items.len() as u32);
-                    items.iter().for_each(|v| pack_value(&mut w, v));
-                }
-                Some(Args::Mapping(items)) => {
-                    w.u8(1);
-                    w.u8(args_kind::MAPPING);
-                    pack_pairs(&mut w, items);
-                }
+                None => w.no_args(),
+                Some(Args::Tuple(items)) => w.positional_args(items.iter().map(view)),
+                Some(Args::Mapping(items)) => w.mapping_args(items.iter().map(pair)),
             }
             w.str(&rec.levelname);
             w.i64(rec.levelno);
@@ -199,41 +190,24 @@ mod tests {
             w.opt_str(rec.process_name.as_deref());
             w.opt_i64(rec.process);
             w.opt_str(rec.task_name.as_deref());
-            pack_pairs(&mut w, &rec.extra);
+            w.pairs(rec.extra.iter().map(pair));
             w.end_record();
         }
         w
     }
 
-    fn pack_pairs(w: &mut PackedWriter, items: &[(String, Value)]) {
-        w.u32(items.len() as u32);
-        for (k, v) in items {
-            w.str(k);
-            pack_value(w, v);
-        }
+    fn pair((key, value): &(String, Value)) -> (&str, PackedValue<'_>) {
+        (key, view(value))
     }
 
-    fn pack_value(w: &mut PackedWriter, v: &Value) {
+    fn view(v: &Value) -> PackedValue<'_> {
         match v {
-            Value::None => w.u8(tag::NONE),
-            Value::Bool(false) => w.u8(tag::FALSE),
-            Value::Bool(true) => w.u8(tag::TRUE),
-            Value::Int(i) => {
-                w.u8(tag::INT);
-                w.i64(*i);
-            }
-            Value::Float(f) => {
-                w.u8(tag::FLOAT);
-                w.f64(*f);
-            }
-            Value::Str(s) => {
-                w.u8(tag::STR);
-                w.str(s);
-            }
-            Value::Bytes(b) => {
-                w.u8(tag::BYTES);
-                w.bytes(b);
-            }
+            Value::None => PackedValue::None,
+            Value::Bool(b) => PackedValue::Bool(*b),
+            Value::Int(i) => PackedValue::Int(*i),
+            Value::Float(f) => PackedValue::Float(*f),
+            Value::Str(s) => PackedValue::Str(s),
+            Value::Bytes(b) => PackedValue::Bytes(b),
         }
     }
 

@@ -16,9 +16,9 @@
 //!   extra      u32 LE count, then (string, value) pairs
 //! ```
 //! The writer and the reader are here, used by the host and the guest, so
-//! the layout is defined once. One concept, over 400 lines: the layout both
-//! ways, with the borrowed record the reader gives and their tests. The reader never panics: a malformed batch
-//! is an error naming where it went wrong.
+//! the layout is defined once. The reader never panics: a malformed batch
+//! is an error naming where it went wrong. One concept, over 400 lines: the
+//! layout both ways, with the borrowed record the reader gives and tests.
 
 /// Tags of a `value` in the layout.
 pub mod tag {
@@ -46,10 +46,6 @@ pub struct PackedWriter {
 }
 
 impl PackedWriter {
-    pub fn with_capacity(text: usize, layout: usize) -> Self {
-        PackedWriter { text: String::with_capacity(text), layout: Vec::with_capacity(layout), count: 0 }
-    }
-
     /// Marks the end of one record (the reader checks the count).
     pub fn end_record(&mut self) {
         self.count += 1;
@@ -99,6 +95,60 @@ impl PackedWriter {
     pub fn bytes(&mut self, b: &[u8]) {
         self.u32(b.len() as u32);
         self.layout.extend_from_slice(b);
+    }
+
+    /// A value, with its tag.
+    pub fn value(&mut self, v: PackedValue) {
+        match v {
+            PackedValue::None => self.u8(tag::NONE),
+            PackedValue::Bool(false) => self.u8(tag::FALSE),
+            PackedValue::Bool(true) => self.u8(tag::TRUE),
+            PackedValue::Int(i) => {
+                self.u8(tag::INT);
+                self.i64(i);
+            }
+            PackedValue::Float(f) => {
+                self.u8(tag::FLOAT);
+                self.f64(f);
+            }
+            PackedValue::Str(s) => {
+                self.u8(tag::STR);
+                self.str(s);
+            }
+            PackedValue::Bytes(b) => {
+                self.u8(tag::BYTES);
+                self.bytes(b);
+            }
+        }
+    }
+
+    /// A count, then each key and its value (mapping args, extras).
+    pub fn pairs<'v>(&mut self, items: impl ExactSizeIterator<Item = (&'v str, PackedValue<'v>)>) {
+        self.u32(items.len() as u32);
+        for (k, v) in items {
+            self.str(k);
+            self.value(v);
+        }
+    }
+
+    /// `args` of None.
+    pub fn no_args(&mut self) {
+        self.u8(0);
+    }
+
+    /// `args` of a tuple.
+    pub fn positional_args<'v>(&mut self, items: impl ExactSizeIterator<Item = PackedValue<'v>>) {
+        self.u8(1);
+        self.u8(args_kind::POSITIONAL);
+        self.u32(items.len() as u32);
+        items.for_each(|v| self.value(v));
+    }
+
+    /// `args` of a mapping.
+    pub fn mapping_args<'v>(&mut self, items: impl ExactSizeIterator<Item = (&'v str, PackedValue<'v>)>) {
+        self.u8(1);
+        self.u8(args_kind::MAPPING);
+        self.pairs(items);
     }
 }
 
@@ -406,8 +456,7 @@ mod tests {
         w.i64(-5);
         w.opt_i64(Some(i64::MAX));
         w.f64(f64::NEG_INFINITY);
-        w.u8(tag::BYTES);
-        w.bytes(&[0, 255]);
+        w.value(PackedValue::Bytes(&[0, 255]));
         w.end_record();
         let mut r = PackedReader::new(&w.text, &w.layout);
         assert_eq!(r.str(), Ok("héllo"));
@@ -416,8 +465,7 @@ mod tests {
         assert_eq!(r.i64(), Ok(-5));
         assert_eq!(r.opt_i64(), Ok(Some(i64::MAX)));
         assert_eq!(r.f64(), Ok(f64::NEG_INFINITY));
-        assert_eq!(r.u8(), Ok(tag::BYTES));
-        assert_eq!(r.bytes(), Ok(&[0u8, 255][..]));
+        assert_eq!(r.value(), Ok(PackedValue::Bytes(&[0u8, 255][..])));
         assert!(r.finished());
         assert_eq!(w.count, 1);
     }

@@ -112,7 +112,7 @@ pub(crate) enum Read {
 /// for the first, so a pipe from `tail -f` flows line by line.
 pub(crate) fn read_batch(input: &mut InputLines<Vec<InputRecord>>) -> Read {
     match input.next_within(IDLE_DELIVERY) {
-        Waited::Line(lines) => Read::Lines(lines),
+        Waited::Ready(lines) => Read::Lines(lines),
         Waited::Idle => Read::Idle,
         Waited::End => Read::End,
     }

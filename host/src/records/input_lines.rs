@@ -76,7 +76,8 @@ impl<T: Send + 'static> InputLines<Vec<T>> {
 
 /// What waiting a while for the next line found.
 pub enum Waited<T> {
-    Line(T),
+    /// What the reading thread sent.
+    Ready(T),
     /// Nothing arrived in time; the input is still open.
     Idle,
     /// The input ended (or a signal stopped the reading).
@@ -84,7 +85,7 @@ pub enum Waited<T> {
 }
 
 impl<T> InputLines<T> {
-    /// The next line, waiting at most `limit` for it.
+    /// The next batch, waiting at most `limit` for it.
     pub fn next_within(&mut self, limit: Duration) -> Waited<T> {
         let deadline = std::time::Instant::now() + limit;
         loop {
@@ -96,19 +97,11 @@ impl<T> InputLines<T> {
                 return Waited::Idle;
             }
             match self.lines.recv_timeout(left.min(Duration::from_millis(50))) {
-                Ok(line) => return Waited::Line(line),
+                Ok(line) => return Waited::Ready(line),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Waited::End,
             }
         }
-    }
-
-    /// The next line if one was read already; never waits.
-    pub fn next_ready(&mut self) -> Option<T> {
-        if self.stop.load(Ordering::Relaxed) {
-            return None;
-        }
-        self.lines.try_recv().ok()
     }
 }
 

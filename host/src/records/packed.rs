@@ -2,7 +2,7 @@
 //! batch crosses into the plugin as two buffers instead of about 25
 //! guest allocations per record.
 
-use pylog_wire::packed::{args_kind, tag, PackedWriter};
+use pylog_wire::packed::{PackedValue, PackedWriter};
 
 use crate::bindings::{Args, LogRecord, PackedRecords, Value};
 
@@ -19,18 +19,9 @@ fn record(w: &mut PackedWriter, rec: &LogRecord) {
     w.str(&rec.name);
     w.str(&rec.msg);
     match &rec.args {
-        None => w.u8(0),
-        Some(Args::Positional(items)) => {
-            w.u8(1);
-            w.u8(args_kind::POSITIONAL);
-            w.u32(items.len() as u32);
-            items.iter().for_each(|v| value(w, v));
-        }
-        Some(Args::Mapping(items)) => {
-            w.u8(1);
-            w.u8(args_kind::MAPPING);
-            pairs(w, items);
-        }
+        None => w.no_args(),
+        Some(Args::Positional(items)) => w.positional_args(items.iter().map(view)),
+        Some(Args::Mapping(items)) => w.mapping_args(items.iter().map(pair)),
     }
     w.str(&rec.levelname);
     w.i64(rec.levelno);
@@ -49,38 +40,21 @@ fn record(w: &mut PackedWriter, rec: &LogRecord) {
     w.opt_str(rec.process_name.as_deref());
     w.opt_i64(rec.process);
     w.opt_str(rec.task_name.as_deref());
-    pairs(w, &rec.extra);
+    w.pairs(rec.extra.iter().map(pair));
     w.end_record();
 }
 
-fn pairs(w: &mut PackedWriter, items: &[(String, Value)]) {
-    w.u32(items.len() as u32);
-    for (k, v) in items {
-        w.str(k);
-        value(w, v);
-    }
+fn pair((key, value): &(String, Value)) -> (&str, PackedValue<'_>) {
+    (key, view(value))
 }
 
-fn value(w: &mut PackedWriter, v: &Value) {
+fn view(v: &Value) -> PackedValue<'_> {
     match v {
-        Value::None => w.u8(tag::NONE),
-        Value::Boolean(false) => w.u8(tag::FALSE),
-        Value::Boolean(true) => w.u8(tag::TRUE),
-        Value::Int(i) => {
-            w.u8(tag::INT);
-            w.i64(*i);
-        }
-        Value::Float(f) => {
-            w.u8(tag::FLOAT);
-            w.f64(*f);
-        }
-        Value::Str(s) => {
-            w.u8(tag::STR);
-            w.str(s);
-        }
-        Value::Bytes(b) => {
-            w.u8(tag::BYTES);
-            w.bytes(b);
-        }
+        Value::None => PackedValue::None,
+        Value::Boolean(b) => PackedValue::Bool(*b),
+        Value::Int(i) => PackedValue::Int(*i),
+        Value::Float(f) => PackedValue::Float(*f),
+        Value::Str(s) => PackedValue::Str(s),
+        Value::Bytes(b) => PackedValue::Bytes(b),
     }
 }
