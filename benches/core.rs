@@ -7,7 +7,7 @@ use std::hint::black_box;
 use pylog_handlers::encode::http_body::urlencoded_record;
 use pylog_handlers::encode::pickle;
 use pylog_handlers::encode::priority::{encode_priority, NameOrNumber};
-use pylog_handlers::encode::syslog::{self, Framing, SyslogFormat, SyslogOptions};
+use pylog_handlers::encode::syslog::{self, SyslogOptions};
 use pylog_handlers::python::formatter::Formatter;
 use pylog_handlers::python::record::{Args, LogRecord, Value};
 
@@ -42,16 +42,8 @@ fn hot_functions(c: &mut Criterion) {
     let opts = SyslogOptions {
         facility: NameOrNumber::Name("local3".into()),
         ident: "app: ".into(),
-        append_nul: true,
-        format: SyslogFormat::Cpython,
-        framing: Framing::Unframed,
-        hostname: String::new(),
-        app_name: String::new(),
-        procid: String::new(),
-        cpython_exact_bytes: false,
         escape_controls: true,
-        lf_trailer: false,
-        max_message_bytes: syslog::DEFAULT_MAX_MESSAGE_BYTES,
+        ..SyslogOptions::cpython_defaults()
     };
     c.bench_function("syslog::write_message", |b| {
         b.iter(|| {

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use pylog_handlers::deliver::transport::Destination as NativeDestination;
 use pylog_handlers::encode::priority::NameOrNumber as NativeFacility;
-use pylog_handlers::encode::syslog::{self, Framing, SyslogFormat, SyslogOptions as NativeSyslog};
+use pylog_handlers::encode::syslog::{self, SyslogOptions as NativeSyslog};
 use pylog_handlers::handlers::memory::BufferOptions as NativeBuffer;
 use pylog_handlers::handlers::{Handler as NativeHandler, HandlerConfig as NativeConfig, Kind, SocketOptions};
 use pylog_handlers::python::formatter::Formatter as NativeFormatter;
@@ -214,16 +214,7 @@ fn native_syslog_options() -> NativeSyslog {
     NativeSyslog {
         facility: NativeFacility::Name("local3".into()),
         ident: "bench: ".into(),
-        append_nul: true,
-        format: SyslogFormat::Cpython,
-        framing: Framing::Unframed,
-        hostname: String::new(),
-        app_name: String::new(),
-        procid: String::new(),
-        cpython_exact_bytes: false,
-        escape_controls: false,
-        lf_trailer: false,
-        max_message_bytes: syslog::DEFAULT_MAX_MESSAGE_BYTES,
+        ..NativeSyslog::cpython_defaults()
     }
 }
 

@@ -10,8 +10,7 @@ use std::io::BufRead;
 use std::sync::mpsc::sync_channel;
 
 use pylog_handlers::deliver::transport::Destination;
-use pylog_handlers::encode::priority::NameOrNumber;
-use pylog_handlers::encode::syslog::{Framing, SyslogFormat, SyslogOptions, DEFAULT_MAX_MESSAGE_BYTES};
+use pylog_handlers::encode::syslog::SyslogOptions;
 use pylog_handlers::handlers::{Handler, HandlerConfig, Kind, SocketOptions};
 use pylog_handlers::python::formatter::Formatter;
 use pylog_handlers::python::unpack::Slots;
@@ -21,24 +20,6 @@ use pylog_host::LogRecord;
 /// The allocator the pylog binary uses.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// `SysLogHandler()`'s defaults, as pylog's configuration gives them.
-fn cpython_syslog() -> SyslogOptions {
-    SyslogOptions {
-        facility: NameOrNumber::Name("user".into()),
-        ident: String::new(),
-        append_nul: true,
-        format: SyslogFormat::Cpython,
-        framing: Framing::Unframed,
-        hostname: String::new(),
-        app_name: String::new(),
-        procid: String::new(),
-        cpython_exact_bytes: false,
-        escape_controls: false,
-        lf_trailer: false,
-        max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -52,8 +33,8 @@ fn main() {
     let (kind, destination) = match kind.as_str() {
         "socket" => (Kind::Socket(SocketOptions::default()), tcp),
         "datagram" => (Kind::Datagram(SocketOptions::default()), udp),
-        "syslog-udp" => (Kind::Syslog(cpython_syslog()), udp),
-        "syslog-tcp" => (Kind::Syslog(cpython_syslog()), tcp),
+        "syslog-udp" => (Kind::Syslog(SyslogOptions::cpython_defaults()), udp),
+        "syslog-tcp" => (Kind::Syslog(SyslogOptions::cpython_defaults()), tcp),
         other => panic!("unknown kind {other}"),
     };
     let config = HandlerConfig {

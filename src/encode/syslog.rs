@@ -85,6 +85,25 @@ pub const SD_ID: &str = "pylog@32473";
 const NIL: &str = "-";
 
 impl SyslogOptions {
+    /// `SysLogHandler()`'s defaults, as pylog's configuration gives them:
+    /// facility user, no ident, the NUL appended, CPython's format unframed.
+    pub fn cpython_defaults() -> SyslogOptions {
+        SyslogOptions {
+            facility: NameOrNumber::Name("user".into()),
+            ident: String::new(),
+            append_nul: true,
+            format: SyslogFormat::Cpython,
+            framing: Framing::Unframed,
+            hostname: String::new(),
+            app_name: String::new(),
+            procid: String::new(),
+            cpython_exact_bytes: false,
+            escape_controls: false,
+            lf_trailer: false,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        }
+    }
+
     /// Checks what can be checked before the first record: the facility
     /// name and the RFC 5424 header fields.
     pub fn validate(&self) -> Result<()> {
@@ -266,16 +285,7 @@ mod tests {
         SyslogOptions {
             facility: NameOrNumber::Name("local3".into()),
             ident: "app: ".into(),
-            append_nul: true,
-            format: SyslogFormat::Cpython,
-            framing: Framing::Unframed,
-            hostname: String::new(),
-            app_name: String::new(),
-            procid: String::new(),
-            cpython_exact_bytes: false,
-            escape_controls: false,
-            lf_trailer: false,
-            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            ..SyslogOptions::cpython_defaults()
         }
     }
 
