@@ -124,14 +124,17 @@ impl Handler {
     /// The refusal of a record over `Limits::max_record_bytes`, counted
     /// as dropped (invalid) without entering the plugin.
     fn oversized(&mut self, record: &LogRecord) -> Option<PluginError> {
-        let size = crate::records::payload_bytes(record);
-        let max = self.plugin.limits.max_record_bytes;
-        (size > max).then(|| {
-            self.carried.emitted += 1;
-            self.carried.dropped += 1;
-            self.carried.dropped_invalid += 1;
-            PluginError::RecordTooLarge { size, max }
-        })
+        let (size, max) = self.over_limit(record)?;
+        self.carried.emitted += 1;
+        self.carried.dropped += 1;
+        self.carried.dropped_invalid += 1;
+        Some(PluginError::RecordTooLarge { size, max })
+    }
+
+    /// `(size, limit)` when `record` is over `Limits::max_record_bytes`.
+    fn over_limit(&self, record: &LogRecord) -> Option<(usize, usize)> {
+        let (size, max) = (crate::records::payload_bytes(record), self.plugin.limits.max_record_bytes);
+        (size > max).then_some((size, max))
     }
 
     pub fn name(&self) -> &str {
@@ -172,27 +175,32 @@ impl Handler {
         records: &[LogRecord],
         packed: &PackedRecords,
     ) -> Result<Vec<Result<(), PluginError>>, PluginError> {
-        let max = self.plugin.limits.max_record_bytes;
-        if records.is_empty() || records.iter().any(|r| crate::records::payload_bytes(r) > max) {
+        if records.is_empty() || records.iter().any(|r| self.over_limit(r).is_some()) {
             // Rare: the path that refuses oversized records one by one.
             return self.emit_batch(records);
         }
-        let result = self.call(records.len() as u64, |l| {
-            l.world.pylog_handlers_handlers().handler().call_emit_packed(&mut l.store, l.resource, packed).map(Ok)
-        });
-        if result.is_ok() {
-            self.take_snapshot();
-        }
-        result.map(|results| results.into_iter().map(|r| r.map_err(PluginError::Handler)).collect())
+        self.call_batch(records.len(), |l| {
+            l.world.pylog_handlers_handlers().handler().call_emit_packed(&mut l.store, l.resource, packed)
+        })
     }
 
     fn emit_fitting(&mut self, records: &[LogRecord]) -> Result<Vec<Result<(), PluginError>>, PluginError> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let result = self.call(records.len() as u64, |l| {
-            l.world.pylog_handlers_handlers().handler().call_emit_batch(&mut l.store, l.resource, records).map(Ok)
-        });
+        self.call_batch(records.len(), |l| {
+            l.world.pylog_handlers_handlers().handler().call_emit_batch(&mut l.store, l.resource, records)
+        })
+    }
+
+    /// A call handing in `records` records that answers one result each;
+    /// the counters are read afterwards unless it trapped.
+    fn call_batch(
+        &mut self,
+        records: usize,
+        f: impl FnOnce(&mut Live) -> wasmtime::Result<Vec<Result<(), HandlerError>>>,
+    ) -> Result<Vec<Result<(), PluginError>>, PluginError> {
+        let result = self.call(records as u64, |l| f(l).map(Ok));
         if result.is_ok() {
             self.take_snapshot();
         }
