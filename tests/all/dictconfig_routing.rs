@@ -94,3 +94,51 @@ fn config_check_prints_the_resolution_and_refuses_python_code() {
     assert!(!out.status.success());
     assert!(out.stderr.contains("filters.custom: a \"()\" factory is Python code"), "{}", out.stderr);
 }
+
+/// Two StreamHandlers on stdout, one on stderr and `logging.lastResort`
+/// (stderr) print their lines record by record, in CPython's order: a
+/// record's handlers one after the other, not one handler's batch after
+/// another's. (Two handlers on stdout once deadlocked `pylog emit`.)
+#[test]
+fn console_handlers_interleave_as_cpythons_do() {
+    let doc = json!({
+        "version": 1,
+        "formatters": {"a": {"format": "A %(levelname)s %(message)s"}, "b": {"format": "B %(name)s %(message)s"}},
+        "handlers": {
+            "out_all": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "a"},
+            "out_warn": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "b",
+                         "level": "WARNING"},
+            "err_app": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "b"},
+        },
+        "loggers": {"app": {"handlers": ["err_app"]}, "lonely": {"propagate": false}},
+        "root": {"level": "DEBUG", "handlers": ["out_all", "out_warn"]},
+    });
+    // Enough records for several batches, mixing every route.
+    let records: Vec<Value> = (0..3000)
+        .map(|i| {
+            let (name, level, levelno) =
+                [("app.web", "INFO", 20), ("db", "WARNING", 30), ("lonely", "ERROR", 40), ("app", "ERROR", 40)][i % 4];
+            json!({"name": name, "levelname": level, "levelno": levelno, "msg": format!("record {i}")})
+        })
+        .collect();
+    let base = std::env::temp_dir().join(format!("pylog-console-{}", std::process::id()));
+    std::fs::create_dir_all(&base).expect("dir");
+    let spec = base.join("spec.json");
+    std::fs::write(&spec, json!({"doc": doc, "records": records}).to_string()).expect("spec");
+    let mut cmd = python();
+    cmd.arg(script("dictconfig_files.py")).arg(&spec).current_dir(script(""));
+    let cpython = run(cmd, b"", Duration::from_secs(60));
+    assert!(cpython.status.success(), "dictconfig_files.py: {}", cpython.stderr);
+    assert!(cpython.stderr.contains("record 2"), "lastResort and err_app wrote: {}", cpython.stderr);
+
+    let config = base.join("logging.json");
+    std::fs::write(&config, doc.to_string()).expect("config");
+    let input: String = records.iter().map(|r| r.to_string() + "\n").collect();
+    let mut cmd = std::process::Command::new(pylog_bin());
+    cmd.args(["emit", "--config"]).arg(&config);
+    let pylog = run(cmd, input.as_bytes(), Duration::from_secs(60));
+    assert!(pylog.status.success(), "pylog emit: {}", pylog.stderr);
+    assert_eq!(String::from_utf8_lossy(&pylog.stdout), String::from_utf8_lossy(&cpython.stdout));
+    let said: String = pylog.stderr.lines().filter(|l| !l.starts_with("pylog")).map(|l| format!("{l}\n")).collect();
+    assert_eq!(said, cpython.stderr);
+}

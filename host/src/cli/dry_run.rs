@@ -4,7 +4,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use std::collections::HashMap;
+
 use anyhow::{Context, Result};
+use pylog_host::config::Document;
 
 pub enum DryRun {
     Off,
@@ -45,4 +48,30 @@ impl DryRun {
             DryRun::Files(dir, _) => format!(" (dry run: each handler's bytes in {}/NAME.bin)", dir.display()),
         }
     }
+}
+
+/// A dry run shows each queue target's bytes as if it were attached
+/// directly; records still go where the queue's routing sends them. Every
+/// handler encodes without sending (its dry-run flag).
+pub(crate) fn attach_for_dry_run(doc: &mut Document, dry: &DryRun) -> Result<HashMap<String, String>> {
+    let mut behind_queue = HashMap::new();
+    for q in doc.queues.drain(..) {
+        for t in &q.targets {
+            behind_queue.insert(t.name.clone(), q.name.clone());
+        }
+        doc.handlers.extend(q.targets);
+    }
+    for h in &mut doc.handlers {
+        h.dry_run = true;
+    }
+    if matches!(dry, DryRun::Stdout) && doc.handlers.len() > 1 {
+        let names: Vec<&str> = doc.handlers.iter().map(|h| h.name.as_str()).collect();
+        anyhow::bail!(
+            "--dry-run writes one handler's bytes to stdout, and this document has {} ({}): use --dry-run-dir DIR \
+             for one file per handler",
+            names.len(),
+            names.join(", ")
+        );
+    }
+    Ok(behind_queue)
 }

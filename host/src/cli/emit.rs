@@ -5,11 +5,12 @@
 //! (beside the plugin calls of the main thread), `read_batch` takes the
 //! lines already read (never waiting for more), `take_records` counts and
 //! reports the bad ones, `route` decides which handlers each reaches as
-//! CPython's `callHandlers` would, and `deliver` hands each handler its
-//! records, packed, in one call. `finish` closes everything and prints the
-//! summary.
+//! CPython's `callHandlers` would, and `deliver` hands each handler's
+//! thread its records (`emit_ship.rs`), to be packed and sent in one call,
+//! then reports the previous batch's results. `finish` closes everything
+//! and prints the summary.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,9 +27,10 @@ use pylog_host::runtime::Limits;
 use pylog_host::sandbox::Grants;
 use pylog_host::{Handler, HandlerConfig, LogRecord, Plugin};
 
-use crate::cli::dry_run::DryRun;
+use crate::cli::dry_run::{attach_for_dry_run, DryRun};
+use crate::cli::emit_console::{open_last_resort, writes_to_console, Console};
 use crate::cli::emit_input::{open_input, parsed_input, read_batch, stop_on_signals, InputRecord, Parsed, Read};
-use crate::cli::emit_ship::{ship_side_by_side, Job, Records};
+use crate::cli::emit_ship::{InFlight, SharedBatch, Shipper};
 use crate::cli::summary::{HandlerAccount, Summary};
 
 pub struct EmitOptions {
@@ -45,13 +47,19 @@ pub struct EmitOptions {
 
 /// The handlers of the document, opened.
 struct Handlers {
-    direct: Vec<Handler>,
+    /// Each on its own delivery thread.
+    direct: Vec<Shipper>,
+    /// Two or more handlers writing to the console, called in CPython's order.
+    console: Console,
     queues: Vec<QueueHandler>,
     /// Where `logging.lastResort` sits in `direct`, once a record needed it.
     last_resort: Option<usize>,
     /// In a dry run, each queue target is attached directly (to show its
     /// bytes) but still reached as its queue is: target name -> queue name.
     behind_queue: HashMap<String, String>,
+    /// Batches handed to the direct handlers whose results are not yet
+    /// reported, oldest first.
+    in_flight: VecDeque<InFlight>,
 }
 
 /// One batch of parsed records, with the input line each came from.
@@ -86,25 +94,41 @@ pub fn run(mut o: EmitOptions) -> Result<ExitCode> {
     // run. Made here: the thread and thread name are the main thread's.
     let defaults = Defaults::default();
     let mut input = parsed_input(open_input(o.records.as_deref())?, stop.clone(), defaults);
-    let mut stdout = std::io::stdout().lock();
+    // Not locked for the run: a StreamHandler on stdout writes from its
+    // delivery thread.
+    let mut stdout = std::io::stdout();
     loop {
         let lines = match read_batch(&mut input) {
             Read::Lines(lines) => lines,
             Read::Idle => {
-                deliver_spooled(&mut handlers);
+                report_in_flight(&mut handlers, 0, &mut summary, &mut o.dry, &mut stdout)?;
+                deliver_spooled(&handlers);
                 continue;
             }
             Read::End => break,
         };
         let batch = take_records(lines, &mut summary)?;
         let routes = route(&doc, &batch, &mut summary);
-        if !routes.to_last_resort.is_empty() && handlers.last_resort.is_none() {
-            handlers.direct.push(open_last_resort(&plugin)?);
-            handlers.last_resort = Some(handlers.direct.len() - 1);
+        if !routes.to_last_resort.is_empty() && handlers.last_resort.is_none() && handlers.console.last_resort.is_none()
+        {
+            // lastResort writes to stderr: beside other console handlers
+            // when there are some, so their lines interleave as in CPython.
+            let last_resort = open_last_resort(&plugin)?;
+            if handlers.console.handlers.is_empty() {
+                handlers.direct.push(Shipper::start(last_resort)?);
+                handlers.last_resort = Some(handlers.direct.len() - 1);
+            } else {
+                handlers.console.handlers.push(last_resort);
+                handlers.console.last_resort = Some(handlers.console.handlers.len() - 1);
+            }
         }
-        deliver(&mut handlers, &batch, &routes, &mut summary, &mut o.dry, &mut stdout)?;
+        deliver(&mut handlers, batch, &routes, &mut summary, o.dry.on());
+        // The batch before this one is reported once this one is handed
+        // out, so handlers never wait for the main thread.
+        report_in_flight(&mut handlers, 1, &mut summary, &mut o.dry, &mut stdout)?;
         stdout.flush()?;
     }
+    report_in_flight(&mut handlers, 0, &mut summary, &mut o.dry, &mut stdout)?;
     if stop.load(Ordering::Relaxed) {
         eprintln!(
             "pylog emit: stopping on a signal: input no longer read; delivering what was read (a second signal \
@@ -119,32 +143,6 @@ pub fn say_ignored(doc: &Document) {
     for what in &doc.ignored {
         eprintln!("pylog: ignored, as CPython ignores it: {what}");
     }
-}
-
-/// A dry run shows each queue target's bytes as if it were attached
-/// directly; records still go where the queue's routing sends them. Every
-/// handler encodes without sending (its dry-run flag).
-fn attach_for_dry_run(doc: &mut Document, dry: &DryRun) -> Result<HashMap<String, String>> {
-    let mut behind_queue = HashMap::new();
-    for q in doc.queues.drain(..) {
-        for t in &q.targets {
-            behind_queue.insert(t.name.clone(), q.name.clone());
-        }
-        doc.handlers.extend(q.targets);
-    }
-    for h in &mut doc.handlers {
-        h.dry_run = true;
-    }
-    if matches!(dry, DryRun::Stdout) && doc.handlers.len() > 1 {
-        let names: Vec<&str> = doc.handlers.iter().map(|h| h.name.as_str()).collect();
-        anyhow::bail!(
-            "--dry-run writes one handler's bytes to stdout, and this document has {} ({}): use --dry-run-dir DIR \
-             for one file per handler",
-            names.len(),
-            names.join(", ")
-        );
-    }
-    Ok(behind_queue)
 }
 
 fn open_handlers(
@@ -168,13 +166,17 @@ fn open_handlers(
         }
         Ok(grants)
     };
-    let mut direct = Vec::new();
+    let shared_console = doc.handlers.iter().filter(|h| writes_to_console(h)).count() > 1;
+    let (mut direct, mut console) = (Vec::new(), Console::default());
     for h in &doc.handlers {
         let mut opened = plugin.open_with(h, grants_for(h)?).with_context(|| format!("open handler {:?}", h.name))?;
         if let Some(said) = opened.plugin_said() {
             eprintln!("pylog emit: handler {:?}: {said}", h.name);
         }
-        direct.push(opened);
+        match shared_console && writes_to_console(h) {
+            true => console.handlers.push(opened),
+            false => direct.push(Shipper::start(opened)?),
+        }
     }
     let mut queues = Vec::new();
     for q in &doc.queues {
@@ -182,17 +184,16 @@ fn open_handlers(
             QueueHandler::open_with(plugin, q, grants_for).with_context(|| format!("open queue {:?}", q.name))?;
         queues.push(queue);
     }
-    Ok(Handlers { direct, queues, last_resort: None, behind_queue })
+    Ok(Handlers { direct, console, queues, last_resort: None, behind_queue, in_flight: VecDeque::new() })
 }
 
 /// While the input is idle, each handler with spooled records tries to
-/// deliver them (for up to its flush_timeout). What is still spooled
-/// afterwards stays spooled: not a failure yet, so nothing is said.
-fn deliver_spooled(handlers: &mut Handlers) {
-    for h in &mut handlers.direct {
-        if h.stats().is_ok_and(|s| s.spooled > 0) {
-            let _ = h.flush();
-        }
+/// deliver them (for up to its flush_timeout), side by side. Every batch
+/// handed out has been reported before.
+fn deliver_spooled(handlers: &Handlers) {
+    let started: Vec<&Shipper> = handlers.direct.iter().filter(|s| s.start_flush_spooled()).collect();
+    for shipper in started {
+        shipper.flushed();
     }
 }
 
@@ -241,15 +242,9 @@ fn route<'d>(doc: &'d Document, batch: &Batch, summary: &mut Summary) -> Routes<
     routes
 }
 
-/// Each handler gets its records of the batch in one call.
-fn deliver(
-    handlers: &mut Handlers,
-    batch: &Batch,
-    routes: &Routes,
-    summary: &mut Summary,
-    dry: &mut DryRun,
-    stdout: &mut impl Write,
-) -> Result<()> {
+/// Each handler gets its records of the batch in one call, on its own
+/// thread; queues take theirs here.
+fn deliver(handlers: &mut Handlers, batch: Batch, routes: &Routes, summary: &mut Summary, dry_run: bool) {
     // The records (by index, repeated when reached twice) for a handler.
     let records_for = |name: &str| -> Vec<usize> {
         let routed = handlers.behind_queue.get(name).map_or(name, String::as_str);
@@ -265,41 +260,69 @@ fn deliver(
             }
         }
     }
+    let to_last_resort = |i: usize| routes.to_last_resort.binary_search(&i).is_ok() as usize;
+    handlers.console.deliver(
+        &batch.records,
+        &batch.line_numbers,
+        |h, is_last_resort, i| match is_last_resort {
+            Some(_) => to_last_resort(i),
+            None => routes.reach[i].iter().filter(|n| **n == h.name()).count(),
+        },
+        summary,
+    );
     // The direct handlers this batch reaches, each with its records.
-    let last_resort = handlers.last_resort;
-    let mut jobs: Vec<Job> = Vec::new();
-    for (index, h) in handlers.direct.iter_mut().enumerate() {
-        let mine = if Some(index) == last_resort { routes.to_last_resort.clone() } else { records_for(h.name()) };
-        if mine.is_empty() {
-            continue;
-        }
-        let whole = mine.len() == batch.records.len() && mine.iter().enumerate().all(|(k, i)| k == *i);
-        let records = match whole {
-            true => Records::Whole,
-            false => Records::Subset(mine.iter().map(|&i| batch.records[i].clone()).collect()),
+    let mut jobs: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (index, shipper) in handlers.direct.iter().enumerate() {
+        let mine = match Some(index) == handlers.last_resort {
+            true => routes.to_last_resort.clone(),
+            false => records_for(shipper.name()),
         };
-        jobs.push(Job { handler: h, mine, records });
+        if !mine.is_empty() {
+            jobs.push((index, mine));
+        }
     }
-    let shipped = ship_side_by_side(&mut jobs, &batch.records, dry.on());
-    for (job, shipped) in jobs.iter().zip(shipped) {
-        let (h, mine) = (&job.handler, &job.mine);
-        match shipped.sent {
-            Ok(results) => {
-                for (i, result) in mine.iter().zip(results) {
-                    if let Err(e) = result {
-                        eprintln!("pylog: line {}: handler {:?}: {}", batch.line_numbers[*i], h.name(), e);
-                        summary.failed += 1;
+    let total = batch.records.len();
+    let takes_all = |mine: &[usize]| mine.len() == total && mine.iter().enumerate().all(|(k, i)| k == *i);
+    let shared = SharedBatch::new(batch.records, jobs.iter().any(|(_, mine)| takes_all(mine)));
+    for (index, mine) in &jobs {
+        let subset = (!takes_all(mine)).then(|| mine.clone());
+        handlers.direct[*index].ship(shared.clone(), subset, dry_run);
+    }
+    handlers.in_flight.push_back(InFlight { line_numbers: batch.line_numbers, jobs });
+}
+
+/// Reports the results of the batches handed out, oldest first, until at
+/// most `keep` are still in flight: each failed record with its line.
+fn report_in_flight(
+    handlers: &mut Handlers,
+    keep: usize,
+    summary: &mut Summary,
+    dry: &mut DryRun,
+    stdout: &mut impl Write,
+) -> Result<()> {
+    while handlers.in_flight.len() > keep {
+        let Some(done) = handlers.in_flight.pop_front() else { break };
+        for (index, mine) in &done.jobs {
+            let shipper = &handlers.direct[*index];
+            let shipped = shipper.shipped();
+            match shipped.sent {
+                Ok(results) => {
+                    for (i, result) in mine.iter().zip(results) {
+                        if let Err(e) = result {
+                            eprintln!("pylog: line {}: handler {:?}: {}", done.line_numbers[*i], shipper.name(), e);
+                            summary.failed += 1;
+                        }
                     }
                 }
+                Err(e) => {
+                    let (from, to) = (done.line_numbers[mine[0]], done.line_numbers[mine[mine.len() - 1]]);
+                    eprintln!("pylog: lines {from}-{to}: handler {:?}: {e}", shipper.name());
+                    summary.failed += mine.len() as u64;
+                }
             }
-            Err(e) => {
-                let (from, to) = (batch.line_numbers[mine[0]], batch.line_numbers[mine[mine.len() - 1]]);
-                eprintln!("pylog: lines {from}-{to}: handler {:?}: {e}", h.name());
-                summary.failed += mine.len() as u64;
+            if let Some(output) = shipped.output {
+                dry.write(stdout, shipper.name(), &output?)?;
             }
-        }
-        if let Some(output) = shipped.output {
-            dry.write(stdout, h.name(), &output?)?;
         }
     }
     Ok(())
@@ -307,15 +330,26 @@ fn deliver(
 
 /// Delivers what is spooled (within each flush_timeout), closes every
 /// handler, and prints each one's account and the totals.
-fn finish(mut handlers: Handlers, mut summary: Summary, dry: &mut DryRun, stdout: &mut impl Write) -> Result<ExitCode> {
+fn finish(handlers: Handlers, mut summary: Summary, dry: &mut DryRun, stdout: &mut impl Write) -> Result<ExitCode> {
+    let Handlers { direct, console, mut queues, .. } = handlers;
+    let mut direct: Vec<Handler> = direct
+        .into_iter()
+        .map(|shipper| {
+            let name = shipper.name().to_string();
+            shipper.into_handler().with_context(|| {
+                format!("handler {name:?}: its delivery thread panicked (a bug in pylog; please report it)")
+            })
+        })
+        .collect::<Result<_>>()?;
+    direct.extend(console.handlers);
     let mut waiting = 0;
-    for h in &mut handlers.direct {
+    for h in &mut direct {
         waiting += h.stats()?.spooled;
     }
     if waiting > 0 {
         eprintln!("pylog emit: input ended; delivering {waiting} spooled records (up to each handler's flush_timeout)");
     }
-    for q in &mut handlers.queues {
+    for q in &mut queues {
         let reports = q.close();
         summary.queue(q.name(), q.stats());
         for r in reports {
@@ -334,7 +368,7 @@ fn finish(mut handlers: Handlers, mut summary: Summary, dry: &mut DryRun, stdout
             });
         }
     }
-    for h in &mut handlers.direct {
+    for h in &mut direct {
         if let Err(e) = h.close() {
             eprintln!("pylog: handler {:?}: close: {e}", h.name());
             summary.failed += 1;
@@ -357,15 +391,4 @@ fn finish(mut handlers: Handlers, mut summary: Summary, dry: &mut DryRun, stdout
     stdout.flush()?;
     summary.print(dry);
     Ok(summary.exit_code())
-}
-
-/// `logging.lastResort`: a StreamHandler on stderr at WARNING with the
-/// default formatter (`%(message)s`), for records no handler was found for.
-fn open_last_resort(plugin: &Plugin) -> Result<Handler> {
-    let doc = r#"{"version": 1, "handlers": {"lastResort": {"class": "logging.StreamHandler",
-        "stream": "ext://sys.stderr", "level": "WARNING"}}}"#;
-    let parsed = config::parse_str(doc, false, &config::LocalTime::of_host())?;
-    let config = parsed.handlers.into_iter().next().context("the lastResort handler")?;
-    let grants = Grants::for_handler(&config).map_err(|e| anyhow::anyhow!("lastResort: {}", describe(&e)))?;
-    plugin.open_with(&config, grants).map_err(|e| anyhow::anyhow!("open lastResort: {e}"))
 }

@@ -1,25 +1,36 @@
-//! `pylog emit`'s delivery of one batch to the handlers it reaches: each
-//! handler is its own instance, so they run side by side, one thread each
-//! (the first on the calling thread), and the caller reports in order.
+//! `pylog emit`'s delivery: each handler is its own instance, served by its
+//! own long-lived thread that takes batches from a channel. Handlers run
+//! side by side and none waits for the others within a batch: the main
+//! thread hands out batch k, and only then waits for batch k-1's results,
+//! which it reports in order. While a handler works, the main thread routes
+//! and packs the next batch.
+//!
+//! One batch in flight per handler bounds memory, and keeps back-pressure:
+//! a handler stuck on its peer stops the reading after one more batch, as
+//! calling it directly would.
 
-use std::sync::OnceLock;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use pylog_host::bindings::PackedRecords;
 use pylog_host::records::packed;
 use pylog_host::runtime::PluginError;
 use pylog_host::{Handler, LogRecord};
 
-/// One handler's part of a batch.
-pub(crate) struct Job<'h> {
-    pub handler: &'h mut Handler,
-    /// Indexes into the batch, in order.
-    pub mine: Vec<usize>,
-    pub records: Records,
+/// A batch as every handler it reaches sees it.
+pub(crate) struct SharedBatch {
+    pub records: Vec<LogRecord>,
+    /// The whole batch packed once, when some handler takes all of it.
+    pub whole: Option<PackedRecords>,
 }
 
-pub(crate) enum Records {
-    Whole,
-    Subset(Vec<LogRecord>),
+impl SharedBatch {
+    pub fn new(records: Vec<LogRecord>, some_take_all: bool) -> Arc<SharedBatch> {
+        let whole = some_take_all.then(|| packed::pack(&records));
+        Arc::new(SharedBatch { records, whole })
+    }
 }
 
 /// What a handler's call gave: a result per record (or the call's error),
@@ -30,35 +41,128 @@ pub(crate) struct Shipped {
 }
 
 impl Shipped {
-    /// A delivery thread panicked (a host bug): its records count as failed.
-    fn panicked() -> Shipped {
+    /// The delivery thread panicked or is gone (a host bug): the batch's
+    /// records count as failed.
+    fn lost() -> Shipped {
         let bug = anyhow::anyhow!("the delivery thread panicked (a bug in pylog; please report it)");
         Shipped { sent: Err(PluginError::Trap(bug)), output: None }
     }
 }
 
-/// Ships each job's records (packed; the whole batch is packed once for
-/// every handler it reaches), with each handler's dry-run bytes when
-/// `dry_run`; one `Shipped` per job, in order.
-pub(crate) fn ship_side_by_side(jobs: &mut [Job], batch: &[LogRecord], dry_run: bool) -> Vec<Shipped> {
-    let whole: OnceLock<PackedRecords> = OnceLock::new();
-    let run = |job: &mut Job| -> Shipped {
-        let sent = match &job.records {
-            Records::Whole => job.handler.emit_packed(batch, whole.get_or_init(|| packed::pack(batch))),
-            Records::Subset(subset) => job.handler.emit_packed(subset, &packed::pack(subset)),
-        };
-        let output = dry_run.then(|| job.handler.take_output());
-        Shipped { sent, output }
-    };
-    match jobs.split_first_mut() {
-        None => Vec::new(),
-        Some((first, rest)) => std::thread::scope(|scope| {
-            let others: Vec<_> = rest.iter_mut().map(|job| scope.spawn(|| run(job))).collect();
-            let mut all = vec![run(first)];
-            for other in others {
-                all.push(other.join().unwrap_or_else(|_| Shipped::panicked()));
-            }
-            all
-        }),
+enum Work {
+    /// Emit the batch's records at these indexes (all of them: `None`).
+    Ship { batch: Arc<SharedBatch>, subset: Option<Vec<usize>>, dry_run: bool },
+    /// The input is idle: deliver what is spooled, if anything.
+    FlushSpooled,
+}
+
+enum Reply {
+    Shipped(Shipped),
+    Flushed,
+}
+
+/// One handler on its delivery thread.
+pub(crate) struct Shipper {
+    name: String,
+    work: Option<SyncSender<Work>>,
+    replies: Receiver<Reply>,
+    thread: Option<JoinHandle<Handler>>,
+}
+
+impl Shipper {
+    pub fn start(handler: Handler) -> std::io::Result<Shipper> {
+        let name = handler.name().to_string();
+        // One batch queued behind the one in progress is all the pipeline
+        // needs; more would only hold memory.
+        let (work, jobs) = sync_channel(1);
+        let (reply, replies) = sync_channel(2);
+        let thread =
+            std::thread::Builder::new().name(format!("pylog {name}")).spawn(move || serve(handler, jobs, reply))?;
+        Ok(Shipper { name, work: Some(work), replies, thread: Some(thread) })
     }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Hands `batch` (or its `subset`) to the handler; its result comes
+    /// from `shipped`, in the order batches were handed out.
+    pub fn ship(&self, batch: Arc<SharedBatch>, subset: Option<Vec<usize>>, dry_run: bool) {
+        // A send fails only when the thread is gone; `shipped` says so.
+        let _ = self.send(Work::Ship { batch, subset, dry_run });
+    }
+
+    /// The result of the oldest batch handed out and not yet taken.
+    pub fn shipped(&self) -> Shipped {
+        match self.replies.recv() {
+            Ok(Reply::Shipped(s)) => s,
+            _ => Shipped::lost(),
+        }
+    }
+
+    /// Delivers what the handler has spooled; every batch handed out must
+    /// have been taken with `shipped` first.
+    pub fn start_flush_spooled(&self) -> bool {
+        self.send(Work::FlushSpooled)
+    }
+
+    pub fn flushed(&self) {
+        let _ = self.replies.recv();
+    }
+
+    fn send(&self, work: Work) -> bool {
+        self.work.as_ref().is_some_and(|w| w.send(work).is_ok())
+    }
+
+    /// Ends the thread and gives the handler back (None: it panicked
+    /// outside a call, which is a bug).
+    pub fn into_handler(mut self) -> Option<Handler> {
+        self.work = None;
+        self.thread.take()?.join().ok()
+    }
+}
+
+fn serve(mut handler: Handler, jobs: Receiver<Work>, replies: SyncSender<Reply>) -> Handler {
+    for work in jobs {
+        let reply = match work {
+            Work::Ship { batch, subset, dry_run } => Reply::Shipped(
+                catch_unwind(AssertUnwindSafe(|| ship(&mut handler, &batch, subset.as_deref(), dry_run)))
+                    .unwrap_or_else(|_| Shipped::lost()),
+            ),
+            Work::FlushSpooled => {
+                // What is still spooled afterwards stays spooled: not a
+                // failure yet, so nothing is said.
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    if handler.stats().is_ok_and(|s| s.spooled > 0) {
+                        let _ = handler.flush();
+                    }
+                }));
+                Reply::Flushed
+            }
+        };
+        if replies.send(reply).is_err() {
+            break;
+        }
+    }
+    handler
+}
+
+fn ship(handler: &mut Handler, batch: &SharedBatch, subset: Option<&[usize]>, dry_run: bool) -> Shipped {
+    let sent = match (subset, &batch.whole) {
+        (None, Some(whole)) => handler.emit_packed(&batch.records, whole),
+        (None, None) => handler.emit_packed(&batch.records, &packed::pack(&batch.records)),
+        (Some(indexes), _) => {
+            let records: Vec<LogRecord> = indexes.iter().map(|&i| batch.records[i].clone()).collect();
+            handler.emit_packed(&records, &packed::pack(&records))
+        }
+    };
+    let output = dry_run.then(|| handler.take_output());
+    Shipped { sent, output }
+}
+
+/// A batch handed out, waiting for its results: the input line of each
+/// record, and which records each shipper took.
+pub(crate) struct InFlight {
+    pub line_numbers: Vec<usize>,
+    pub jobs: Vec<(usize, Vec<usize>)>,
 }

@@ -5,6 +5,7 @@ pub mod compose;
 pub mod config_check;
 pub mod dry_run;
 pub mod emit;
+pub mod emit_console;
 pub mod emit_input;
 pub mod emit_ship;
 pub mod listen;
