@@ -60,6 +60,36 @@ const VALUES: &[&str] = &[
     "{\"$float\": \"nan\"}",
     "{\"$float\": \"huge\"}",
     "\"/srv/app/x.py\"",
+    // Numbers at the edges of the plain-line scanner (records/scan.rs).
+    "-0",
+    "-0.0e0",
+    "0.1e-5",
+    "1E+2",
+    "2e-3",
+    "01",
+    "1.",
+    ".5",
+    "-",
+    "1e",
+    "+1",
+    "123456789012345678",
+    "-123456789012345678",
+    "1234567890123456789",
+    "-9223372036854775809",
+    "0.30000000000000004",
+    "2.2250738585072011e-308",
+    "1e400",
+    "1.5.5",
+    "nul",
+    "truex",
+    // Strings: raw control characters (invalid), non-ASCII, spacing.
+    "\"tab\there\"",
+    "\"h\\u00e9llo\"",
+    "\"héllo 世界\"",
+    "[ 1 ,\t\"b\" ]",
+    "[1,]",
+    "[{\"k\": 1}]",
+    "\r\n 7",
 ];
 
 pub(crate) fn line(rng: &mut Rng, keys: &[&str]) -> String {
@@ -69,14 +99,16 @@ pub(crate) fn line(rng: &mut Rng, keys: &[&str]) -> String {
         _ => {}
     }
     let n = rng.next() % 9;
+    // JSON's whitespace, or none, around the punctuation.
+    let (comma, colon) = (rng.pick(&[", ", ",", " ,\t", "\r\n,"]), rng.pick(&[": ", ":", " :\n"]));
     let mut members = Vec::new();
     if !rng.next().is_multiple_of(4) {
-        members.push("\"created\": 1700000000.5".to_string());
+        members.push(format!("\"created\"{colon}1700000000.5"));
     }
     for _ in 0..n {
-        members.push(format!("\"{}\": {}", rng.pick(keys), rng.pick(VALUES)));
+        members.push(format!("\"{}\"{colon}{}", rng.pick(keys), rng.pick(VALUES)));
     }
-    format!("{{{}}}", members.join(", "))
+    format!("{{{}}}", members.join(comma))
 }
 
 /// The record without the times `now()` fills when `created` is absent.
