@@ -91,8 +91,20 @@ pub fn priority_number(priority: &NameOrNumber) -> Result<u32> {
 /// through unchecked; so do we, except where the result would not fit the
 /// `u32` that crosses the WIT boundary.
 pub fn encode_priority(facility: &NameOrNumber, priority: &NameOrNumber) -> Result<u32> {
+    combine(facility_number(facility)?, priority_number(priority)?)
+}
+
+/// `encodePriority(facility, mapPriority(levelname))`, as SysLogHandler
+/// computes it for each record, without building the priority's name.
+pub fn encode_level_priority(facility: &NameOrNumber, levelname: &str) -> Result<u32> {
     let f = facility_number(facility)?;
-    let p = priority_number(priority)?;
+    let name = map_priority(levelname);
+    let p = lookup(PRIORITY_NAMES, name)
+        .ok_or_else(|| Error::UnknownPriority(format!("{name:?} is not a syslog priority")))?;
+    combine(f, p)
+}
+
+fn combine(f: u32, p: u32) -> Result<u32> {
     f.checked_mul(8).map(|shifted| shifted | p).ok_or_else(|| {
         Error::UnknownFacility(format!(
             "facility {f} is too large: (facility << 3) must fit in 32 bits; syslog facilities are 0..23"

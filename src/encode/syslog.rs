@@ -5,7 +5,9 @@
 //! containing a newline arrives as two. Octet counting (`LEN SP MSG`) is the
 //! cure for receivers that support it (rsyslog, syslog-ng).
 
-use crate::encode::priority::{encode_priority, map_priority, NameOrNumber};
+use std::io::Write as _;
+
+use crate::encode::priority::{encode_level_priority, encode_priority, NameOrNumber};
 use crate::error::{Error, Result};
 use crate::python::civil_time::local_time;
 use crate::python::formatter::Formatter;
@@ -151,11 +153,12 @@ pub fn write_message(
     } else {
         (std::borrow::Cow::Borrowed(opts.ident.as_str()), msg)
     };
-    let pri = encode_priority(&opts.facility, &NameOrNumber::Name(map_priority(&record.levelname).into()))?;
+    let pri = encode_level_priority(&opts.facility, &record.levelname)?;
     let start = out.len();
     match opts.format {
         SyslogFormat::Cpython => {
-            out.extend_from_slice(format!("<{pri}>").as_bytes());
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "<{pri}>");
             out.extend_from_slice(ident.as_bytes());
             out.extend_from_slice(msg.as_bytes());
             if opts.append_nul {

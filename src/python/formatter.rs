@@ -160,9 +160,30 @@ impl Formatter {
         if self.uses_time {
             check_time_range(record.created)?;
         }
+        let mut s = match self.style {
+            // CPython's default format, and the most common: the message
+            // itself, without copying it into a second string.
+            Style::Percent if self.fmt == "%(message)s" => message,
+            _ => self.format_fields(record, &message)?,
+        };
+        for tail in [&record.exc_text, &record.stack_info].into_iter().flatten() {
+            // CPython tests truthiness: an empty exc_text adds nothing.
+            if tail.is_empty() {
+                continue;
+            }
+            if !s.ends_with('\n') {
+                s.push('\n');
+            }
+            s.push_str(tail);
+        }
+        Ok(s)
+    }
+
+    /// The format with the record's fields (and `message`) filled in.
+    fn format_fields(&self, record: &LogRecord, message: &str) -> Result<String> {
         let asctime = self.uses_time.then(|| self.format_time(record));
-        let mut fields = RecordFields { record, message: &message, asctime: asctime.as_deref() };
-        let mut s = match &self.style {
+        let mut fields = RecordFields { record, message, asctime: asctime.as_deref() };
+        Ok(match &self.style {
             Style::Percent => percent::format_with(&self.fmt, &mut fields)?,
             Style::Brace(pieces) => {
                 let mut s = String::with_capacity(self.fmt.len() + message.len());
@@ -187,18 +208,7 @@ impl Formatter {
                 }
                 s
             }
-        };
-        for tail in [&record.exc_text, &record.stack_info].into_iter().flatten() {
-            // CPython tests truthiness: an empty exc_text adds nothing.
-            if tail.is_empty() {
-                continue;
-            }
-            if !s.ends_with('\n') {
-                s.push('\n');
-            }
-            s.push_str(tail);
-        }
-        Ok(s)
+        })
     }
 
     /// `Formatter.formatTime`: `datefmt` through strftime, or CPython's
