@@ -113,7 +113,26 @@ fn console_handlers_interleave_as_cpythons_do() {
         "loggers": {"app": {"handlers": ["err_app"]}, "lonely": {"propagate": false}},
         "root": {"level": "DEBUG", "handlers": ["out_all", "out_warn"]},
     });
-    // Enough records for several batches, mixing every route.
+    same_console_output_as_cpython("three", doc);
+}
+
+/// One StreamHandler on stderr and `logging.lastResort`, which joins it
+/// once a record reaches no handler: their lines interleave as in CPython.
+#[test]
+fn a_lone_console_handler_and_last_resort_interleave_as_cpythons_do() {
+    let doc = json!({
+        "version": 1,
+        "formatters": {"b": {"format": "B %(name)s %(message)s"}},
+        "handlers": {"err_app": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "b"}},
+        "loggers": {"app": {"handlers": ["err_app"]}},
+    });
+    same_console_output_as_cpython("lone", doc);
+}
+
+/// Records for several batches, mixing every route, through CPython's
+/// dictConfig and `pylog emit`: the same stdout, and the same stderr
+/// (pylog's own lines aside).
+fn same_console_output_as_cpython(what: &str, doc: Value) {
     let records: Vec<Value> = (0..3000)
         .map(|i| {
             let (name, level, levelno) =
@@ -121,15 +140,16 @@ fn console_handlers_interleave_as_cpythons_do() {
             json!({"name": name, "levelname": level, "levelno": levelno, "msg": format!("record {i}")})
         })
         .collect();
-    let base = std::env::temp_dir().join(format!("pylog-console-{}", std::process::id()));
+    let base = std::env::temp_dir().join(format!("pylog-console-{what}-{}", std::process::id()));
     std::fs::create_dir_all(&base).expect("dir");
     let spec = base.join("spec.json");
     std::fs::write(&spec, json!({"doc": doc, "records": records}).to_string()).expect("spec");
     let mut cmd = python();
     cmd.arg(script("dictconfig_files.py")).arg(&spec).current_dir(script(""));
     let cpython = run(cmd, b"", Duration::from_secs(60));
-    assert!(cpython.status.success(), "dictconfig_files.py: {}", cpython.stderr);
-    assert!(cpython.stderr.contains("record 2"), "lastResort and err_app wrote: {}", cpython.stderr);
+    assert!(cpython.status.success(), "{what}: dictconfig_files.py: {}", cpython.stderr);
+    assert!(cpython.stderr.contains("record 2\n"), "{what}: lastResort wrote: {}", cpython.stderr);
+    assert!(cpython.stderr.contains("B app record 3\n"), "{what}: err_app wrote: {}", cpython.stderr);
 
     let config = base.join("logging.json");
     std::fs::write(&config, doc.to_string()).expect("config");
@@ -137,8 +157,8 @@ fn console_handlers_interleave_as_cpythons_do() {
     let mut cmd = std::process::Command::new(pylog_bin());
     cmd.args(["emit", "--config"]).arg(&config);
     let pylog = run(cmd, input.as_bytes(), Duration::from_secs(60));
-    assert!(pylog.status.success(), "pylog emit: {}", pylog.stderr);
-    assert_eq!(String::from_utf8_lossy(&pylog.stdout), String::from_utf8_lossy(&cpython.stdout));
+    assert!(pylog.status.success(), "{what}: pylog emit: {}", pylog.stderr);
+    assert_eq!(String::from_utf8_lossy(&pylog.stdout), String::from_utf8_lossy(&cpython.stdout), "{what}");
     let said: String = pylog.stderr.lines().filter(|l| !l.starts_with("pylog")).map(|l| format!("{l}\n")).collect();
-    assert_eq!(said, cpython.stderr);
+    assert_eq!(said, cpython.stderr, "{what}");
 }

@@ -30,7 +30,7 @@ use pylog_host::{Handler, HandlerConfig, LogRecord, Plugin};
 use crate::cli::dry_run::{attach_for_dry_run, DryRun};
 use crate::cli::emit_console::{open_last_resort, writes_to_console, Console};
 use crate::cli::emit_input::{open_input, parsed_input, read_batch, stop_on_signals, InputRecord, Parsed, Read};
-use crate::cli::emit_ship::{InFlight, SharedBatch, Shipper};
+use crate::cli::emit_ship::{report_results, InFlight, SharedBatch, Shipper};
 use crate::cli::summary::{HandlerAccount, Summary};
 
 pub struct EmitOptions {
@@ -51,6 +51,9 @@ struct Handlers {
     direct: Vec<Shipper>,
     /// Two or more handlers writing to the console, called in CPython's order.
     console: Console,
+    /// The one handler writing to the console, when there is one: on its
+    /// own thread until lastResort (stderr) joins it.
+    lone_console: Option<String>,
     queues: Vec<QueueHandler>,
     /// Where `logging.lastResort` sits in `direct`, once a record needed it.
     last_resort: Option<usize>,
@@ -111,9 +114,18 @@ pub fn run(mut o: EmitOptions) -> Result<ExitCode> {
         let routes = route(&doc, &batch, &mut summary);
         if !routes.to_last_resort.is_empty() && handlers.last_resort.is_none() && handlers.console.last_resort.is_none()
         {
-            // lastResort writes to stderr: beside other console handlers
-            // when there are some, so their lines interleave as in CPython.
+            // lastResort writes to stderr: beside the other console
+            // handlers, if any, so their lines interleave as in CPython.
             let last_resort = open_last_resort(&plugin)?;
+            if let Some(name) = handlers.lone_console.take() {
+                // Its thread's batches are reported before it leaves it.
+                report_in_flight(&mut handlers, 0, &mut summary, &mut o.dry, &mut stdout)?;
+                let at = handlers.direct.iter().position(|s| s.name() == name).context("the console handler")?;
+                let handler = handlers.direct.remove(at).into_handler().with_context(|| {
+                    format!("handler {name:?}: its delivery thread panicked (a bug in pylog; please report it)")
+                })?;
+                handlers.console.handlers.push(handler);
+            }
             if handlers.console.handlers.is_empty() {
                 handlers.direct.push(Shipper::start(last_resort)?);
                 handlers.last_resort = Some(handlers.direct.len() - 1);
@@ -166,7 +178,12 @@ fn open_handlers(
         }
         Ok(grants)
     };
-    let shared_console = doc.handlers.iter().filter(|h| writes_to_console(h)).count() > 1;
+    let on_console: Vec<&str> = doc.handlers.iter().filter(|h| writes_to_console(h)).map(|h| h.name.as_str()).collect();
+    let shared_console = on_console.len() > 1;
+    let lone_console = match on_console[..] {
+        [name] => Some(name.to_string()),
+        _ => None,
+    };
     let (mut direct, mut console) = (Vec::new(), Console::default());
     for h in &doc.handlers {
         let mut opened = plugin.open_with(h, grants_for(h)?).with_context(|| format!("open handler {:?}", h.name))?;
@@ -184,7 +201,7 @@ fn open_handlers(
             QueueHandler::open_with(plugin, q, grants_for).with_context(|| format!("open queue {:?}", q.name))?;
         queues.push(queue);
     }
-    Ok(Handlers { direct, console, queues, last_resort: None, behind_queue, in_flight: VecDeque::new() })
+    Ok(Handlers { direct, console, lone_console, queues, last_resort: None, behind_queue, in_flight: VecDeque::new() })
 }
 
 /// While the input is idle, each handler with spooled records tries to
@@ -292,7 +309,7 @@ fn deliver(handlers: &mut Handlers, batch: Batch, routes: &Routes, summary: &mut
 }
 
 /// Reports the results of the batches handed out, oldest first, until at
-/// most `keep` are still in flight: each failed record with its line.
+/// most `keep` are still in flight.
 fn report_in_flight(
     handlers: &mut Handlers,
     keep: usize,
@@ -300,32 +317,7 @@ fn report_in_flight(
     dry: &mut DryRun,
     stdout: &mut impl Write,
 ) -> Result<()> {
-    while handlers.in_flight.len() > keep {
-        let Some(done) = handlers.in_flight.pop_front() else { break };
-        for (index, mine) in &done.jobs {
-            let shipper = &handlers.direct[*index];
-            let shipped = shipper.shipped();
-            match shipped.sent {
-                Ok(results) => {
-                    for (i, result) in mine.iter().zip(results) {
-                        if let Err(e) = result {
-                            eprintln!("pylog: line {}: handler {:?}: {}", done.line_numbers[*i], shipper.name(), e);
-                            summary.failed += 1;
-                        }
-                    }
-                }
-                Err(e) => {
-                    let (from, to) = (done.line_numbers[mine[0]], done.line_numbers[mine[mine.len() - 1]]);
-                    eprintln!("pylog: lines {from}-{to}: handler {:?}: {e}", shipper.name());
-                    summary.failed += mine.len() as u64;
-                }
-            }
-            if let Some(output) = shipped.output {
-                dry.write(stdout, shipper.name(), &output?)?;
-            }
-        }
-    }
-    Ok(())
+    report_results(&handlers.direct, &mut handlers.in_flight, keep, summary, dry, stdout)
 }
 
 /// Delivers what is spooled (within each flush_timeout), closes every

@@ -4,7 +4,9 @@
 //! each on its own thread would print one handler's batch, then the
 //! other's. So when two or more handlers write to the console, they are
 //! called here, on the main thread, one record at a time in CPython's
-//! order; a lone console handler is batched like any other.
+//! order. A lone console handler is batched on its own thread like any
+//! other, until a record reaches no handler: then lastResort opens here,
+//! and the lone handler leaves its thread to join it.
 
 use anyhow::{Context, Result};
 use pylog_host::bindings::{describe, HandlerKind};

@@ -9,6 +9,8 @@
 //! a handler stuck on its peer stops the reading after one more batch, as
 //! calling it directly would.
 
+use std::collections::VecDeque;
+use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -18,6 +20,9 @@ use pylog_host::bindings::PackedRecords;
 use pylog_host::records::packed;
 use pylog_host::runtime::PluginError;
 use pylog_host::{Handler, LogRecord};
+
+use crate::cli::dry_run::DryRun;
+use crate::cli::summary::Summary;
 
 /// A batch as every handler it reaches sees it.
 pub(crate) struct SharedBatch {
@@ -165,4 +170,42 @@ fn ship(handler: &mut Handler, batch: &SharedBatch, subset: Option<&[usize]>, dr
 pub(crate) struct InFlight {
     pub line_numbers: Vec<usize>,
     pub jobs: Vec<(usize, Vec<usize>)>,
+}
+
+/// Reports the results of the batches in flight, oldest first, until at
+/// most `keep` are left: each failed record with its input line.
+pub(crate) fn report_results(
+    shippers: &[Shipper],
+    in_flight: &mut VecDeque<InFlight>,
+    keep: usize,
+    summary: &mut Summary,
+    dry: &mut DryRun,
+    stdout: &mut impl Write,
+) -> anyhow::Result<()> {
+    while in_flight.len() > keep {
+        let Some(done) = in_flight.pop_front() else { break };
+        for (index, mine) in &done.jobs {
+            let shipper = &shippers[*index];
+            let shipped = shipper.shipped();
+            match shipped.sent {
+                Ok(results) => {
+                    for (i, result) in mine.iter().zip(results) {
+                        if let Err(e) = result {
+                            eprintln!("pylog: line {}: handler {:?}: {}", done.line_numbers[*i], shipper.name(), e);
+                            summary.failed += 1;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let (from, to) = (done.line_numbers[mine[0]], done.line_numbers[mine[mine.len() - 1]]);
+                    eprintln!("pylog: lines {from}-{to}: handler {:?}: {e}", shipper.name());
+                    summary.failed += mine.len() as u64;
+                }
+            }
+            if let Some(output) = shipped.output {
+                dry.write(stdout, shipper.name(), &output?)?;
+            }
+        }
+    }
+    Ok(())
 }
