@@ -658,3 +658,20 @@ fn an_unreachable_receiver_is_named_with_the_os_error() {
     assert!(out.stderr.contains(&format!("127.0.0.1:{port}")), "{}", out.stderr);
     assert!(out.stderr.contains("connection-refused"), "{}", out.stderr);
 }
+
+/// A config asking for more plugin instances than the pool holds is
+/// refused as a config error naming the limit, not reported as a trap
+/// (SECURITY.md: plugin instances alive at once).
+#[test]
+fn more_handlers_than_the_instance_limit_is_a_config_error() {
+    let dir = temp_dir("instances");
+    let over = pylog_host::runtime::limits::POOLED_INSTANCES as usize + 1;
+    let handlers: serde_json::Map<String, serde_json::Value> =
+        (0..over).map(|i| (format!("h{i}"), serde_json::json!({"class": "logging.NullHandler"}))).collect();
+    let config = write_doc(&dir, serde_json::Value::Object(handlers));
+    let out = emit(&config, b"{\"msg\": \"x\"}\n", Duration::from_secs(60));
+    assert!(!out.status.success(), "{}", out.stderr);
+    let said = format!("bad config: at most {} plugin instances", over - 1);
+    assert!(out.stderr.contains(&said), "{}", out.stderr);
+    assert!(!out.stderr.contains("trapped"), "{}", out.stderr);
+}

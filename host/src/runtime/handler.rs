@@ -49,7 +49,10 @@ pub struct Handler {
 impl Handler {
     pub(crate) fn start(&mut self) -> Result<(), PluginError> {
         self.said_up_to = 0;
-        let (mut store, world) = self.plugin.instantiate(&self.grants, self.denials.clone())?;
+        let (mut store, world) = self
+            .plugin
+            .instantiate(&self.grants, self.denials.clone())
+            .map_err(|e| e.downcast::<PluginError>().unwrap_or_else(PluginError::Trap))?;
         let resource = flatten(world.pylog_handlers_handlers().handler().call_open(&mut store, &self.config)).map_err(
             |e| match e {
                 PluginError::Handler(e) => PluginError::Handler(self.grants.unsandboxed(e)),

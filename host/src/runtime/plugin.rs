@@ -19,7 +19,8 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use crate::bindings::{PluginWorld, PluginWorldPre};
 use crate::runtime::cache;
 use crate::runtime::deadline::{begin_call, CallClock, EPOCH_TICK};
-use crate::runtime::limits::{pool, Limits};
+use crate::runtime::error::PluginError;
+use crate::runtime::limits::{pool, Limits, POOLED_INSTANCES};
 use crate::runtime::state::{PeakTracking, State};
 use crate::sandbox::http_gate::HttpGate;
 use crate::sandbox::tls_streams::TlsCapability;
@@ -146,7 +147,18 @@ impl Plugin {
 
     pub(crate) fn instantiate(&self, grants: &Grants, denials: Arc<Denials>) -> Result<(Store<State>, PluginWorld)> {
         let mut store = self.new_store(grants, denials, 4);
-        let world = self.pre.instantiate(&mut store)?;
+        let world = self.pre.instantiate(&mut store).map_err(|e| {
+            if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_none() {
+                return anyhow::Error::from(e);
+            }
+            // Not a trap: the configuration asks for more instances than
+            // the pool reserves, which a caller must hear as such.
+            anyhow::Error::new(PluginError::Config(format!(
+                "at most {POOLED_INSTANCES} plugin instances can be alive at once (handlers, queue targets and \
+                 pure instances: runtime::limits::POOLED_INSTANCES), and this one would be one more; use fewer \
+                 handlers, or split them over several processes"
+            )))
+        })?;
         Ok((store, world))
     }
 
