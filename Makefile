@@ -81,6 +81,7 @@ syslog-ng-dep:
 build: rust-deps
 	$(CARGO) build --profile component --target wasm32-wasip2 -p pylog-handlers --no-default-features \
 	  --target-dir $(TARGET_DIR)/without-http
+	mkdir -p $(dir $(COMPONENT_WITHOUT_HTTP))  # absent in a cold target dir until the main build
 	cp $(TARGET_DIR)/without-http/wasm32-wasip2/component/pylog_handlers.wasm $(COMPONENT_WITHOUT_HTTP)
 	$(CARGO) build --profile component --target wasm32-wasip2 -p pylog-handlers -p pylog-route-config
 	$(CARGO) build --release -p pylog-host
