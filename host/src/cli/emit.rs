@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::{channel, Sender};
 
 use anyhow::{Context, Result};
 use pylog_host::bindings::describe;
@@ -96,7 +97,8 @@ pub fn run(mut o: EmitOptions) -> Result<ExitCode> {
     // `logging._startTime`: relativeCreated counts from the start of the
     // run. Made here: the thread and thread name are the main thread's.
     let defaults = Defaults::default();
-    let mut input = parsed_input(open_input(o.records.as_deref())?, stop.clone(), defaults);
+    let (freed_by_reader, to_free) = channel();
+    let mut input = parsed_input(open_input(o.records.as_deref())?, stop.clone(), defaults, to_free);
     // Not locked for the run: a StreamHandler on stdout writes from its
     // delivery thread.
     let mut stdout = std::io::stdout();
@@ -134,7 +136,7 @@ pub fn run(mut o: EmitOptions) -> Result<ExitCode> {
                 handlers.console.last_resort = Some(handlers.console.handlers.len() - 1);
             }
         }
-        deliver(&mut handlers, batch, &routes, &mut summary, o.dry.on());
+        deliver(&mut handlers, batch, &routes, &mut summary, o.dry.on(), &freed_by_reader);
         // The batch before this one is reported once this one is handed
         // out, so handlers never wait for the main thread.
         report_in_flight(&mut handlers, 1, &mut summary, &mut o.dry, &mut stdout)?;
@@ -261,7 +263,14 @@ fn route<'d>(doc: &'d Document, batch: &Batch, summary: &mut Summary) -> Routes<
 
 /// Each handler gets its records of the batch in one call, on its own
 /// thread; queues take theirs here.
-fn deliver(handlers: &mut Handlers, batch: Batch, routes: &Routes, summary: &mut Summary, dry_run: bool) {
+fn deliver(
+    handlers: &mut Handlers,
+    batch: Batch,
+    routes: &Routes,
+    summary: &mut Summary,
+    dry_run: bool,
+    freed_by_reader: &Sender<Vec<LogRecord>>,
+) {
     // The records (by index, repeated when reached twice) for a handler.
     let records_for = |name: &str| -> Vec<usize> {
         let routed = handlers.behind_queue.get(name).map_or(name, String::as_str);
@@ -300,7 +309,7 @@ fn deliver(handlers: &mut Handlers, batch: Batch, routes: &Routes, summary: &mut
     }
     let total = batch.records.len();
     let takes_all = |mine: &[usize]| mine.len() == total && mine.iter().enumerate().all(|(k, i)| k == *i);
-    let shared = SharedBatch::new(batch.records, jobs.iter().any(|(_, mine)| takes_all(mine)));
+    let shared = SharedBatch::new(batch.records, jobs.iter().any(|(_, mine)| takes_all(mine)), freed_by_reader.clone());
     for (index, mine) in &jobs {
         let subset = (!takes_all(mine)).then(|| mine.clone());
         handlers.direct[*index].ship(shared.clone(), subset, dry_run);

@@ -3,6 +3,7 @@
 
 use std::io::BufReader;
 use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,15 +68,21 @@ pub(crate) enum Parsed {
 }
 
 /// Reads `input` on its own thread, where each line is also parsed: the
-/// parsing of one batch runs beside the plugin calls of the last.
+/// parsing of one batch runs beside the plugin calls of the last. Records
+/// that come back through `to_free`, delivered, are freed there too (see
+/// `SharedBatch`'s `Drop`).
 pub(crate) fn parsed_input(
     input: BufReader<Box<dyn std::io::Read + Send>>,
     stop: Arc<AtomicBool>,
     defaults: Defaults,
+    to_free: Receiver<Vec<LogRecord>>,
 ) -> InputLines<Vec<InputRecord>> {
     let mut index = 0usize;
     let limits = BatchLimits { lines: EMIT_BATCH_LINES, bytes: EMIT_BATCH_BYTES };
     InputLines::spawn_batched(input, stop, limits, move |line| {
+        while let Ok(delivered) = to_free.try_recv() {
+            drop(delivered);
+        }
         index += 1;
         InputRecord { line_number: index, parsed: parse_line(index == 1, line, &defaults) }
     })

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -29,12 +29,32 @@ pub(crate) struct SharedBatch {
     pub records: Vec<LogRecord>,
     /// The whole batch packed once, when some handler takes all of it.
     pub whole: Option<PackedRecords>,
+    /// Where the records go when the last handler is done with them.
+    freed_by_reader: Sender<Vec<LogRecord>>,
 }
 
 impl SharedBatch {
-    pub fn new(records: Vec<LogRecord>, some_take_all: bool) -> Arc<SharedBatch> {
+    pub fn new(
+        records: Vec<LogRecord>,
+        some_take_all: bool,
+        freed_by_reader: Sender<Vec<LogRecord>>,
+    ) -> Arc<SharedBatch> {
         let whole = some_take_all.then(|| packed::pack(&records));
-        Arc::new(SharedBatch { records, whole })
+        Arc::new(SharedBatch { records, whole, freed_by_reader })
+    }
+}
+
+/// The records go back to the reading thread, which allocated their
+/// strings, to be freed there: the allocator frees a thread's own memory
+/// at a fraction of the cost of another thread's, and the last holder is a
+/// handler's thread, the busiest of the pipeline (SocketHandler, whole
+/// process: 1.10x less wall and CPU time, 9 alternating rounds). They wait
+/// there until the reader takes its next line: a few batches at most,
+/// since it has sent no more. If the reading thread has ended, they are
+/// freed here.
+impl Drop for SharedBatch {
+    fn drop(&mut self) {
+        let _ = self.freed_by_reader.send(std::mem::take(&mut self.records));
     }
 }
 
