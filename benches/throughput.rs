@@ -23,7 +23,10 @@ use pylog_handlers::deliver::transport::Destination as NativeDestination;
 use pylog_handlers::encode::priority::NameOrNumber as NativeFacility;
 use pylog_handlers::encode::syslog::{self, SyslogOptions as NativeSyslog};
 use pylog_handlers::handlers::memory::BufferOptions as NativeBuffer;
-use pylog_handlers::handlers::{Handler as NativeHandler, HandlerConfig as NativeConfig, Kind, SocketOptions};
+use pylog_handlers::handlers::{
+    DatagramHandler, FamilyOptions, Handler as NativeHandler, HandlerConfig as NativeConfig, SocketHandler,
+    SocketOptions, SysLogHandler,
+};
 use pylog_handlers::python::formatter::Formatter as NativeFormatter;
 use pylog_handlers::python::record::{Args, LogRecord, Value};
 use pylog_host::bindings::{
@@ -224,17 +227,17 @@ fn native_config(s: Scenario, d: &Drain) -> NativeConfig {
     let tcp = NativeDestination::Tcp { host: "127.0.0.1".into(), port: d.tcp };
     let udp = NativeDestination::Udp { host: "127.0.0.1".into(), port: d.udp };
     let syslog_formatter = NativeFormatter::new(Some(SYSLOG_FORMAT), None, '%', 0, "UTC").expect("formatter");
-    let (kind, destination, formatter) = match s {
+    let (family, destination, formatter): (Box<dyn FamilyOptions>, _, _) = match s {
         Scenario::SocketTcp | Scenario::MemoryToSocket => {
-            (Kind::Socket(SocketOptions::default()), tcp, NativeFormatter::default())
+            (Box::new(SocketHandler(SocketOptions::default())), tcp, NativeFormatter::default())
         }
-        Scenario::DatagramUdp => (Kind::Datagram(SocketOptions::default()), udp, NativeFormatter::default()),
-        Scenario::SyslogUdp => (Kind::Syslog(native_syslog_options()), udp, syslog_formatter),
-        Scenario::SyslogTcp => (Kind::Syslog(native_syslog_options()), tcp, syslog_formatter),
+        Scenario::DatagramUdp => (Box::new(DatagramHandler(SocketOptions::default())), udp, NativeFormatter::default()),
+        Scenario::SyslogUdp => (Box::new(SysLogHandler(native_syslog_options())), udp, syslog_formatter),
+        Scenario::SyslogTcp => (Box::new(SysLogHandler(native_syslog_options())), tcp, syslog_formatter),
     };
     NativeConfig {
         name: "native".into(),
-        kind,
+        family,
         destination,
         level: 0,
         formatter,

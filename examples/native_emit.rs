@@ -11,7 +11,9 @@ use std::sync::mpsc::sync_channel;
 
 use pylog_handlers::deliver::transport::Destination;
 use pylog_handlers::encode::syslog::SyslogOptions;
-use pylog_handlers::handlers::{Handler, HandlerConfig, Kind, SocketOptions};
+use pylog_handlers::handlers::{
+    DatagramHandler, FamilyOptions, Handler, HandlerConfig, SocketHandler, SocketOptions, SysLogHandler,
+};
 use pylog_handlers::python::formatter::Formatter;
 use pylog_handlers::python::unpack::Slots;
 use pylog_host::records::{self, packed, Defaults};
@@ -30,16 +32,16 @@ fn main() {
     let port: u16 = port.parse().expect("port");
     let (tcp, udp) =
         (Destination::Tcp { host: "127.0.0.1".into(), port }, Destination::Udp { host: "127.0.0.1".into(), port });
-    let (kind, destination) = match kind.as_str() {
-        "socket" => (Kind::Socket(SocketOptions::default()), tcp),
-        "datagram" => (Kind::Datagram(SocketOptions::default()), udp),
-        "syslog-udp" => (Kind::Syslog(SyslogOptions::cpython_defaults()), udp),
-        "syslog-tcp" => (Kind::Syslog(SyslogOptions::cpython_defaults()), tcp),
+    let (family, destination): (Box<dyn FamilyOptions>, _) = match kind.as_str() {
+        "socket" => (Box::new(SocketHandler(SocketOptions::default())), tcp),
+        "datagram" => (Box::new(DatagramHandler(SocketOptions::default())), udp),
+        "syslog-udp" => (Box::new(SysLogHandler(SyslogOptions::cpython_defaults())), udp),
+        "syslog-tcp" => (Box::new(SysLogHandler(SyslogOptions::cpython_defaults())), tcp),
         other => panic!("unknown kind {other}"),
     };
     let config = HandlerConfig {
         name: "native".into(),
-        kind,
+        family,
         destination,
         level: 0,
         formatter: Formatter::default(),

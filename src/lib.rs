@@ -29,5 +29,5 @@ pub mod routing;
 mod component;
 
 pub use error::{Error, Result};
-pub use handlers::{Handler, HandlerConfig, Kind};
+pub use handlers::{FamilyOptions, Handler, HandlerConfig};
 pub use python::record::{Args, LogRecord, Value};

@@ -13,7 +13,10 @@ use crate::encode::priority::NameOrNumber;
 use crate::encode::syslog::{Framing, SyslogFormat, SyslogOptions};
 use crate::error::Error;
 use crate::handlers::memory::BufferOptions;
-use crate::handlers::{HandlerConfig, Kind, Secret, SocketOptions, Stats};
+use crate::handlers::{
+    DatagramHandler, FamilyOptions, FileHandler, HandlerConfig, HttpHandler, NullHandler, Secret, SmtpHandler,
+    SocketHandler, SocketOptions, Stats, StreamHandler, SysLogHandler,
+};
 use crate::python::formatter::Formatter;
 use crate::python::record::{Args, LogRecord, Value};
 use crate::python::text_encoding::TextEncoding;
@@ -171,21 +174,25 @@ impl From<wc::SocketOptions> for SocketOptions {
 impl TryFrom<wc::HandlerConfig> for HandlerConfig {
     type Error = Error;
     fn try_from(c: wc::HandlerConfig) -> Result<Self, Error> {
-        let (kind, destination) = match c.kind {
-            wc::HandlerKind::Socket((address, o)) => (Kind::Socket(o.into()), address.into()),
-            wc::HandlerKind::Datagram((address, o)) => (Kind::Datagram(o.into()), address.into()),
-            wc::HandlerKind::Syslog((address, o)) => (Kind::Syslog(o.into()), address.into()),
-            wc::HandlerKind::Null => (Kind::Null, Destination::Configured),
+        // Each WIT case names its family's type: this match is where a
+        // family is registered.
+        let (family, destination): (Box<dyn FamilyOptions>, Destination) = match c.kind {
+            wc::HandlerKind::Socket((address, o)) => (Box::new(SocketHandler(o.into())), address.into()),
+            wc::HandlerKind::Datagram((address, o)) => (Box::new(DatagramHandler(o.into())), address.into()),
+            wc::HandlerKind::Syslog((address, o)) => (Box::new(SysLogHandler(o.into())), address.into()),
+            wc::HandlerKind::Null => (Box::new(NullHandler), Destination::Configured),
             wc::HandlerKind::Stream(t) => (
-                Kind::Stream(match t {
+                Box::new(StreamHandler(match t {
                     wc::StreamTarget::Stderr => Console::Stderr,
                     wc::StreamTarget::Stdout => Console::Stdout,
-                }),
+                })),
                 Destination::Configured,
             ),
-            wc::HandlerKind::File(o) => (file_kind(o, c.formatter.utc_offset_seconds)?, Destination::Configured),
+            wc::HandlerKind::File(o) => {
+                (Box::new(file_handler(o, c.formatter.utc_offset_seconds)?), Destination::Configured)
+            }
             wc::HandlerKind::Http(o) => (
-                Kind::Http(HttpOptions {
+                Box::new(HttpHandler(HttpOptions {
                     host: o.host,
                     url: o.url,
                     method: match o.method {
@@ -194,11 +201,11 @@ impl TryFrom<wc::HandlerConfig> for HandlerConfig {
                     },
                     secure: o.secure,
                     credentials: o.credentials.map(|c| (c.username, c.password)),
-                }),
+                })),
                 Destination::Configured,
             ),
             wc::HandlerKind::Smtp(o) => (
-                Kind::Smtp(SmtpOptions {
+                Box::new(SmtpHandler(SmtpOptions {
                     fromaddr: o.fromaddr,
                     toaddrs: o.toaddrs,
                     subject: o.subject,
@@ -206,7 +213,7 @@ impl TryFrom<wc::HandlerConfig> for HandlerConfig {
                     secure: o.secure,
                     timeout: o.timeout,
                     local_hostname: o.local_hostname,
-                }),
+                })),
                 Destination::Tcp { host: o.mailhost.host, port: o.mailhost.port },
             ),
         };
@@ -234,7 +241,7 @@ impl TryFrom<wc::HandlerConfig> for HandlerConfig {
         });
         Ok(HandlerConfig {
             name: c.name,
-            kind,
+            family,
             destination,
             level: c.level,
             formatter: c.formatter.try_into()?,
@@ -303,7 +310,7 @@ impl From<wc::SyslogOptions> for SyslogOptions {
 
 /// The file handlers' options; the core parses the mode, the codec and
 /// the rollover schedule (and refuses what it cannot do).
-fn file_kind(o: wc::FileOptions, utc_offset_seconds: i32) -> Result<Kind, Error> {
+fn file_handler(o: wc::FileOptions, utc_offset_seconds: i32) -> Result<FileHandler, Error> {
     let mode = match &o.mode {
         wc::FileMode::Append => "a",
         wc::FileMode::Write => "w",
@@ -338,7 +345,7 @@ fn file_kind(o: wc::FileOptions, utc_offset_seconds: i32) -> Result<Kind, Error>
             Rotation::Timed(TimedRollover::new(when, t.interval, t.backup_count, t.utc, t.at_time, utc_offset_seconds)?)
         }
     };
-    Ok(Kind::File {
+    Ok(FileHandler {
         encoding: TextEncoding::parse(encoding, errors)?,
         options: FileOptions { append: FileOptions::append_mode(mode)?, path: o.path, delay: o.delay, rotation },
     })

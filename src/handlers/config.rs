@@ -1,17 +1,18 @@
-//! A handler's configuration as the core sees it: which family (`Kind`,
-//! with its CPython constructor arguments), where it sends, its level,
-//! formatter, spool and an optional MemoryHandler in front.
+//! A handler's configuration as the core sees it: which family (its
+//! CPython class, with its constructor arguments), where it sends, its
+//! level, formatter, spool and an optional MemoryHandler in front.
 
 use crate::deliver::spool::SpoolLimits;
 use crate::deliver::transport::Destination;
+use crate::handlers::family::FamilyOptions;
 use crate::handlers::memory::BufferOptions;
-use crate::handlers::registry::Kind;
 use crate::python::formatter::Formatter;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct HandlerConfig {
     pub name: String,
-    pub kind: Kind,
+    /// The family, e.g. `Box::new(SocketHandler(SocketOptions::default()))`.
+    pub family: Box<dyn FamilyOptions>,
     pub destination: Destination,
     pub level: i64,
     pub formatter: Formatter,

@@ -1,6 +1,6 @@
 //! What a handler family provides: how a record becomes bytes. Where the
-//! bytes go is its transport, chosen when the family is opened (see
-//! `handlers::open_family`); what happens when they cannot go is the
+//! bytes go is its transport, chosen when the family is opened (its
+//! `FamilyOptions::open`); what happens when they cannot go is the
 //! `Outbox`'s business.
 
 use std::time::Duration;
@@ -36,6 +36,18 @@ pub trait Family {
     fn discards(&self) -> bool {
         false
     }
+}
+
+/// A family's constructor arguments, as the CPython class takes them, and
+/// how they open it. Each family's file names a type after its class
+/// (`SocketHandler(SocketOptions)`, `NullHandler`, ...) and implements this
+/// for it, so a family is known by its type, not by a case of a central
+/// enum: a new family is its file, and the places that build it (the WIT
+/// conversion, a native caller) name its type.
+pub trait FamilyOptions: std::fmt::Debug {
+    /// Validates the options, picks the transport (`setup.network(...)`)
+    /// and says how the outbox spools.
+    fn open(&self, setup: &mut Setup) -> Result<Opened>;
 }
 
 /// A family, opened: its encoder, its transport and how its outbox holds

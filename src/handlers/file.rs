@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::deliver::file::{FileOptions, FileSink, SharedFile};
 use crate::deliver::transport::{Memory, Transport};
 use crate::error::Result;
-use crate::handlers::family::{Family, Opened, Setup};
+use crate::handlers::family::{Family, FamilyOptions, Opened, Setup};
 use crate::python::formatter::Formatter;
 use crate::python::record::LogRecord;
 use crate::python::text_encoding::TextEncoding;
@@ -21,17 +21,26 @@ struct Lines {
     file: Option<Rc<RefCell<FileSink>>>,
 }
 
-pub fn open(options: &FileOptions, encoding: TextEncoding, setup: &mut Setup) -> Result<Opened> {
-    let file = match setup.dry_run() {
-        true => None,
-        false => Some(Rc::new(RefCell::new(FileSink::open(options.clone())?))),
-    };
-    let transport: Box<dyn Transport> = match &file {
-        Some(file) => Box::new(SharedFile(Rc::clone(file))),
-        None => Box::new(Memory::default()),
-    };
-    let family = Lines { formatter: setup.formatter.clone(), encoding, file };
-    Ok(Opened { family: Box::new(family), transport, outbox: setup.outbox() })
+/// `logging.FileHandler` and its rotating and watched kin (`options.rotation`).
+#[derive(Debug)]
+pub struct FileHandler {
+    pub options: FileOptions,
+    pub encoding: TextEncoding,
+}
+
+impl FamilyOptions for FileHandler {
+    fn open(&self, setup: &mut Setup) -> Result<Opened> {
+        let file = match setup.dry_run() {
+            true => None,
+            false => Some(Rc::new(RefCell::new(FileSink::open(self.options.clone())?))),
+        };
+        let transport: Box<dyn Transport> = match &file {
+            Some(file) => Box::new(SharedFile(Rc::clone(file))),
+            None => Box::new(Memory::default()),
+        };
+        let family = Lines { formatter: setup.formatter.clone(), encoding: self.encoding, file };
+        Ok(Opened { family: Box::new(family), transport, outbox: setup.outbox() })
+    }
 }
 
 impl Family for Lines {

@@ -12,7 +12,6 @@ pub mod file;
 pub mod http;
 pub mod memory;
 pub mod null;
-pub mod registry;
 pub mod smtp;
 pub mod socket;
 pub mod stream;
@@ -25,11 +24,16 @@ use crate::deliver::outbox::Outbox;
 pub use crate::deliver::stats::Stats;
 use crate::error::{Error, Result};
 pub use crate::handlers::config::HandlerConfig;
+pub use crate::handlers::family::FamilyOptions;
 use crate::handlers::family::{Capabilities, Family, Opened, Setup};
+pub use crate::handlers::file::FileHandler;
+pub use crate::handlers::http::HttpHandler;
 use crate::handlers::memory::Buffer;
-use crate::handlers::registry::open_family;
-pub use crate::handlers::registry::Kind;
-pub use crate::handlers::socket::{Secret, SocketOptions};
+pub use crate::handlers::null::NullHandler;
+pub use crate::handlers::smtp::SmtpHandler;
+pub use crate::handlers::socket::{DatagramHandler, Secret, SocketHandler, SocketOptions};
+pub use crate::handlers::stream::StreamHandler;
+pub use crate::handlers::syslog::SysLogHandler;
 use crate::python::record::LogRecord;
 
 /// A record the caller lends (`&LogRecord`) or gives away (`LogRecord`):
@@ -83,7 +87,7 @@ impl Handler {
             spool: &config.spool,
             capabilities,
         };
-        let Opened { family, transport, outbox } = open_family(&config.kind, &mut setup)?;
+        let Opened { family, transport, outbox } = config.family.open(&mut setup)?;
         let outbox = Outbox::open(transport, &config.name, outbox)?;
         if config.buffer.as_ref().is_some_and(|b| b.capacity == 0) {
             return Err(Error::BadConfig("MemoryHandler capacity must be at least 1".into()));

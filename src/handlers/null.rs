@@ -3,13 +3,19 @@
 
 use crate::deliver::transport::Memory;
 use crate::error::Result;
-use crate::handlers::family::{Family, Opened, Setup};
+use crate::handlers::family::{Family, FamilyOptions, Opened, Setup};
 use crate::python::record::LogRecord;
 
 struct Discard;
 
-pub fn open(setup: &mut Setup) -> Result<Opened> {
-    Ok(Opened { family: Box::new(Discard), transport: Box::new(Memory::default()), outbox: setup.outbox() })
+/// `logging.NullHandler`.
+#[derive(Debug)]
+pub struct NullHandler;
+
+impl FamilyOptions for NullHandler {
+    fn open(&self, setup: &mut Setup) -> Result<Opened> {
+        Ok(Opened { family: Box::new(Discard), transport: Box::new(Memory::default()), outbox: setup.outbox() })
+    }
 }
 
 impl Family for Discard {

@@ -5,7 +5,7 @@ use crate::deliver::smtp::{SmtpOptions, SmtpTarget};
 use crate::deliver::transport::Destination;
 use crate::encode::email_message::{self, Envelope};
 use crate::error::{Error, Result};
-use crate::handlers::family::{Family, Opened, Setup};
+use crate::handlers::family::{Family, FamilyOptions, Opened, Setup};
 use crate::python::formatter::Formatter;
 use crate::python::record::LogRecord;
 
@@ -14,7 +14,17 @@ struct Mails {
     formatter: Formatter,
 }
 
-pub fn open(options: &SmtpOptions, setup: &mut Setup) -> Result<Opened> {
+/// `logging.handlers.SMTPHandler`.
+#[derive(Debug)]
+pub struct SmtpHandler(pub SmtpOptions);
+
+impl FamilyOptions for SmtpHandler {
+    fn open(&self, setup: &mut Setup) -> Result<Opened> {
+        open(&self.0, setup)
+    }
+}
+
+fn open(options: &SmtpOptions, setup: &mut Setup) -> Result<Opened> {
     let tls = setup.tls_streams()?;
     let transport = setup.or_memory(|| match setup.destination {
         Destination::Tcp { host, port } => Ok(Box::new(SmtpTarget::new(options.clone(), host.clone(), *port, tls)?)),

@@ -8,7 +8,7 @@ use crate::encode::ack::AckSequencer;
 use crate::encode::pickle;
 use crate::encode::signing::Signer;
 use crate::error::{Error, Result};
-use crate::handlers::family::{Family, Opened, Setup};
+use crate::handlers::family::{Family, FamilyOptions, Opened, Setup};
 use crate::python::record::LogRecord;
 
 /// `SocketHandler` / `DatagramHandler`, with our signing and
@@ -62,7 +62,27 @@ struct Pickles {
     scratch: Vec<u8>,
 }
 
-pub fn open(options: &SocketOptions, datagram: bool, setup: &mut Setup) -> Result<Opened> {
+/// `logging.handlers.SocketHandler`: frames over a stream.
+#[derive(Debug)]
+pub struct SocketHandler(pub SocketOptions);
+
+/// `logging.handlers.DatagramHandler`: one frame per datagram.
+#[derive(Debug)]
+pub struct DatagramHandler(pub SocketOptions);
+
+impl FamilyOptions for SocketHandler {
+    fn open(&self, setup: &mut Setup) -> Result<Opened> {
+        open(&self.0, false, setup)
+    }
+}
+
+impl FamilyOptions for DatagramHandler {
+    fn open(&self, setup: &mut Setup) -> Result<Opened> {
+        open(&self.0, true, setup)
+    }
+}
+
+fn open(options: &SocketOptions, datagram: bool, setup: &mut Setup) -> Result<Opened> {
     pickle::check_protocol(options.pickle_protocol)?;
     check_retry(&options.retry)?;
     let acknowledged = options.ack_window > 0;

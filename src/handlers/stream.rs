@@ -3,7 +3,7 @@
 
 use crate::deliver::transport::Console;
 use crate::error::Result;
-use crate::handlers::family::{Family, Opened, Setup};
+use crate::handlers::family::{Family, FamilyOptions, Opened, Setup};
 use crate::python::formatter::Formatter;
 use crate::python::record::LogRecord;
 use crate::python::text_encoding::{Encoding, Errors, TextEncoding};
@@ -12,10 +12,17 @@ struct Lines {
     formatter: Formatter,
 }
 
-pub fn open(console: Console, setup: &mut Setup) -> Result<Opened> {
-    let transport = setup.or_memory(|| Ok(Box::new(console)))?;
-    let family = Lines { formatter: setup.formatter.clone() };
-    Ok(Opened { family: Box::new(family), transport, outbox: setup.outbox() })
+/// `logging.StreamHandler` on the host's stderr or stdout.
+#[derive(Debug)]
+pub struct StreamHandler(pub Console);
+
+impl FamilyOptions for StreamHandler {
+    fn open(&self, setup: &mut Setup) -> Result<Opened> {
+        let console = self.0;
+        let transport = setup.or_memory(|| Ok(Box::new(console)))?;
+        let family = Lines { formatter: setup.formatter.clone() };
+        Ok(Opened { family: Box::new(family), transport, outbox: setup.outbox() })
+    }
 }
 
 impl Family for Lines {

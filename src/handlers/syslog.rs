@@ -8,7 +8,7 @@ use crate::deliver::relp::{self, RelpTransport};
 use crate::deliver::transport::Destination;
 use crate::encode::syslog::{self, Framing, SyslogFormat, SyslogOptions};
 use crate::error::{Error, Result};
-use crate::handlers::family::{Family, Opened, Setup};
+use crate::handlers::family::{Family, FamilyOptions, Opened, Setup};
 use crate::python::formatter::Formatter;
 use crate::python::record::LogRecord;
 
@@ -18,7 +18,17 @@ struct Messages {
     truncated: u64,
 }
 
-pub fn open(options: &SyslogOptions, setup: &mut Setup) -> Result<Opened> {
+/// `logging.handlers.SysLogHandler`.
+#[derive(Debug)]
+pub struct SysLogHandler(pub SyslogOptions);
+
+impl FamilyOptions for SysLogHandler {
+    fn open(&self, setup: &mut Setup) -> Result<Opened> {
+        open(&self.0, setup)
+    }
+}
+
+fn open(options: &SyslogOptions, setup: &mut Setup) -> Result<Opened> {
     let mut options = options.clone();
     // The handler, not the user, knows whether its transport is an
     // unframed stream, where CR/LF/NUL would split one record into two.
