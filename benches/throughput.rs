@@ -343,9 +343,9 @@ fn run_scenario(s: Scenario, plugin: &Plugin, d: &Drain, wit_records: &[pylog_ho
     let natives: Vec<LogRecord> = (0..N).map(native_record).collect();
     let config = native_config(s, d);
     let mut one = Vec::new();
-    match &config.kind {
-        Kind::Syslog(o) => {
-            syslog::write_message(&mut one, &natives[1], &config.formatter, o).expect("syslog");
+    match s {
+        Scenario::SyslogUdp | Scenario::SyslogTcp => {
+            syslog::write_message(&mut one, &natives[1], &config.formatter, &native_syslog_options()).expect("syslog");
         }
         _ => one = pylog_handlers::encode::pickle::make_pickle(&natives[1], 3).expect("frame"),
     }

@@ -8,7 +8,6 @@ use crate::handlers::family::FamilyOptions;
 use crate::handlers::memory::BufferOptions;
 use crate::python::formatter::Formatter;
 
-#[derive(Debug)]
 pub struct HandlerConfig {
     pub name: String,
     /// The family, e.g. `Box::new(SocketHandler(SocketOptions::default()))`.

@@ -44,7 +44,7 @@ pub trait Family {
 /// for it, so a family is known by its type, not by a case of a central
 /// enum: a new family is its file, and the places that build it (the WIT
 /// conversion, a native caller) name its type.
-pub trait FamilyOptions: std::fmt::Debug {
+pub trait FamilyOptions {
     /// Validates the options, picks the transport (`setup.network(...)`)
     /// and says how the outbox spools.
     fn open(&self, setup: &mut Setup) -> Result<Opened>;
