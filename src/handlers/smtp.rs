@@ -20,18 +20,17 @@ pub struct SmtpHandler(pub SmtpOptions);
 
 impl FamilyOptions for SmtpHandler {
     fn open(&self, setup: &mut Setup) -> Result<Opened> {
-        open(&self.0, setup)
+        let options = &self.0;
+        let tls = setup.tls_streams()?;
+        let transport = setup.or_memory(|| match setup.destination {
+            Destination::Tcp { host, port } => {
+                Ok(Box::new(SmtpTarget::new(options.clone(), host.clone(), *port, tls)?))
+            }
+            _ => Err(Error::BadConfig("SMTPHandler's mailhost must be a TCP destination".into())),
+        })?;
+        let family = Mails { options: options.clone(), formatter: setup.formatter.clone() };
+        Ok(Opened { family: Box::new(family), transport, outbox: setup.outbox() })
     }
-}
-
-fn open(options: &SmtpOptions, setup: &mut Setup) -> Result<Opened> {
-    let tls = setup.tls_streams()?;
-    let transport = setup.or_memory(|| match setup.destination {
-        Destination::Tcp { host, port } => Ok(Box::new(SmtpTarget::new(options.clone(), host.clone(), *port, tls)?)),
-        _ => Err(Error::BadConfig("SMTPHandler's mailhost must be a TCP destination".into())),
-    })?;
-    let family = Mails { options: options.clone(), formatter: setup.formatter.clone() };
-    Ok(Opened { family: Box::new(family), transport, outbox: setup.outbox() })
 }
 
 impl Family for Mails {

@@ -80,9 +80,7 @@ pub(crate) fn parsed_input(
     let mut index = 0usize;
     let limits = BatchLimits { lines: EMIT_BATCH_LINES, bytes: EMIT_BATCH_BYTES };
     InputLines::spawn_batched(input, stop, limits, move |line| {
-        while let Ok(delivered) = to_free.try_recv() {
-            drop(delivered);
-        }
+        to_free.try_iter().for_each(drop);
         index += 1;
         InputRecord { line_number: index, parsed: parse_line(index == 1, line, &defaults) }
     })
