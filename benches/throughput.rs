@@ -327,6 +327,33 @@ struct Row {
     wire_bytes: usize,
 }
 
+/// Rounds of make-pickle, ours and CPython's alternating.
+const PICKLE_ROUNDS: usize = 5;
+
+/// make-pickle of each of `records` through the component boundary, one
+/// call per record as a host library user makes it, and CPython's
+/// `makePickle` as many times: records/s of each, the median of
+/// `PICKLE_ROUNDS` rounds taken in turn (the machine is shared).
+fn make_pickle_side_by_side(plugin: &Plugin, records: &[pylog_host::LogRecord], drain: &Drain) -> (f64, f64) {
+    let mut pure = plugin.pure().expect("pure");
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..PICKLE_ROUNDS {
+        let (rate, _) = measure(records.len(), || {
+            for r in records {
+                std::hint::black_box(pure.make_pickle(r, 3).expect("pickle"));
+            }
+        });
+        ours.push(rate);
+        theirs.push(cpython("pickle", drain, records.len())["make_pickle_per_s"].as_f64().unwrap_or(f64::NAN));
+    }
+    (median(ours), median(theirs))
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
 fn cpython(kind: &str, d: &Drain, n: usize) -> serde_json::Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/python/cpython_bench.py");
     let out = Command::new("python3")
@@ -469,6 +496,17 @@ fn main() {
         }
         return;
     }
+    // `PYLOG_BENCH_PROFILE_PICKLE=N`: only make-pickle through the boundary
+    // against CPython's makePickle, N records a round, alternating, for
+    // `perf record`.
+    if let Some(n) = std::env::var("PYLOG_BENCH_PROFILE_PICKLE").ok().and_then(|n| n.parse::<usize>().ok()) {
+        let (ours, cpython) = make_pickle_side_by_side(&plugin, &wit_records[..n.min(N)], &drain);
+        eprintln!(
+            "make-pickle through the boundary: {ours:.0}/s, CPython makePickle {cpython:.0}/s ({:.2}x)",
+            ours / cpython
+        );
+        return;
+    }
     // `PYLOG_BENCH_PROFILE_OPEN=N`: only open N handler instances, for `perf record`.
     if let Some(n) = std::env::var("PYLOG_BENCH_PROFILE_OPEN").ok().and_then(|n| n.parse::<usize>().ok()) {
         let config = host_config(Scenario::SocketTcp, &drain);
@@ -504,14 +542,7 @@ fn main() {
             std::hint::black_box(pylog_handlers::encode::pickle::make_pickle(r, 3).expect("pickle"));
         }
     });
-    let mut pure = plugin.pure().expect("pure");
-    let (component_pickle, _) = measure(N_CPYTHON, || {
-        for r in wit_records.iter().take(N_CPYTHON) {
-            std::hint::black_box(pure.make_pickle(r, 3).expect("pickle"));
-        }
-    });
-    let c = cpython("pickle", &drain, N_CPYTHON);
-    let cpython_pickle = c["make_pickle_per_s"].as_f64().unwrap_or(f64::NAN);
+    let (component_pickle, cpython_pickle) = make_pickle_side_by_side(&plugin, &wit_records[..N_CPYTHON], &drain);
 
     // Warm instantiation of a handler instance, and its idle memory.
     let config = host_config(Scenario::SocketTcp, &drain);

@@ -12,7 +12,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::python::record::{LogRecord, Value};
+use crate::python::record::{Args, LogRecord, Value};
 
 /// Protocol 3 is the default: every Python 3 reads it and it pickles bytes
 /// without a global, so receivers that refuse globals accept it. Protocol 2
@@ -66,11 +66,28 @@ pub fn write_frame(out: &mut Vec<u8>, record: &LogRecord, protocol: u8) -> Resul
     Ok(())
 }
 
-/// `makePickle` as a fresh buffer.
+/// `makePickle` as a fresh buffer, sized so that it is not grown while
+/// the record is written into it (a 730-byte frame grew twice from 512).
 pub fn make_pickle(record: &LogRecord, protocol: u8) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(512);
+    let mut out = Vec::with_capacity(frame_size_hint(record));
     write_frame(&mut out, record, protocol)?;
     Ok(out)
+}
+
+/// A little more than the frame of a record usually takes: the keys and
+/// opcodes of the 21 attributes are about 330 bytes, the rest is text.
+/// Formatting `msg` can make it longer; the buffer then grows as before.
+fn frame_size_hint(r: &LogRecord) -> usize {
+    let texts = [&r.name, &r.msg, &r.levelname, &r.pathname, &r.filename, &r.module].map(|s| s.len());
+    let optional = [&r.exc_text, &r.stack_info, &r.func_name, &r.thread_name, &r.process_name, &r.task_name]
+        .map(|s| s.as_ref().map_or(0, String::len));
+    let extra: usize = r.extra.iter().map(|(k, v)| k.len() + 16 + v.text_len()).sum();
+    let args = match &r.args {
+        Some(Args::Tuple(items)) => items.iter().map(|v| 24 + v.text_len()).sum(),
+        Some(Args::Mapping(items)) => items.iter().map(|(_, v)| 24 + v.text_len()).sum(),
+        None => 0,
+    };
+    384 + texts.iter().sum::<usize>() + optional.iter().sum::<usize>() + extra + args
 }
 
 struct PickledRecord<'a> {
@@ -129,7 +146,6 @@ impl Serialize for PickledValue<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::record::Args;
 
     #[test]
     fn frame_is_length_prefixed_and_round_trips() {

@@ -103,6 +103,14 @@ struct Spec {
     precision: Option<usize>,
 }
 
+impl Spec {
+    /// No flag, width or precision: `%s`, `%d`.
+    fn is_plain(&self) -> bool {
+        let Spec { alternate, zero, left, plus, space, width, precision } = *self;
+        !(alternate || zero || left || plus || space) && width == 0 && precision.is_none()
+    }
+}
+
 /// Formats `fmt` taking values from `source`. The format is scanned as
 /// bytes (every character it acts on is ASCII), and literal runs are copied
 /// whole.
@@ -180,7 +188,10 @@ pub fn format_with(fmt: &str, source: &mut dyn ArgSource) -> Result<String> {
             out.push('%');
             continue;
         }
-        if !"srabdiuoxXeEfFgGc".contains(conv) {
+        if !matches!(
+            conv,
+            's' | 'r' | 'a' | 'b' | 'd' | 'i' | 'u' | 'o' | 'x' | 'X' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 'c'
+        ) {
             // Python counts the index in characters.
             return Err(value_error(&format!(
                 "unsupported format character '{}' (0x{:x}) at index {}",
@@ -238,6 +249,23 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn convert(conv: char, spec: &Spec, value: &Value, out: &mut String) -> Result<()> {
+    // The common cases, `%s` of anything and `%d` of an int with no flags,
+    // width or precision, are written straight into `out`: the general
+    // path below builds each conversion in a string of its own first.
+    if spec.is_plain() {
+        match (conv, value) {
+            ('s', v) => {
+                py_str(v, out);
+                return Ok(());
+            }
+            ('d' | 'i' | 'u', Value::Int(n)) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{n}");
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
     match conv {
         's' | 'r' | 'a' => {
             let mut s = String::new();
@@ -426,6 +454,11 @@ pub(crate) fn ascii_escape(s: &str) -> String {
 /// Applies width: left-aligned with '-', zero-filled after the sign for
 /// numbers under '0', right-aligned with spaces otherwise.
 fn pad(out: &mut String, prefix: &str, body: &str, spec: &Spec, numeric: bool) {
+    if spec.width == 0 {
+        out.push_str(prefix);
+        out.push_str(body);
+        return;
+    }
     let len = prefix.chars().count() + body.chars().count();
     let fill = spec.width.saturating_sub(len);
     if spec.left {

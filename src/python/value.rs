@@ -12,6 +12,17 @@ pub enum Value {
     Bytes(Vec<u8>),
 }
 
+impl Value {
+    /// The bytes of its text, for sizing buffers (0 for a number).
+    pub fn text_len(&self) -> usize {
+        match self {
+            Value::Str(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            _ => 0,
+        }
+    }
+}
+
 /// `LogRecord.args`: a tuple, or the single mapping CPython unwraps from
 /// `args=({...},)` so that `%(key)s` works.
 #[derive(Debug, Clone, PartialEq)]

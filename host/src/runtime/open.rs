@@ -19,7 +19,7 @@ impl Plugin {
     /// An instance with no network at all, for the pure exports.
     pub fn pure(&self) -> Result<Pure> {
         let (store, world) = self.instantiate(&Grants::default(), Arc::default())?;
-        Ok(Pure { store, world, wall: self.limits.call_deadline })
+        Ok(Pure { store, world, wall: self.limits.call_deadline, packed: crate::records::packed::pack([]) })
     }
 
     /// Opens a handler in an instance that may reach only `config`'s destination.

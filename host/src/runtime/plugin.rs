@@ -54,6 +54,11 @@ impl Plugin {
     pub fn from_bytes(bytes: &[u8], cache_dir: Option<&Path>) -> Result<Plugin> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
+        // The plugin's exports are synchronous and the host calls them one at
+        // a time, so the component-model-async bookkeeping wasmtime otherwise
+        // keeps per call (a task pushed and popped in hashed tables) is
+        // off: it was a fifth of a `make-pickle` call.
+        config.concurrency_support(false);
         // `PYLOG_PERF_MAP=1` names the plugin's compiled functions for
         // `perf report` (/tmp/perf-PID.map), to profile through the boundary.
         if std::env::var_os("PYLOG_PERF_MAP").is_some() {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use wasmtime::Store;
 
-use crate::bindings::{Formatter, LogRecord, NameOrNumber, PluginWorld};
+use crate::bindings::{Formatter, HandlerError, LogRecord, NameOrNumber, PackedRecords, PluginWorld};
 use crate::runtime::deadline::begin_call;
 use crate::runtime::error::{flatten, PluginError};
 use crate::runtime::state::State;
@@ -16,19 +16,39 @@ pub struct Pure {
     pub(crate) world: PluginWorld,
     /// Pure exports never block, so their bound is the CPU deadline.
     pub(crate) wall: Duration,
+    /// The buffers records are packed into, kept from call to call.
+    pub(crate) packed: PackedRecords,
 }
 
 impl Pure {
     /// `makePickle`. The record crosses packed (`make-pickles`): two copies
     /// instead of a `cabi_realloc` per string.
     pub fn make_pickle(&mut self, record: &LogRecord, protocol: u8) -> Result<Vec<u8>, PluginError> {
-        let packed = crate::records::packed::pack(std::iter::once(record));
-        begin_call(&mut self.store, self.wall);
-        let mut results = self.world.pylog_handlers_handlers().call_make_pickles(&mut self.store, &packed, protocol)?;
-        match results.pop() {
+        match self.make_pickles(std::slice::from_ref(record), protocol)?.pop() {
             Some(result) => result.map_err(PluginError::Handler),
             None => Err(PluginError::Trap(anyhow::anyhow!("make-pickles gave no result for one record"))),
         }
+    }
+
+    /// `makePickle` of each record, in one call; a record that cannot be
+    /// pickled has its error in its place.
+    pub fn make_pickles(
+        &mut self,
+        records: &[LogRecord],
+        protocol: u8,
+    ) -> Result<Vec<Result<Vec<u8>, HandlerError>>, PluginError> {
+        crate::records::packed::pack_into(&mut self.packed, records);
+        begin_call(&mut self.store, self.wall);
+        let results =
+            self.world.pylog_handlers_handlers().call_make_pickles(&mut self.store, &self.packed, protocol)?;
+        if results.len() != records.len() {
+            return Err(PluginError::Trap(anyhow::anyhow!(
+                "make-pickles gave {} results for {} records",
+                results.len(),
+                records.len()
+            )));
+        }
+        Ok(results)
     }
 
     pub fn encode_priority(&mut self, facility: &NameOrNumber, priority: &NameOrNumber) -> Result<u32, PluginError> {
